@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server } from '../../server.js';
+import type { CommandDef, Caller } from '../registry.js';
+import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type ArgSource } from '../execute.js';
+import { shape } from '../render.js';
+import { topLevelKeys } from './json-keys.js';
+import { HttpAuthenticator } from '../auth.js';
+import type { DomainError } from '../../errors.js';
+
+/**
+ * ejabberd's `mod_http_api` dialect: `POST /api/<command>` with a JSON object of arguments,
+ * or `GET /api/<command>?arg=value`. Status codes, bodies and the order of checks follow
+ * ejabberd 23.01 (docs/reference/ejabberd-observed.md); deviations are listed in docs/ejabberd-api.md.
+ */
+const CORS = {
+  'access-control-allow-headers': 'Content-Type, Authorization, X-Admin',
+  'access-control-allow-origin': '*',
+};
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { ...CORS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function envelope(res: ServerResponse, status: number, code: number, message: string): void {
+  send(res, status, { status: 'error', code, message });
+}
+
+const STATUS_OF: Record<DomainError['kind'], number> = {
+  'not-found': 404,
+  conflict: 409,
+  'bad-argument': 400,
+  forbidden: 403,
+  unavailable: 503,
+  internal: 500,
+};
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const authenticators = new WeakMap<Server, HttpAuthenticator>();
+
+export function authenticator(server: Server): HttpAuthenticator {
+  let a = authenticators.get(server);
+  if (!a) authenticators.set(server, (a = new HttpAuthenticator(server)));
+  return a;
+}
+
+export async function handleApiRequest(server: Server, req: IncomingMessage, res: ServerResponse, _secure: boolean): Promise<void> {
+  try {
+    await handle(server, req, res);
+  } catch (err) {
+    server.log.error({ err }, 'HTTP API request failed');
+    if (!res.headersSent) send(res, 500, 'internal_error');
+    else res.destroy();
+  }
+}
+
+async function handle(server: Server, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method === 'OPTIONS') {
+    res.writeHead(200, {
+      ...CORS,
+      'access-control-allow-methods': 'GET, POST, OPTIONS',
+      'access-control-max-age': '86400',
+      'content-type': 'text/plain',
+      'content-length': 0,
+    });
+    res.end();
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const segments = url.pathname.split('/').filter((s) => s !== '');
+  if ((method !== 'GET' && method !== 'POST') || segments.length !== 2 || segments[0] !== 'api') {
+    req.resume();
+    return envelope(res, 400, 40, 'Missing command name.');
+  }
+  const name = decodeURIComponent(segments[1]!);
+
+  // Arguments first: a malformed request is reported before anything else (ejabberd's order).
+  let entries: [string, unknown][] = [];
+  let source: ArgSource = 'json';
+  if (method === 'POST') {
+    let body: Buffer;
+    try {
+      body = await readBody(req, server.config.limits.maxHttpBodySize);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) return send(res, 413, `Request body larger than ${server.config.limits.maxHttpBodySize} bytes`);
+      throw err;
+    }
+    if (body.length === 0) return send(res, 400, 'Missing POST data');
+    let text: string;
+    let parsed: unknown;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      parsed = JSON.parse(text);
+    } catch {
+      return send(res, 400, 'Invalid JSON input');
+    }
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const obj = parsed as Record<string, unknown>;
+      entries = topLevelKeys(text).map((k) => [k, obj[k]]);
+    }
+  } else {
+    req.resume();
+    source = 'text';
+    entries = [...url.searchParams.entries()];
+  }
+
+  const def = server.commands.get(name);
+  if (!def || def.ctlOnly) return envelope(res, 404, 40, 'Endpoint not found.');
+
+  const ip = normalizeIp(req.socket.remoteAddress ?? '');
+  const caller: Caller = { surface: 'http', admin: false, ip };
+  const authorization = req.headers.authorization;
+  if (authorization !== undefined) {
+    if (/^Bearer\s/i.test(authorization)) return envelope(res, 401, 10, 'Oauth Token is invalid or expired.');
+    const jid = await authenticator(server).basic(authorization, ip);
+    if (!jid) return envelope(res, 401, 10, 'You are not authorized to call this command.');
+    caller.jid = jid;
+    caller.admin = server.admins().has(jid);
+  }
+
+  let args;
+  try {
+    args = bindNamedArgs(def, entries, source);
+  } catch (err) {
+    if (err instanceof ArgumentError) return send(res, 400, err.message);
+    throw err;
+  }
+  if (!isAllowed(server, def, caller, args)) {
+    return envelope(res, 403, 32, 'AccessRules: Account does not have the right to perform the operation.');
+  }
+  const outcome = await runCommand(server, def, args, caller);
+  renderOutcome(res, def, outcome);
+}
+
+function renderOutcome(res: ServerResponse, def: CommandDef, outcome: Awaited<ReturnType<typeof runCommand>>): void {
+  const spec = def.result;
+  if (!outcome.ok) {
+    if (outcome.error === 'internal') return send(res, 500, 'internal_error');
+    const err = outcome.error;
+    const status = STATUS_OF[err.kind];
+    if (spec.type === 'restuple') return envelope(res, status, err.kind === 'conflict' ? 10090 : 10001, err.message);
+    return send(res, status, err.message);
+  }
+  const value = outcome.value;
+  switch (spec.type) {
+    case 'rescode':
+      return send(res, 200, rescodeOk(value) ? 0 : 1);
+    case 'restuple':
+    case 'list':
+    case 'tuple':
+      return send(res, 200, shape(spec, value));
+    default:
+      return send(res, 200, { [spec.name]: shape(spec, value) });
+  }
+}
+
+function normalizeIp(ip: string): string {
+  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
+}

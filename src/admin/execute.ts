@@ -1,0 +1,155 @@
+import { BlockList, isIP } from 'node:net';
+import type { Server } from '../server.js';
+import type { PermissionRule } from '../config/schema.js';
+import { DomainError } from '../errors.js';
+import { matchesWhat, type ArgSpec, type Args, type Caller, type CommandDef } from './registry.js';
+
+/** A request whose arguments do not fit the command; the message is ejabberd's wording. */
+export class ArgumentError extends Error {}
+
+/** Where argument values come from: JSON keeps types; query strings and the command line carry text. */
+export type ArgSource = 'json' | 'text';
+
+/** Erlang term notation, as ejabberd prints a rejected value ("Arg <<49>> is not in format integer"). */
+export function erlangTerm(v: unknown): string {
+  if (typeof v === 'string') {
+    const bytes = [...Buffer.from(v, 'utf8')];
+    return `<<${bytes.join(',')}>>`;
+  }
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(erlangTerm).join(',')}]`;
+  if (typeof v === 'object') {
+    return `{[${Object.entries(v as Record<string, unknown>).map(([k, x]) => `{${erlangTerm(k)},${erlangTerm(x)}}`).join(',')}]}`;
+  }
+  return String(v);
+}
+
+function coerce(spec: ArgSpec, value: unknown, source: ArgSource): unknown {
+  const t = spec.type;
+  if (t === 'string') {
+    if (typeof value === 'string') return value;
+    // ejabberd takes a list of strings as an iolist and concatenates it.
+    if (Array.isArray(value) && value.length > 0 && value.every((s) => typeof s === 'string')) return value.join('');
+    throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format binary`);
+  }
+  if (t === 'integer') {
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+    // Text sources have no types: a decimal string is the only way to say an integer there.
+    if (source === 'text' && typeof value === 'string' && /^-?\d{1,15}$/.test(value)) return Number(value);
+    throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format integer`);
+  }
+  if ('list' in t) {
+    if (!Array.isArray(value)) throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format list`);
+    return value.map((v) => coerce(t.list, v, source));
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format tuple`);
+  }
+  const obj = value as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const f of t.tuple) out[f.name] = coerce(f, obj[f.name] ?? '', source);
+  return out;
+}
+
+const isList = (a: ArgSpec) => typeof a.type === 'object' && 'list' in a.type;
+
+/**
+ * Binds named arguments, checking in ejabberd's order: duplicates, missing (declared order),
+ * types (declared order), then unknown names. Legacy names are accepted as aliases.
+ */
+export function bindNamedArgs(def: CommandDef, entries: [string, unknown][], source: ArgSource): Args {
+  const seen = new Map<string, unknown>();
+  const unknown: string[] = [];
+  const known = new Set(def.args.map((a) => a.name));
+  for (const [rawKey, value] of entries) {
+    const key = def.argAliases?.[rawKey] && !known.has(rawKey) ? def.argAliases[rawKey]! : rawKey;
+    if (!known.has(key)) {
+      unknown.push(rawKey);
+      continue;
+    }
+    if (seen.has(key)) throw new ArgumentError(`Request have duplicate argument: ${key}`);
+    seen.set(key, value);
+  }
+  for (const a of def.args) {
+    if (!seen.has(a.name) && !isList(a)) throw new ArgumentError(`Request have missing argument: ${a.name}`);
+  }
+  const args: Args = {};
+  for (const a of def.args) args[a.name] = seen.has(a.name) ? coerce(a, seen.get(a.name), source) : [];
+  if (unknown.length) throw new ArgumentError(`Request have unknown arguments: [${unknown.join(',')}]`);
+  return args;
+}
+
+/** Binds positional arguments (command line); the caller has checked the count. */
+export function bindPositionalArgs(def: CommandDef, values: string[]): Args {
+  return bindNamedArgs(def, def.args.map((a, i) => [a.name, values[i]]), 'text');
+}
+
+/** The rules in force: configured `apiPermissions`, or ejabberd's usual three. */
+export function permissionRules(server: Server): Record<string, PermissionRule> {
+  return (
+    server.config.apiPermissions ?? {
+      'console commands': { from: ['ctl'], who: 'all', what: ['*'] },
+      'admin access': { from: ['http', 'xmlrpc'], who: 'admin', what: ['*', '!stop', '!start'] },
+      'public commands': { from: ['http'], who: { ip: ['127.0.0.1/8', '::1/128'] }, what: ['status', 'connected_users_number'] },
+    }
+  );
+}
+
+function ipMatches(ip: string | undefined, cidrs: string[]): boolean {
+  if (!ip) return false;
+  const list = new BlockList();
+  for (const c of cidrs) {
+    const [addr, bits] = c.split('/');
+    const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
+    if (!isIP(addr ?? '')) continue;
+    if (bits === undefined) list.addAddress(addr!, family);
+    else list.addSubnet(addr!, Number(bits), family);
+  }
+  const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
+  return isIP(ip) !== 0 && list.check(ip, family);
+}
+
+function whoMatches(rule: PermissionRule, caller: Caller): boolean {
+  const who = rule.who;
+  if (who === 'all') return true;
+  if (who === 'admin') return caller.admin;
+  if (who.user && caller.jid && who.user.includes(caller.jid)) return true;
+  if (who.ip && ipMatches(caller.ip, who.ip)) return true;
+  return false;
+}
+
+/**
+ * Whether the caller may run the command. Beyond the rules, a command with policy `user`
+ * may be run by any authenticated account on itself (ejabberd's user policy).
+ */
+export function isAllowed(server: Server, def: CommandDef, caller: Caller, args: Args): boolean {
+  for (const rule of Object.values(permissionRules(server))) {
+    if (rule.from && !rule.from.includes(caller.surface)) continue;
+    if (whoMatches(rule, caller) && matchesWhat(def, rule.what)) return true;
+  }
+  if (def.policy === 'user' && caller.jid) {
+    const host = args.host ?? args.server;
+    return typeof args.user === 'string' && `${args.user}@${host}`.toLowerCase() === caller.jid;
+  }
+  return false;
+}
+
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: DomainError } | { ok: false; error: 'internal' };
+
+/** Runs a command; domain errors are results, anything else is logged and reported as internal. */
+export async function runCommand(server: Server, def: CommandDef, args: Args, caller: Caller): Promise<Outcome> {
+  try {
+    const value = await def.exec(args, { server, caller });
+    return { ok: true, value };
+  } catch (err) {
+    if (err instanceof DomainError) return { ok: false, error: err };
+    server.log.error({ err, command: def.name }, 'admin command failed');
+    return { ok: false, error: 'internal' };
+  }
+}
+
+/** Rescode results: true/ok/0 are success. */
+export function rescodeOk(value: unknown): boolean {
+  return value === true || value === 0 || value === 'ok' || value === undefined;
+}

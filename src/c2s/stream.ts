@@ -1,0 +1,602 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from '../server.js';
+import { Element, x } from '../xmpp/xml/element.js';
+import { StreamParser, type StreamErrorCondition } from '../xmpp/xml/parser.js';
+import { NS } from '../xmpp/ns.js';
+import { JID, JIDError, nodeprep, resourceprep, tryParseJID } from '../xmpp/jid.js';
+import { errorReply, iqResult, streamError } from '../xmpp/stanza.js';
+import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, type SaslStep } from './sasl.js';
+import type { ConnectionKind, Session } from '../router/session.js';
+import type { RouteEvent } from '../router/router.js';
+import { handlePreAuthRegistration } from '../modules/register/index.js';
+
+/** Bytes in and out for one client connection, whatever carries it. */
+export interface Transport {
+  readonly kind: ConnectionKind;
+  /** RFC 7395 framing: one element per message, `<open/>` and `<close/>`. */
+  readonly framed: boolean;
+  readonly ip: string;
+  readonly port: number;
+  secure: boolean;
+  write(data: string): void;
+  /** Closes after flushing what was written. */
+  end(): void;
+  /** Upgrades to TLS in place (TCP only); calls back once the handshake completed. */
+  startTls?(onSecure: () => void, onError: (err: Error) => void): void;
+}
+
+/** Lets a resumed session take over the connection of the stream that resumed it. */
+export interface ConnectionSlot {
+  handler: { receive(data: string): void; transportClosed(): void };
+}
+
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
+
+function isLoopback(ip: string): boolean {
+  return ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.') || ip === '::ffff:127.0.0.1' || ip.startsWith('::ffff:127.');
+}
+
+interface Queued {
+  seq: number;
+  el: Element;
+}
+
+/**
+ * One client-to-server stream (RFC 6120): negotiation, then a bound session that the router
+ * delivers to. With stream management (XEP-0198) the session outlives its transport for
+ * `c2s.resumeTimeout` seconds and can be resumed from another connection.
+ */
+export class C2SStream implements Session {
+  id = randomBytes(8).toString('hex');
+  jid!: JID;
+  readonly startedAt = Date.now();
+  presence: Element | undefined;
+  priority = 0;
+  rosterRequested = false;
+  carbons = false;
+  directedPresence = new Set<string>();
+
+  private transport: Transport | undefined;
+  private parser: StreamParser;
+  private host = '';
+  private headerSent = false;
+  private suppressHeader = false;
+  private user: string | undefined;
+  private sasl: SaslMechanism | undefined;
+  private saslBusy = false;
+  private authFailures = 0;
+  private bound = false;
+  private closed = false;
+  // XEP-0198 state
+  private smEnabled = false;
+  private smResumable = false;
+  private smId: string | undefined;
+  private inbound = 0;
+  private outbound = 0;
+  private unacked: Queued[] = [];
+  private ackRequested = false;
+  private hibernateTimer: NodeJS.Timeout | undefined;
+  /** Work on stanzas is serialized so that a client's stanzas are handled in order. */
+  private chain: Promise<void> = Promise.resolve();
+
+  constructor(private readonly server: Server, transport: Transport, private readonly slot: ConnectionSlot) {
+    this.transport = transport;
+    this.connection = transport.kind;
+    this.ip = transport.ip;
+    this.port = transport.port;
+    this.parser = this.newParser(transport);
+    slot.handler = this;
+  }
+
+  readonly connection: ConnectionKind;
+  readonly ip: string;
+  readonly port: number;
+
+  private newParser(t: Transport): StreamParser {
+    return new StreamParser(
+      {
+        onStreamStart: (name, attrs) => this.onStreamStart(name, attrs),
+        onStanza: (el) => this.onElement(el),
+        onStreamEnd: () => this.onStreamEnd(),
+        onError: (cond, text) => this.onParseError(cond, text),
+      },
+      { maxStanzaSize: this.server.config.limits.maxStanzaSize, mode: t.framed ? 'framed' : 'stream' },
+    );
+  }
+
+  // ---- transport side ------------------------------------------------------------------
+
+  receive(data: string): void {
+    if (this.closed) return;
+    this.parser.write(data);
+  }
+
+  transportClosed(): void {
+    if (!this.transport) return;
+    this.transport = undefined;
+    if (this.closed) return;
+    if (this.bound && this.smResumable && this.server.config.c2s.resumeTimeout > 0) this.hibernate();
+    else void this.terminate('connection lost');
+  }
+
+  private write(data: string): void {
+    this.transport?.write(data);
+  }
+
+  private get framed(): boolean {
+    return this.transport?.framed ?? false;
+  }
+
+  // ---- stream header and errors --------------------------------------------------------
+
+  private sendHeader(): void {
+    this.headerSent = true;
+    this.id = this.bound ? this.id : randomBytes(8).toString('hex');
+    const from = this.host || this.server.hosts[0]!;
+    if (this.framed) {
+      this.write(`<open xmlns="${NS.framing}" id="${this.id}" from="${from}" version="1.0" xml:lang="en"/>`);
+    } else {
+      this.write(
+        `<?xml version='1.0'?><stream:stream xmlns="${NS.client}" xmlns:stream="${NS.stream}" id="${this.id}" from="${from}" version="1.0" xml:lang="en">`,
+      );
+    }
+  }
+
+  /** Sends a stream error and closes the stream (RFC 6120 §4.9). */
+  streamFail(condition: string, text?: string): void {
+    if (this.closed) return;
+    if (!this.headerSent && this.transport) this.sendHeader();
+    const err = streamError(condition, text);
+    if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
+    this.write(err.toString());
+    this.closeTransport();
+    void this.terminate(`stream error: ${condition}`);
+  }
+
+  private closeTransport(): void {
+    const t = this.transport;
+    if (!t) return;
+    this.write(this.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>');
+    this.transport = undefined;
+    t.end();
+  }
+
+  close(condition?: string, text?: string): void {
+    if (condition) this.streamFail(condition, text);
+    else {
+      this.closeTransport();
+      void this.terminate('closed by server');
+    }
+  }
+
+  private onParseError(cond: StreamErrorCondition, text: string): void {
+    this.streamFail(cond, text);
+  }
+
+  private onStreamStart(name: string, attrs: Record<string, string>): void {
+    if (this.suppressHeader) {
+      this.suppressHeader = false;
+      return;
+    }
+    if (this.framed) {
+      if (name !== 'open' || attrs.xmlns !== NS.framing) return this.streamFail('invalid-namespace');
+    } else {
+      if (name !== 'stream:stream' || attrs['xmlns:stream'] !== NS.stream) {
+        return this.streamFail('invalid-namespace', 'the stream element must be stream:stream in ' + NS.stream);
+      }
+      if (attrs.xmlns !== NS.client) return this.streamFail('invalid-namespace', `unsupported stream namespace ${attrs.xmlns ?? '(none)'}`);
+    }
+    const host = attrs.to !== undefined ? this.server.prepareHost(attrs.to) : undefined;
+    if (host === undefined) return this.streamFail('host-unknown', attrs.to ? `${attrs.to} is not served here` : 'the stream has no to address');
+    if (this.user !== undefined && host !== this.host) return this.streamFail('host-unknown');
+    this.host = host;
+    const version = attrs.version ?? '0.9';
+    if (!/^1\.\d+$/.test(version)) {
+      this.sendHeader();
+      return this.streamFail('unsupported-version', 'this server speaks XMPP 1.0');
+    }
+    this.sendHeader();
+    this.sendFeatures();
+  }
+
+  private mayAuthenticate(): boolean {
+    const t = this.transport!;
+    return t.secure || !this.server.config.c2s.requireTls || isLoopback(t.ip) || !t.startTls;
+  }
+
+  private sendFeatures(): void {
+    const f = x('stream:features');
+    const t = this.transport!;
+    if (this.user === undefined) {
+      if (!t.secure && t.startTls) {
+        const tls = f.c('starttls', { xmlns: NS.tls });
+        if (this.server.config.c2s.requireTls && !isLoopback(t.ip)) tls.c('required');
+      }
+      if (this.mayAuthenticate()) {
+        const mechs = f.c('mechanisms', { xmlns: NS.sasl });
+        for (const m of SUPPORTED_MECHANISMS) if (m !== 'PLAIN' || this.plainAllowed()) mechs.c('mechanism').t(m);
+        if (this.server.config.c2s.inBandRegistration) f.c('register', { xmlns: NS.registerFeature });
+      }
+    } else {
+      f.c('bind', { xmlns: NS.bind });
+      f.c('session', { xmlns: NS.session }).c('optional');
+      f.c('sm', { xmlns: NS.sm });
+      f.c('ver', { xmlns: NS.rosterver });
+      f.c('sub', { xmlns: NS.preApproval });
+    }
+    this.write(f.toString());
+  }
+
+  private plainAllowed(): boolean {
+    const t = this.transport!;
+    return t.secure || (this.server.config.c2s.allowPlainWithoutTlsOnLoopback && isLoopback(t.ip));
+  }
+
+  private onStreamEnd(): void {
+    this.closeTransport();
+    void this.terminate('closed by client');
+  }
+
+  // ---- elements ------------------------------------------------------------------------
+
+  private onElement(el: Element): void {
+    if (this.closed) return;
+    this.chain = this.chain.then(() => this.handleElement(el)).catch((err) => {
+      this.server.log.error({ err, stream: this.id }, 'error while handling a client element');
+      this.streamFail('internal-server-error');
+    });
+  }
+
+  private async handleElement(el: Element): Promise<void> {
+    if (this.closed) return;
+    const ns = el.attrs.xmlns;
+    if (this.user === undefined) return this.handlePreAuth(el, ns);
+    if (ns === NS.sm) return this.handleSm(el);
+    if (!this.bound) {
+      if (el.name === 'iq' && el.getChild('bind', NS.bind) && el.attrs.type === 'set') return this.bind(el);
+      return this.streamFail('not-authorized', 'bind a resource first');
+    }
+    if (!STANZA_KINDS.has(el.name) || (ns !== undefined && ns !== NS.client)) {
+      return this.streamFail('unsupported-stanza-type', `<${el.name}/> is not a stanza this server handles`);
+    }
+    if (this.smEnabled) this.inbound++;
+    await this.handleStanza(el);
+  }
+
+  private async handlePreAuth(el: Element, ns: string | undefined): Promise<void> {
+    if (el.name === 'starttls' && ns === NS.tls) return this.startTls();
+    if (ns === NS.sasl) {
+      if (el.name === 'auth') return this.auth(el);
+      if (el.name === 'response') return this.saslResponse(el);
+      if (el.name === 'abort') {
+        this.sasl = undefined;
+        return this.saslFailure(new SaslError('aborted'), false);
+      }
+    }
+    if (el.name === 'iq' && el.getChild('query', NS.register) && this.server.config.c2s.inBandRegistration && this.mayAuthenticate()) {
+      const reply = await handlePreAuthRegistration(this.server, el, this.host, this.ip);
+      this.write(reply.toString());
+      return;
+    }
+    this.streamFail('not-authorized', 'authenticate first');
+  }
+
+  private startTls(): void {
+    const t = this.transport!;
+    if (t.secure || !t.startTls) {
+      this.write(`<failure xmlns="${NS.tls}"/>`);
+      this.closeTransport();
+      void this.terminate('starttls refused');
+      return;
+    }
+    this.write(`<proceed xmlns="${NS.tls}"/>`);
+    this.parser = this.newParser(t);
+    this.headerSent = false;
+    t.startTls(
+      () => {
+        t.secure = true;
+      },
+      (err) => {
+        this.server.log.debug({ err: err.message }, 'TLS handshake failed');
+        this.transport = undefined;
+        void this.terminate('tls failure');
+      },
+    );
+  }
+
+  // ---- SASL ----------------------------------------------------------------------------
+
+  private decode(el: Element): Buffer | undefined {
+    const text = el.text().replace(/\s+/g, '');
+    if (text === '=' || text === '') return Buffer.alloc(0);
+    if (!BASE64_RE.test(text) || text.length % 4 !== 0) return undefined;
+    return Buffer.from(text, 'base64');
+  }
+
+  private async auth(el: Element): Promise<void> {
+    if (this.saslBusy) return;
+    if (!this.mayAuthenticate()) return this.saslFailure(new SaslError('encryption-required', 'use STARTTLS first'), false);
+    const name = el.attrs.mechanism ?? '';
+    if (this.server.authLimiter.blocked(this.ip)) {
+      return this.saslFailure(new SaslError('temporary-auth-failure', 'too many failed logins from your address; try again later'), false);
+    }
+    if (name === 'PLAIN' && !this.plainAllowed()) return this.saslFailure(new SaslError('encryption-required', 'PLAIN needs TLS'), false);
+    const mech = SUPPORTED_MECHANISMS.includes(name) ? createMechanism(name, this.server.accounts.saslBackend(this.host)) : undefined;
+    if (!mech) return this.saslFailure(new SaslError('invalid-mechanism'), false);
+    const data = this.decode(el);
+    if (!data) return this.saslFailure(new SaslError('incorrect-encoding'), false);
+    this.sasl = mech;
+    await this.saslRun(() => mech.start(data));
+  }
+
+  private async saslResponse(el: Element): Promise<void> {
+    const mech = this.sasl;
+    if (!mech || this.saslBusy) return this.saslFailure(new SaslError('malformed-request', 'no authentication in progress'), false);
+    const data = this.decode(el);
+    if (!data) return this.saslFailure(new SaslError('incorrect-encoding'), false);
+    await this.saslRun(() => mech.step(data));
+  }
+
+  private async saslRun(run: () => Promise<SaslStep>): Promise<void> {
+    this.saslBusy = true;
+    let step: SaslStep;
+    try {
+      step = await run();
+    } catch (err) {
+      this.saslBusy = false;
+      this.sasl = undefined;
+      if (err instanceof SaslError) return this.saslFailure(err, err.condition === 'not-authorized');
+      throw err;
+    }
+    this.saslBusy = false;
+    if (step.kind === 'challenge') {
+      this.write(`<challenge xmlns="${NS.sasl}">${step.data.toString('base64')}</challenge>`);
+      return;
+    }
+    let user: string;
+    try {
+      user = nodeprep(step.username);
+    } catch {
+      return this.saslFailure(new SaslError('not-authorized'), true);
+    }
+    if (step.authzid && step.authzid !== `${user}@${this.host}` && step.authzid !== user) {
+      return this.saslFailure(new SaslError('invalid-authzid'), false);
+    }
+    this.sasl = undefined;
+    this.user = user;
+    this.write(`<success xmlns="${NS.sasl}">${step.data ? step.data.toString('base64') : ''}</success>`);
+    // RFC 6120 §6.4.6: the stream restarts; the next thing the client sends is a new header.
+    this.parser = this.newParser(this.transport!);
+    this.headerSent = false;
+  }
+
+  private saslFailure(err: SaslError, countsAsFailedLogin: boolean): void {
+    const f = x('failure', { xmlns: NS.sasl }, x(err.condition));
+    if (err.condition !== 'not-authorized' && err.message && err.message !== err.condition) f.c('text', { 'xml:lang': 'en' }).t(err.message);
+    this.write(f.toString());
+    if (!countsAsFailedLogin) return;
+    this.server.authLimiter.fail(this.ip);
+    this.server.log.info({ ip: this.ip, host: this.host }, 'failed login');
+    if (++this.authFailures >= this.server.config.limits.maxAuthAttempts) {
+      this.streamFail('policy-violation', 'too many failed authentication attempts');
+    }
+  }
+
+  // ---- resource binding ----------------------------------------------------------------
+
+  private async bind(iq: Element): Promise<void> {
+    const requested = iq.getChild('bind', NS.bind)!.getChildText('resource');
+    let resource: string;
+    try {
+      resource = requested ? resourceprep(requested) : '';
+    } catch (err) {
+      this.write(errorReply(iq, 'bad-request', (err as JIDError).message).toString());
+      return;
+    }
+    if (resource === '') resource = `parley-${randomBytes(6).toString('hex')}`;
+    this.jid = new JID(this.user!, this.host, resource);
+    const replaced = this.server.sessions.add(this);
+    if (replaced && replaced !== this) replaced.close('conflict', 'Replaced by new connection');
+    this.bound = true;
+    const reply = iqResult(iq, x('bind', { xmlns: NS.bind }, x('jid', null, this.jid.full)));
+    delete reply.attrs.from;
+    delete reply.attrs.to;
+    this.write(reply.toString());
+    await this.server.hooks.emit('session-opened', { session: this });
+  }
+
+  // ---- stanzas from the client ---------------------------------------------------------
+
+  private async handleStanza(el: Element): Promise<void> {
+    const kind = el.name;
+    const fromAttr = el.attrs.from;
+    if (fromAttr !== undefined && fromAttr !== this.jid.full && fromAttr !== this.jid.bare) {
+      const parsed = tryParseJID(fromAttr);
+      if (!parsed || !(parsed.bare === this.jid.bare && (parsed.resource === '' || parsed.resource === this.jid.resource))) {
+        return this.streamFail('invalid-from', `you are ${this.jid.full}`);
+      }
+    }
+    delete el.attrs.xmlns;
+    el.attrs.from = this.jid.full;
+    let to: JID;
+    const toAttr = el.attrs.to;
+    if (toAttr === undefined || toAttr === '') {
+      if (kind === 'presence') {
+        await this.server.router.fire('presence/out', { stanza: el, from: this.jid, to: this.jid.bareJID(), origin: this });
+        return;
+      }
+      if (kind === 'iq' && el.getChild('session', NS.session)) {
+        const reply = iqResult(el);
+        delete reply.attrs.to;
+        this.send(reply);
+        return;
+      }
+      to = this.jid.bareJID();
+    } else {
+      const parsed = tryParseJID(toAttr);
+      if (!parsed) {
+        if (el.attrs.type !== 'error') {
+          const reply = errorReply(el, 'jid-malformed', `${toAttr} is not a valid JID`);
+          reply.attrs.to = this.jid.full;
+          delete reply.attrs.from;
+          this.send(reply);
+        }
+        return;
+      }
+      to = parsed;
+      el.attrs.to = to.full;
+    }
+    const ctx = { stanza: el, from: this.jid, to, origin: this as Session };
+    if (await this.server.router.fire(`${kind}/out` as RouteEvent, ctx)) return;
+    await this.server.router.route(el, this.jid, to, this);
+  }
+
+  async inject(stanza: Element): Promise<void> {
+    if (!this.bound || this.closed) return;
+    delete stanza.attrs.from; // it is sent as this session, whatever the caller wrote
+    await this.handleStanza(stanza);
+  }
+
+  // ---- delivery to the client ----------------------------------------------------------
+
+  send(stanza: Element): void {
+    if (this.closed) return;
+    if (this.smEnabled) {
+      this.unacked.push({ seq: ++this.outbound, el: stanza });
+      if (this.unacked.length > this.server.config.c2s.maxUnackedStanzas) {
+        this.streamFail('resource-constraint', 'too many unacknowledged stanzas');
+        return;
+      }
+    }
+    if (!this.transport) return;
+    this.writeStanza(stanza);
+    if (this.smEnabled && !this.ackRequested) {
+      this.ackRequested = true;
+      setImmediate(() => this.write(`<r xmlns="${NS.sm}"/>`));
+    }
+  }
+
+  private writeStanza(stanza: Element): void {
+    let s = stanza.toString();
+    if (this.framed && stanza.attrs.xmlns === undefined) s = `<${stanza.name} xmlns="${NS.client}"${s.slice(stanza.name.length + 1)}`;
+    this.write(s);
+  }
+
+  // ---- stream management (XEP-0198) ----------------------------------------------------
+
+  private handleSm(el: Element): void {
+    switch (el.name) {
+      case 'enable': {
+        if (!this.bound || this.smEnabled) {
+          this.write(`<failed xmlns="${NS.sm}"><unexpected-request xmlns="${NS.stanzas}"/></failed>`);
+          return;
+        }
+        this.smEnabled = true;
+        const resume = el.attrs.resume === 'true' || el.attrs.resume === '1';
+        const attrs: Record<string, string> = { xmlns: NS.sm };
+        if (resume && this.server.config.c2s.resumeTimeout > 0) {
+          this.smResumable = true;
+          this.smId = randomBytes(16).toString('base64url');
+          this.server.resumable.set(this.smId, this);
+          attrs.id = this.smId;
+          attrs.resume = 'true';
+          attrs.max = String(this.server.config.c2s.resumeTimeout);
+        }
+        this.write(x('enabled', attrs).toString());
+        return;
+      }
+      case 'r':
+        if (this.smEnabled) this.write(`<a xmlns="${NS.sm}" h="${this.inbound >>> 0}"/>`);
+        return;
+      case 'a': {
+        const h = Number(el.attrs.h);
+        if (!this.smEnabled || !Number.isInteger(h)) return;
+        this.ackRequested = false;
+        this.acknowledge(h);
+        return;
+      }
+      case 'resume':
+        void this.resume(el);
+        return;
+      default:
+        this.write(`<failed xmlns="${NS.sm}"><feature-not-implemented xmlns="${NS.stanzas}"/></failed>`);
+    }
+  }
+
+  private acknowledge(h: number): void {
+    let i = 0;
+    while (i < this.unacked.length && this.unacked[i]!.seq <= h) i++;
+    if (i) this.unacked.splice(0, i);
+  }
+
+  private hibernate(): void {
+    this.server.log.debug({ jid: this.jid.full }, 'session hibernating for resumption');
+    this.hibernateTimer = setTimeout(() => void this.terminate('resumption timeout'), this.server.config.c2s.resumeTimeout * 1000);
+    this.hibernateTimer.unref?.();
+  }
+
+  private async resume(el: Element): Promise<void> {
+    const previd = el.attrs.previd ?? '';
+    const h = Number(el.attrs.h);
+    const old = this.server.resumable.get(previd);
+    if (this.bound || !old || old.closed || old.jid.bare !== `${this.user}@${this.host}` || !Number.isInteger(h)) {
+      this.write(`<failed xmlns="${NS.sm}"><item-not-found xmlns="${NS.stanzas}"/></failed>`);
+      return;
+    }
+    old.takeOver(this.transport!, this.parser, this.slot, h);
+    // This stream object is done: the old session owns the connection now.
+    this.transport = undefined;
+    this.closed = true;
+  }
+
+  /** Moves a live connection into this (hibernating or stale) session and replays what was not acknowledged. */
+  private takeOver(transport: Transport, parser: StreamParser, slot: ConnectionSlot, h: number): void {
+    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
+    this.hibernateTimer = undefined;
+    const stale = this.transport;
+    if (stale) {
+      this.transport = undefined;
+      stale.end();
+    }
+    this.transport = transport;
+    // The resuming stream's parser keeps parsing the connection, but its events now come here.
+    this.parser = this.newParser(transport);
+    void parser;
+    if (!transport.framed) {
+      this.suppressHeader = true;
+      this.parser.write(`<stream:stream xmlns="${NS.client}" xmlns:stream="${NS.stream}">`);
+    }
+    slot.handler = this;
+    this.headerSent = true;
+    this.acknowledge(h);
+    this.write(`<resumed xmlns="${NS.sm}" previd="${this.smId}" h="${this.inbound >>> 0}"/>`);
+    for (const q of this.unacked) this.writeStanza(q.el);
+    this.ackRequested = false;
+    if (this.unacked.length) {
+      this.ackRequested = true;
+      this.write(`<r xmlns="${NS.sm}"/>`);
+    }
+  }
+
+  // ---- end of the session --------------------------------------------------------------
+
+  private async terminate(reason: string): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
+    if (this.smId) this.server.resumable.delete(this.smId);
+    if (!this.bound) return;
+    const removed = this.server.sessions.remove(this);
+    if (removed) await this.server.hooks.emit('session-closed', { session: this, reason });
+    // Messages the client never acknowledged are delivered again: to other resources or offline storage.
+    const pending = this.unacked;
+    this.unacked = [];
+    for (const { el } of pending) {
+      if (el.name !== 'message' || el.attrs.type === 'error' || el.attrs.type === 'groupchat' || el.attrs.type === 'headline') continue;
+      const from = tryParseJID(el.attrs.from ?? '');
+      if (!from) continue;
+      await this.server.router.route(el, from, this.jid.bareJID());
+    }
+  }
+}

@@ -1,0 +1,123 @@
+import { existsSync } from 'node:fs';
+
+import { parseArgs } from 'node:util';
+import { ConfigError, describeOptions, loadConfigFile, parseConfig, resolveIn } from './config/load.js';
+import type { Config } from './config/schema.js';
+import { Server } from './server.js';
+import { VERSION } from './version.js';
+import { callCtl } from './admin/ctl/client.js';
+
+const START_HELP = `Usage: parley start [--config FILE]
+
+Starts the Parley XMPP server. With no configuration it serves the host "localhost",
+keeps its SQLite database, TLS certificate and admin password in ./data, accepts clients
+on 5222 (STARTTLS) and 5223 (direct TLS), and serves /api and /ws over HTTP on
+127.0.0.1:5280 and HTTPS on 127.0.0.1:5443.
+
+Options:
+  --config FILE   YAML configuration (default: $PARLEY_CONFIG, else ./parley.yml if present)
+  --help          this text
+
+Configuration keys (YAML, all optional):
+`;
+
+const MAIN_HELP = `Usage: parley <command>
+
+Commands:
+  start [--config FILE]          run the server
+  ctl <command> [args...]        run an admin command on the running server (like ejabberdctl)
+  ctl help [command]             list admin commands, or describe one
+  version                        print the version
+`;
+
+function loadConfig(path: string | undefined): { config: Config; baseDir: string } {
+  const file = path ?? process.env.PARLEY_CONFIG ?? (existsSync('parley.yml') ? 'parley.yml' : undefined);
+  if (file) return loadConfigFile(file);
+  return { config: parseConfig({}), baseDir: process.cwd() };
+}
+
+async function start(argv: string[]): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: { config: { type: 'string' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(START_HELP + describeOptions() + '\n');
+    return 0;
+  }
+  const { config, baseDir } = loadConfig(values.config);
+  const server = new Server({
+    config,
+    baseDir,
+    announceAdmin: (jid, password, file) => {
+      process.stdout.write(
+        `\nCreated the admin account ${jid} with password: ${password}\n(also stored in ${file}, readable only by you)\n\n`,
+      );
+    },
+  });
+  await server.start();
+  const a = server.addresses;
+  const show = (l?: { address: string; port: number }) => (l ? `${l.address}:${l.port}` : 'off');
+  process.stdout.write(
+    `Parley ${VERSION} serving ${server.hosts.join(', ')}\n  c2s ${show(a.c2s)}  c2s+tls ${show(a.c2sTls)}  http ${show(a.http)}  https ${show(a.https)}\n  data ${server.dataDir}\n`,
+  );
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return -1; // keep running
+}
+
+async function ctl(argv: string[]): Promise<number> {
+  let configPath: string | undefined;
+  if (argv[0] === '--config') {
+    configPath = argv[1];
+    argv = argv.slice(2);
+  }
+  const { config, baseDir } = loadConfig(configPath);
+  const dataDir = resolveIn(baseDir, config.dataDir);
+  const socket = resolveIn(dataDir, config.ctl.socket);
+  const res = await callCtl(socket, argv, `parley@${config.hosts[0]}`);
+  process.stdout.write(res.stdout);
+  return res.exitCode;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const [cmd, ...rest] = argv;
+  let code: number;
+  try {
+    switch (cmd) {
+      case 'start':
+        code = await start(rest);
+        break;
+      case 'ctl':
+        code = await ctl(rest);
+        break;
+      case 'version':
+      case '--version':
+        process.stdout.write(`Parley ${VERSION}\n`);
+        code = 0;
+        break;
+      default:
+        process.stdout.write(MAIN_HELP);
+        code = cmd === undefined || cmd === 'help' || cmd === '--help' ? 0 : 1;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`parley: ${err.message}\n`);
+      code = 2;
+    } else if (err instanceof Error && 'code' in err && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      process.stderr.write(`parley: ${err.message}: another program is using that port (set listen.* in the config)\n`);
+      code = 2;
+    } else if (err instanceof TypeError && (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      process.stderr.write(`parley: ${err.message}\n`);
+      code = 2;
+    } else {
+      process.stderr.write(`parley: ${err instanceof Error ? err.message : String(err)}\n`);
+      code = 1;
+    }
+  }
+  if (code >= 0) process.exit(code);
+}

@@ -1,0 +1,17 @@
+/**
+ * Domain errors raised by feature services. Adapters (ejabberd API, Openfire, hosting, XMPP)
+ * map them to their own status codes and bodies; services never know which adapter called.
+ */
+export type DomainErrorKind = 'not-found' | 'conflict' | 'bad-argument' | 'forbidden' | 'unavailable' | 'internal';
+
+export class DomainError extends Error {
+  constructor(readonly kind: DomainErrorKind, message: string) {
+    super(message);
+    this.name = 'DomainError';
+  }
+}
+
+export const notFound = (msg: string) => new DomainError('not-found', msg);
+export const conflict = (msg: string) => new DomainError('conflict', msg);
+export const badArgument = (msg: string) => new DomainError('bad-argument', msg);
+export const forbidden = (msg: string) => new DomainError('forbidden', msg);

@@ -1,0 +1,132 @@
+import type { Server } from '../../server.js';
+import { badArgument, conflict, notFound } from '../../errors.js';
+import { nodeprep, JIDError } from '../../xmpp/jid.js';
+import { deriveScramCredentials, verifyPasswordAgainstScram, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
+import type { AccountRecord, StoredCredentials } from './store.js';
+
+/** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
+export class AccountService {
+  constructor(private readonly server: Server) {}
+
+  private get store() {
+    return this.server.storage.accounts;
+  }
+
+  /** Prepares a username for a served host, or throws a domain error saying which part is wrong. */
+  prepare(user: string, host: string): { user: string; host: string } {
+    const h = this.server.prepareHost(host);
+    if (h === undefined) throw notFound(`Unknown host: ${host}`);
+    let u: string;
+    try {
+      u = nodeprep(user);
+    } catch (err) {
+      throw badArgument(`Invalid user name: ${(err as Error).message}`);
+    }
+    if (u === '') throw badArgument('Invalid user name: empty');
+    return { user: u, host: h };
+  }
+
+  credentials(password: string): StoredCredentials {
+    const iterations = this.server.config.storage.scramIterations;
+    let creds: StoredCredentials;
+    try {
+      creds = {
+        scramSha1: deriveScramCredentials(password, 'sha1', iterations),
+        scramSha256: deriveScramCredentials(password, 'sha256', iterations),
+      };
+    } catch (err) {
+      if (err instanceof SaslError) throw badArgument('Invalid password: it contains characters that are not allowed');
+      throw err;
+    }
+    if (this.server.config.storage.passwordFormat === 'plain') creds.plain = password;
+    return creds;
+  }
+
+  async register(user: string, host: string, password: string): Promise<{ user: string; host: string }> {
+    const p = this.prepare(user, host);
+    if (password === '') throw badArgument('Empty password');
+    const record: AccountRecord = { ...p, createdAt: Date.now(), ...this.credentials(password) };
+    if (!(await this.store.create(record))) throw conflict(`User ${p.user}@${p.host} already registered`);
+    await this.server.hooks.emit('account-created', p);
+    return p;
+  }
+
+  async unregister(user: string, host: string): Promise<void> {
+    const p = this.prepare(user, host);
+    const bare = `${p.user}@${p.host}`;
+    if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+    for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
+    await this.server.hooks.emit('account-removed', p);
+  }
+
+  async exists(user: string, host: string): Promise<boolean> {
+    const p = this.tryPrepare(user, host);
+    return p !== undefined && (await this.store.get(p.host, p.user)) !== undefined;
+  }
+
+  tryPrepare(user: string, host: string): { user: string; host: string } | undefined {
+    try {
+      return this.prepare(user, host);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async checkPassword(user: string, host: string, password: string): Promise<boolean> {
+    const p = this.tryPrepare(user, host);
+    if (!p) return false;
+    const rec = await this.store.get(p.host, p.user);
+    return rec !== undefined && verifyStored(rec, password);
+  }
+
+  async changePassword(user: string, host: string, password: string): Promise<void> {
+    const p = this.prepare(user, host);
+    if (password === '') throw badArgument('Empty password');
+    if (!(await this.store.setCredentials(p.host, p.user, this.credentials(password)))) {
+      throw notFound(`User ${p.user}@${p.host} does not exist`);
+    }
+    await this.server.hooks.emit('password-changed', p);
+  }
+
+  async list(host: string): Promise<string[]> {
+    const h = this.server.prepareHost(host);
+    if (h === undefined) throw notFound(`Unknown host: ${host}`);
+    return this.store.list(h);
+  }
+
+  async count(host: string): Promise<number> {
+    const h = this.server.prepareHost(host);
+    return h === undefined ? 0 : this.store.count(h);
+  }
+
+  /** What SASL needs for logins to one host. */
+  saslBackend(host: string): SaslBackend {
+    const lookup = async (username: string) => {
+      let u: string;
+      try {
+        u = nodeprep(username);
+      } catch (err) {
+        if (err instanceof JIDError) return undefined;
+        throw err;
+      }
+      return this.store.get(host, u);
+    };
+    return {
+      getScram: async (username: string, hash: ScramHash): Promise<ScramCredentials | undefined> => {
+        const rec = await lookup(username);
+        return hash === 'sha1' ? rec?.scramSha1 : rec?.scramSha256;
+      },
+      checkPlain: async (username: string, password: string) => {
+        const rec = await lookup(username);
+        return rec !== undefined && verifyStored(rec, password);
+      },
+    };
+  }
+}
+
+function verifyStored(rec: StoredCredentials, password: string): boolean {
+  if (rec.plain !== undefined) return rec.plain === password;
+  if (rec.scramSha256) return verifyPasswordAgainstScram(password, 'sha256', rec.scramSha256);
+  if (rec.scramSha1) return verifyPasswordAgainstScram(password, 'sha1', rec.scramSha1);
+  return false;
+}

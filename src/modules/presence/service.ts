@@ -1,0 +1,309 @@
+import type { Server } from '../../server.js';
+import { Element, x } from '../../xmpp/xml/element.js';
+import { JID } from '../../xmpp/jid.js';
+import type { RouteContext } from '../../router/router.js';
+import type { Session } from '../../router/session.js';
+import { newItem } from '../roster/service.js';
+import type { RosterItem } from '../roster/store.js';
+
+const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
+
+const hasFrom = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'from' || i.subscription === 'both');
+const hasTo = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'to' || i.subscription === 'both');
+
+export function parsePriority(presence: Element): number {
+  const text = presence.getChildText('priority');
+  if (text === undefined) return 0;
+  const n = Number(text.trim());
+  return Number.isInteger(n) ? Math.max(-128, Math.min(127, n)) : 0;
+}
+
+/** Presence broadcast, probes and the subscription state machine (RFC 6121 §3, §4). */
+export class PresenceService {
+  constructor(private readonly server: Server) {
+    const r = server.router;
+    r.on('presence/out', (ctx) => this.outbound(ctx), 0);
+    r.on('presence/bare', (ctx) => this.inbound(ctx), 0);
+    r.on('presence/full', (ctx) => this.inboundFull(ctx), 0);
+    server.hooks.on('session-closed', ({ session }) => this.sessionClosed(session));
+    server.hooks.on('session-available', ({ session }) => this.deliverPendingRequests(session));
+  }
+
+  private roster() {
+    return this.server.roster;
+  }
+
+  // ---- what local clients send --------------------------------------------------------
+
+  private async outbound(ctx: RouteContext): Promise<boolean> {
+    const { stanza } = ctx;
+    const type = stanza.attrs.type;
+    const session = ctx.origin;
+    if (stanza.attrs.to === undefined) {
+      if (!session) return true;
+      if (type === undefined) await this.available(session, stanza);
+      else if (type === 'unavailable') await this.unavailable(session, stanza);
+      return true; // other types without a 'to' mean nothing
+    }
+    if (type && SUBSCRIPTION_TYPES.has(type)) {
+      await this.outboundSubscription(ctx.from.bareJID(), ctx.to.bareJID(), type, stanza);
+      return true;
+    }
+    if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
+      const item = await this.roster().get(ctx.from.bare, ctx.to.bare);
+      if (!hasFrom(item)) {
+        if (type === undefined) session.directedPresence.add(ctx.to.full);
+        else session.directedPresence.delete(ctx.to.full);
+      }
+    }
+    return false; // route as addressed
+  }
+
+  /** Sets a session's presence as if it had sent it (the admin set_presence command uses this too). */
+  async available(session: Session, stanza: Element): Promise<void> {
+    const initial = session.presence === undefined;
+    const presence = x('presence', { from: session.jid.full });
+    for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
+    session.presence = presence;
+    session.priority = parsePriority(stanza);
+    await this.broadcast(session, presence);
+    if (initial) {
+      const items = await this.roster().list(session.jid.bare);
+      for (const i of items) {
+        if (hasTo(i)) await this.server.send(x('presence', { type: 'probe' }), session.jid, new JID(...splitBare(i.jid)));
+      }
+      // Other resources of the same account are known without a probe.
+      for (const other of this.server.sessions.available(session.jid.bare)) {
+        if (other !== session) session.send(withTo(other.presence!, session.jid.full));
+      }
+      await this.server.hooks.emit('session-available', { session });
+    }
+  }
+
+  async unavailable(session: Session, stanza?: Element): Promise<void> {
+    const wasAvailable = session.presence !== undefined;
+    session.presence = undefined;
+    const presence = x('presence', { type: 'unavailable', from: session.jid.full });
+    if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
+    if (wasAvailable) await this.broadcast(session, presence);
+    for (const full of session.directedPresence) {
+      const to = parseFull(full);
+      if (to) await this.server.send(presence.clone(), session.jid, to);
+    }
+    session.directedPresence.clear();
+  }
+
+  private async sessionClosed(session: Session): Promise<void> {
+    if (session.presence !== undefined || session.directedPresence.size) await this.unavailable(session);
+  }
+
+  /** To contacts with a 'from' subscription and to the account's own available resources. */
+  private async broadcast(session: Session, presence: Element): Promise<void> {
+    const items = await this.roster().list(session.jid.bare);
+    for (const i of items) {
+      if (!hasFrom(i)) continue;
+      await this.server.send(presence.clone(), session.jid, new JID(...splitBare(i.jid)));
+    }
+    for (const s of this.server.sessions.available(session.jid.bare)) s.send(withTo(presence, s.jid.full));
+    if (presence.attrs.type === 'unavailable') session.send(withTo(presence, session.jid.full));
+  }
+
+  // ---- subscriptions ------------------------------------------------------------------
+
+  private async outboundSubscription(user: JID, contact: JID, type: string, original: Element): Promise<void> {
+    const owner = user.bare;
+    const item = await this.roster().get(owner, contact.bare);
+    const out = x('presence', { type });
+    for (const c of original.children) if (typeof c !== 'string' && (c.name === 'status' || c.name === 'nick')) out.append(c.clone());
+    switch (type) {
+      case 'subscribe': {
+        const i = item ?? newItem(contact.bare);
+        i.visible = true;
+        if (!hasTo(i)) i.askOut = true;
+        await this.roster().save(owner, i);
+        await this.server.send(out, user, contact);
+        return;
+      }
+      case 'subscribed': {
+        if (item?.pendingIn) {
+          item.subscription = item.subscription === 'to' ? 'both' : item.subscription === 'none' ? 'from' : item.subscription;
+          item.pendingIn = false;
+          item.visible = true;
+          await this.roster().save(owner, item);
+          await this.server.send(out, user, contact);
+          await this.sendCurrentPresence(owner, contact);
+        } else if (!hasFrom(item)) {
+          const i = item ?? newItem(contact.bare);
+          i.approved = true; // pre-approval (RFC 6121 §3.4)
+          i.visible = true;
+          await this.roster().save(owner, i);
+        }
+        return;
+      }
+      case 'unsubscribe': {
+        if (item && (hasTo(item) || item.askOut)) {
+          item.subscription = item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription;
+          item.askOut = false;
+          await this.roster().save(owner, item);
+          await this.server.send(out, user, contact);
+        }
+        return;
+      }
+      case 'unsubscribed': {
+        if (item && (hasFrom(item) || item.pendingIn)) {
+          item.subscription = item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription;
+          item.pendingIn = false;
+          item.approved = false;
+          await this.roster().save(owner, item);
+          await this.server.send(out, user, contact);
+          for (const s of this.server.sessions.available(owner)) {
+            await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+          }
+        } else if (item?.approved) {
+          item.approved = false;
+          await this.roster().save(owner, item);
+        }
+        return;
+      }
+    }
+  }
+
+  private async inboundSubscription(ctx: RouteContext, type: string): Promise<void> {
+    const owner = ctx.to.bare;
+    const contact = ctx.from.bareJID();
+    const userJID = ctx.to.bareJID();
+    if (!(await this.server.accounts.exists(ctx.to.local, ctx.to.domain))) {
+      if (type === 'subscribe') await this.server.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
+      return;
+    }
+    const item = await this.roster().get(owner, contact.bare);
+    const stanza = ctx.stanza;
+    stanza.attrs.from = contact.bare;
+    stanza.attrs.to = owner;
+    switch (type) {
+      case 'subscribe': {
+        if (hasFrom(item)) {
+          await this.server.send(x('presence', { type: 'subscribed' }), userJID, contact);
+          return;
+        }
+        if (item?.approved) {
+          item.subscription = item.subscription === 'to' ? 'both' : 'from';
+          item.approved = false;
+          await this.roster().save(owner, item);
+          await this.server.send(x('presence', { type: 'subscribed' }), userJID, contact);
+          await this.sendCurrentPresence(owner, contact);
+          return;
+        }
+        const i = item ?? newItem(contact.bare, false);
+        i.pendingIn = true;
+        await this.server.storage.roster.put(owner, i);
+        this.deliverToAvailable(owner, stanza);
+        return;
+      }
+      case 'subscribed': {
+        if (item?.askOut) {
+          item.subscription = item.subscription === 'from' ? 'both' : 'to';
+          item.askOut = false;
+          await this.roster().save(owner, item);
+          this.deliverToAvailable(owner, stanza);
+        }
+        return;
+      }
+      case 'unsubscribe': {
+        if (item && (hasFrom(item) || item.pendingIn)) {
+          item.subscription = item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription;
+          item.pendingIn = false;
+          await this.roster().save(owner, item);
+          this.deliverToAvailable(owner, stanza);
+          for (const s of this.server.sessions.available(owner)) {
+            await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+          }
+        }
+        return;
+      }
+      case 'unsubscribed': {
+        if (item && (hasTo(item) || item.askOut)) {
+          item.subscription = item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription;
+          item.askOut = false;
+          await this.roster().save(owner, item);
+          this.deliverToAvailable(owner, stanza);
+        }
+        return;
+      }
+    }
+  }
+
+  private deliverToAvailable(owner: string, stanza: Element): void {
+    for (const s of this.server.sessions.available(owner)) s.send(stanza);
+  }
+
+  /** After granting a subscription: the contact learns the user's current presence. */
+  private async sendCurrentPresence(owner: string, contact: JID): Promise<void> {
+    for (const s of this.server.sessions.available(owner)) {
+      await this.server.send(s.presence!.clone(), s.jid, contact);
+    }
+  }
+
+  private async deliverPendingRequests(session: Session): Promise<void> {
+    const items = await this.roster().list(session.jid.bare);
+    for (const i of items) {
+      if (i.pendingIn) session.send(x('presence', { type: 'subscribe', from: i.jid, to: session.jid.bare }));
+    }
+  }
+
+  // ---- what arrives for local users ----------------------------------------------------
+
+  private async inbound(ctx: RouteContext): Promise<boolean> {
+    const type = ctx.stanza.attrs.type;
+    if (type && SUBSCRIPTION_TYPES.has(type)) {
+      await this.inboundSubscription(ctx, type);
+      return true;
+    }
+    if (type === 'probe') {
+      await this.answerProbe(ctx, this.server.sessions.available(ctx.to.bare));
+      return true;
+    }
+    return false;
+  }
+
+  private async inboundFull(ctx: RouteContext): Promise<boolean> {
+    const type = ctx.stanza.attrs.type;
+    if (type && SUBSCRIPTION_TYPES.has(type)) {
+      await this.inboundSubscription({ ...ctx, to: ctx.to.bareJID() }, type);
+      return true;
+    }
+    if (type === 'probe') {
+      const s = this.server.sessions.get(ctx.to.bare, ctx.to.resource);
+      await this.answerProbe(ctx, s && s.presence ? [s] : []);
+      return true;
+    }
+    return false;
+  }
+
+  /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
+  private async answerProbe(ctx: RouteContext, sessions: Session[]): Promise<void> {
+    if (ctx.from.bare !== ctx.to.bare) {
+      const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
+      if (!hasFrom(item)) return;
+    }
+    for (const s of sessions) await this.server.send(s.presence!.clone(), s.jid, ctx.from);
+  }
+}
+
+function withTo(presence: Element, to: string): Element {
+  const p = presence.clone();
+  p.attrs.to = to;
+  return p;
+}
+
+function splitBare(bare: string): [string, string] {
+  const at = bare.indexOf('@');
+  return at < 0 ? ['', bare] : [bare.slice(0, at), bare.slice(at + 1)];
+}
+
+function parseFull(full: string): JID | undefined {
+  const slash = full.indexOf('/');
+  const bare = slash < 0 ? full : full.slice(0, slash);
+  const [local, domain] = splitBare(bare);
+  return new JID(local, domain, slash < 0 ? '' : full.slice(slash + 1));
+}

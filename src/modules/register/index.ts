@@ -1,0 +1,61 @@
+import type { Server } from '../../server.js';
+import { x, type Element } from '../../xmpp/xml/element.js';
+import { NS } from '../../xmpp/ns.js';
+import { StanzaError, errorReply, iqResult } from '../../xmpp/stanza.js';
+import { DomainError } from '../../errors.js';
+
+function registrationForm(): Element {
+  return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
+}
+
+/** XEP-0077 before authentication: account creation, when `c2s.inBandRegistration` is on. */
+export async function handlePreAuthRegistration(server: Server, iq: Element, host: string, ip: string): Promise<Element> {
+  const query = iq.getChild('query', NS.register)!;
+  const reply = (el: Element) => {
+    delete el.attrs.to;
+    return el;
+  };
+  if (iq.attrs.type === 'get') return reply(iqResult(iq, registrationForm()));
+  if (iq.attrs.type !== 'set') return reply(errorReply(iq, 'bad-request'));
+  if (query.getChild('remove')) return reply(errorReply(iq, 'not-authorized', 'log in to remove an account'));
+  const user = query.getChildText('username');
+  const password = query.getChildText('password');
+  if (!user || !password) return reply(errorReply(iq, 'not-acceptable', 'username and password are required'));
+  try {
+    await server.accounts.register(user, host, password);
+    server.log.info({ user, host, ip }, 'account created by in-band registration');
+    return reply(iqResult(iq));
+  } catch (err) {
+    if (err instanceof DomainError) {
+      return reply(errorReply(iq, err.kind === 'conflict' ? 'conflict' : 'not-acceptable', err.message));
+    }
+    throw err;
+  }
+}
+
+/** XEP-0077 after authentication: password change and account removal by the user. */
+export function setupRegister(server: Server): void {
+  if (server.config.c2s.inBandRegistration) server.disco.hostFeatures.add(NS.register);
+  server.iq.register({
+    xmlns: NS.register,
+    target: 'both',
+    get: ({ from }) => x('query', { xmlns: NS.register }, x('registered'), x('username', null, from.local), x('password')),
+    set: async ({ from, to, payload, origin }) => {
+      if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
+      if (payload.getChild('remove')) {
+        await server.accounts.unregister(from.local, from.domain);
+        return undefined;
+      }
+      const user = payload.getChildText('username');
+      const password = payload.getChildText('password');
+      if (!password || (user !== undefined && user.toLowerCase() !== from.local)) throw new StanzaError('bad-request', 'username must be your own and a password is required');
+      try {
+        await server.accounts.changePassword(from.local, from.domain, password);
+      } catch (err) {
+        if (err instanceof DomainError) throw new StanzaError('not-acceptable', err.message);
+        throw err;
+      }
+      return undefined;
+    },
+  });
+}

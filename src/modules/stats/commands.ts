@@ -1,0 +1,54 @@
+import type { Server } from '../../server.js';
+import { VERSION } from '../../version.js';
+import { command, intResult, restuple, str } from '../../admin/define.js';
+import { badArgument, notFound } from '../../errors.js';
+
+export function registerStatsCommands(server: Server): void {
+  const registered = async (hosts: string[]) => {
+    let n = 0;
+    for (const h of hosts) n += await server.accounts.count(h);
+    return n;
+  };
+
+  server.commands.add(command({
+    name: 'status', tags: ['server'], policy: 'admin', desc: 'Get status of the ejabberd server',
+    args: [], result: restuple,
+    exec: () => `The node ${server.nodeName} is started with status: started\nParley ${VERSION} is running in that node`,
+  }));
+
+  server.commands.add(command({
+    name: 'stats', tags: ['statistics'], policy: 'admin',
+    desc: 'Get statistical value: registeredusers onlineusers onlineusersnode uptimeseconds processes',
+    args: [str('name', 'Statistic name', 'registeredusers')],
+    result: intResult('stat'), resultExample: 6,
+    async exec({ name }) {
+      switch (name) {
+        case 'registeredusers': return registered(server.hosts);
+        case 'onlineusers':
+        case 'onlineusersnode': return server.sessions.count();
+        case 'uptimeseconds': return server.uptimeSeconds();
+        case 'processes': return process.getActiveResourcesInfo().length;
+        default: throw badArgument(`Unknown statistic: ${name}`);
+      }
+    },
+  }));
+
+  server.commands.add(command({
+    name: 'stats_host', tags: ['statistics'], policy: 'admin', desc: 'Get statistical value for this host: registeredusers onlineusers',
+    args: [str('name', 'Statistic name', 'registeredusers'), str('host', 'Server JID', 'example.com')],
+    result: intResult('stat'), resultExample: 6,
+    async exec({ name, host }) {
+      const h = server.prepareHost(host);
+      if (h === undefined) throw notFound(`Unknown host: ${host}`);
+      switch (name) {
+        case 'registeredusers': return registered([h]);
+        case 'onlineusers': {
+          let n = 0;
+          for (const _ of server.sessions.forHost(h)) n++;
+          return n;
+        }
+        default: throw badArgument(`Unknown statistic: ${name}`);
+      }
+    },
+  }));
+}

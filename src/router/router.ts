@@ -1,0 +1,88 @@
+import type { Element } from '../xmpp/xml/element.js';
+import type { JID } from '../xmpp/jid.js';
+import type { Session } from './session.js';
+import { errorReply, isErrorStanza } from '../xmpp/stanza.js';
+
+/**
+ * Where a stanza is going, Prosody style: `<kind>/<target>` where target is
+ * `host` (the server itself), `bare` (an account), `full` (a resource), or `out` for
+ * stanzas a local client sends, before they are routed.
+ */
+export type RouteEvent =
+  | 'message/host' | 'message/bare' | 'message/full' | 'message/out'
+  | 'presence/host' | 'presence/bare' | 'presence/full' | 'presence/out'
+  | 'iq/host' | 'iq/bare' | 'iq/full' | 'iq/out';
+
+export interface RouteContext {
+  stanza: Element;
+  from: JID;
+  to: JID;
+  /** The local session that sent the stanza, when it came from a client. */
+  origin?: Session;
+}
+
+/** Returns true when it took care of the stanza; later handlers are then skipped. */
+export type RouteHandler = (ctx: RouteContext) => boolean | void | Promise<boolean | void>;
+
+interface Entry {
+  priority: number;
+  fn: RouteHandler;
+}
+
+export interface RouterDeps {
+  isLocalHost(domain: string): boolean;
+}
+
+export class Router {
+  private handlers = new Map<RouteEvent, Entry[]>();
+
+  constructor(private readonly deps: RouterDeps) {}
+
+  /** Higher priority runs first. Features use 0..100; the router's own fallbacks run at -100. */
+  on(event: RouteEvent, fn: RouteHandler, priority = 0): void {
+    const list = this.handlers.get(event) ?? [];
+    list.push({ priority, fn });
+    list.sort((a, b) => b.priority - a.priority);
+    this.handlers.set(event, list);
+  }
+
+  /** Fires an event; true when some handler took the stanza. */
+  async fire(event: RouteEvent, ctx: RouteContext): Promise<boolean> {
+    const list = this.handlers.get(event);
+    if (!list) return false;
+    for (const { fn } of list) {
+      const r = fn(ctx);
+      if (r === true || (r !== undefined && r !== false && (await r) === true)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Routes a stanza whose `from` and `to` are already set and trusted.
+   * Remote domains are not served yet (no s2s): the sender gets remote-server-not-found.
+   */
+  async route(stanza: Element, from: JID, to: JID, origin?: Session): Promise<void> {
+    const kind = stanza.name;
+    if (kind !== 'message' && kind !== 'presence' && kind !== 'iq') return;
+    if (!this.deps.isLocalHost(to.domain)) {
+      await this.bounce({ stanza, from, to, origin }, 'remote-server-not-found', `no route to ${to.domain}`);
+      return;
+    }
+    const target = to.local === '' ? 'host' : to.resource === '' ? 'bare' : 'full';
+    const ctx: RouteContext = { stanza, from, to, origin };
+    const handled = await this.fire(`${kind}/${target}` as RouteEvent, ctx);
+    if (!handled) await this.bounce(ctx, 'service-unavailable');
+  }
+
+  /** Answers a stanza with an error to its sender, unless it is an error itself (RFC 6120 §8.3.1). */
+  async bounce(ctx: RouteContext, condition: string, text?: string): Promise<void> {
+    const { stanza } = ctx;
+    if (isErrorStanza(stanza)) return;
+    if (stanza.name === 'presence' && stanza.attrs.type !== undefined && stanza.attrs.type !== 'unavailable' && condition === 'service-unavailable') return;
+    if (stanza.name === 'iq' && stanza.attrs.type !== 'get' && stanza.attrs.type !== 'set') return;
+    const reply = errorReply(stanza, condition, text);
+    reply.attrs.from = ctx.to.toString();
+    reply.attrs.to = ctx.from.toString();
+    await this.route(reply, ctx.to, ctx.from);
+  }
+}

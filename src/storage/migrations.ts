@@ -1,0 +1,42 @@
+/**
+ * Versioned schema migrations. Each entry is applied once, in order, inside a transaction;
+ * the applied version is kept in `parley_schema`. Add new entries at the end, never edit old ones.
+ * The SQL is written to run on both SQLite and PostgreSQL; `{{autoid}}` and `{{bigint}}` are filled per backend.
+ */
+export const MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
+  {
+    version: 1,
+    description: 'accounts, roster, offline messages',
+    sql: `
+CREATE TABLE accounts (
+  host TEXT NOT NULL,
+  username TEXT NOT NULL,
+  scram_sha1 TEXT,
+  scram_sha256 TEXT,
+  plain_password TEXT,
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (host, username)
+);
+CREATE TABLE roster_items (
+  owner TEXT NOT NULL,
+  jid TEXT NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  subscription TEXT NOT NULL DEFAULT 'none',
+  ask_out INTEGER NOT NULL DEFAULT 0,
+  pending_in INTEGER NOT NULL DEFAULT 0,
+  approved INTEGER NOT NULL DEFAULT 0,
+  groups_json TEXT NOT NULL DEFAULT '[]',
+  visible INTEGER NOT NULL DEFAULT 1,
+  PRIMARY KEY (owner, jid)
+);
+CREATE TABLE offline_messages (
+  id {{autoid}},
+  owner TEXT NOT NULL,
+  stanza TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL
+);
+CREATE INDEX offline_messages_owner ON offline_messages (owner, id);
+CREATE INDEX offline_messages_created ON offline_messages (created_at);
+`,
+  },
+];

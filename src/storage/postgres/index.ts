@@ -1,0 +1,265 @@
+import pg from 'pg';
+import type { Storage } from '../types.js';
+import { MIGRATIONS } from '../migrations.js';
+import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
+import type { RosterItem, RosterStore } from '../../modules/roster/store.js';
+import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
+import { credentialsFromRow, credentialsToRow, rosterItemFromRow, rosterItemToRow, type AccountRow, type RosterRow } from '../rows.js';
+
+const { Pool } = pg;
+type Pool = pg.Pool;
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/** First key of the two-part advisory lock taken while migrating (the second is the schema's hash). */
+const MIGRATION_LOCK_CLASS = 0x50_61_72_6c; // 'Parl'
+
+/** Quote an SQL identifier (schema name). */
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * Applies pending migrations. Each migration runs in its own transaction that first takes a
+ * transaction-scoped advisory lock, so concurrent servers starting on the same schema apply each
+ * migration exactly once (the loser waits, then sees the new version and moves on).
+ */
+async function migrate(client: Queryable, schema: string | undefined): Promise<void> {
+  for (;;) {
+    await client.query('BEGIN');
+    try {
+      // Lock per schema: runs isolated in different schemas do not wait on each other.
+      await client.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [
+        MIGRATION_LOCK_CLASS,
+        schema ?? '',
+      ]);
+      if (schema !== undefined) {
+        // Look first: CREATE SCHEMA IF NOT EXISTS needs the database CREATE privilege even when the
+        // schema exists, which a least-privilege role given a ready-made schema does not have.
+        const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+        if (found.rowCount === 0) await client.query(`CREATE SCHEMA ${quoteIdent(schema)}`);
+      }
+      await client.query('CREATE TABLE IF NOT EXISTS parley_schema (version INTEGER NOT NULL)');
+      const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM parley_schema');
+      const current = rows[0]?.v ?? 0;
+      const next = MIGRATIONS.find((m) => m.version > current);
+      if (!next) {
+        await client.query('COMMIT');
+        return;
+      }
+      const sql = next.sql.replaceAll('{{autoid}}', 'BIGSERIAL PRIMARY KEY').replaceAll('{{bigint}}', 'BIGINT');
+      await client.query(sql);
+      await client.query('INSERT INTO parley_schema (version) VALUES ($1)', [next.version]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    }
+  }
+}
+
+class PgAccounts implements AccountStore {
+  constructor(private readonly pool: Pool) {}
+  async get(host: string, user: string): Promise<AccountRecord | undefined> {
+    const { rows } = await this.pool.query<AccountRow>('SELECT * FROM accounts WHERE host = $1 AND username = $2', [host, user]);
+    const row = rows[0];
+    return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
+  }
+  async create(r: AccountRecord): Promise<boolean> {
+    const c = credentialsToRow(r);
+    const res = await this.pool.query(
+      `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+      [r.host, r.user, c.scram_sha1, c.scram_sha256, c.plain_password, r.createdAt],
+    );
+    return res.rowCount === 1;
+  }
+  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
+    const c = credentialsToRow(creds);
+    const res = await this.pool.query(
+      'UPDATE accounts SET scram_sha1 = $3, scram_sha256 = $4, plain_password = $5 WHERE host = $1 AND username = $2',
+      [host, user, c.scram_sha1, c.scram_sha256, c.plain_password],
+    );
+    return res.rowCount === 1;
+  }
+  async delete(host: string, user: string): Promise<boolean> {
+    const res = await this.pool.query('DELETE FROM accounts WHERE host = $1 AND username = $2', [host, user]);
+    return res.rowCount === 1;
+  }
+  async list(host: string): Promise<string[]> {
+    // COLLATE "C": byte order, as SQLite's default BINARY collation (independent of the database locale).
+    const { rows } = await this.pool.query<{ username: string }>(
+      'SELECT username FROM accounts WHERE host = $1 ORDER BY username COLLATE "C"',
+      [host],
+    );
+    return rows.map((r) => r.username);
+  }
+  async count(host: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM accounts WHERE host = $1', [host]);
+    return Number(rows[0]!.n);
+  }
+}
+
+class PgRoster implements RosterStore {
+  constructor(private readonly pool: Pool) {}
+  async list(owner: string): Promise<RosterItem[]> {
+    const { rows } = await this.pool.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 ORDER BY jid COLLATE "C"', [owner]);
+    return rows.map(rosterItemFromRow);
+  }
+  async get(owner: string, jid: string): Promise<RosterItem | undefined> {
+    const { rows } = await this.pool.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = $2', [owner, jid]);
+    const row = rows[0];
+    return row && rosterItemFromRow(row);
+  }
+  async put(owner: string, item: RosterItem): Promise<void> {
+    const r = rosterItemToRow(item);
+    await this.pool.query(
+      `INSERT INTO roster_items (owner, jid, name, subscription, ask_out, pending_in, approved, groups_json, visible)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+       ON CONFLICT (owner, jid) DO UPDATE SET name = EXCLUDED.name, subscription = EXCLUDED.subscription,
+         ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in, approved = EXCLUDED.approved,
+         groups_json = EXCLUDED.groups_json, visible = EXCLUDED.visible`,
+      [owner, r.jid, r.name, r.subscription, r.ask_out, r.pending_in, r.approved, r.groups_json, r.visible],
+    );
+  }
+  async delete(owner: string, jid: string): Promise<boolean> {
+    const res = await this.pool.query('DELETE FROM roster_items WHERE owner = $1 AND jid = $2', [owner, jid]);
+    return res.rowCount === 1;
+  }
+  async deleteAll(owner: string): Promise<void> {
+    await this.pool.query('DELETE FROM roster_items WHERE owner = $1', [owner]);
+  }
+}
+
+interface OfflineRow {
+  id: string;
+  owner: string;
+  stanza: string;
+  created_at: string;
+}
+
+class PgOffline implements OfflineStore {
+  constructor(private readonly pool: Pool) {}
+  async add(owner: string, stanza: string, createdAt: number): Promise<void> {
+    await this.pool.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
+  }
+  async count(owner: string): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM offline_messages WHERE owner = $1', [owner]);
+    return Number(rows[0]!.n);
+  }
+  async takeAll(owner: string): Promise<OfflineMessage[]> {
+    // One statement reads and removes: a message added concurrently is either returned here or left for the next call.
+    const { rows } = await this.pool.query<OfflineRow>(
+      'DELETE FROM offline_messages WHERE owner = $1 RETURNING id, owner, stanza, created_at',
+      [owner],
+    );
+    return rows
+      .map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }))
+      .sort((a, b) => a.id - b.id);
+  }
+  async deleteAll(owner: string): Promise<void> {
+    await this.pool.query('DELETE FROM offline_messages WHERE owner = $1', [owner]);
+  }
+  async deleteOlderThan(createdBefore: number): Promise<number> {
+    const res = await this.pool.query('DELETE FROM offline_messages WHERE created_at < $1', [createdBefore]);
+    return res.rowCount ?? 0;
+  }
+}
+
+/** `host:port` the URL points at (after pg's own defaults: PGHOST, PGPORT, localhost:5432), for error messages. */
+function describeTarget(url: string): string {
+  try {
+    const c = new pg.Client({ connectionString: url });
+    return `${c.host}:${c.port}`;
+  } catch {
+    return '(unparsable connection URL)';
+  }
+}
+
+function passwordOf(url: string): string | undefined {
+  try {
+    const p = new URL(url).password;
+    return p ? decodeURIComponent(p) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A readable reason; Node's AggregateError (every address refused) has an empty message. */
+function reasonOf(err: unknown): string {
+  if (err instanceof AggregateError && !err.message) {
+    const inner = err.errors.map((e) => reasonOf(e)).filter(Boolean);
+    if (inner.length) return [...new Set(inner)].join('; ');
+  }
+  if (err instanceof Error) return err.message || (err as NodeJS.ErrnoException).code || err.name;
+  return String(err);
+}
+
+function connectError(url: string, err: unknown): Error {
+  let reason = reasonOf(err);
+  const password = passwordOf(url);
+  if (password) reason = reason.replaceAll(password, '***');
+  if (url && reason.includes(url)) reason = reason.replaceAll(url, '(connection URL)');
+  return new Error(`cannot connect to PostgreSQL at ${describeTarget(url)}: ${reason}`, { cause: err });
+}
+
+/**
+ * Pool settings: with a schema, every connection starts with `search_path` set to it, through the
+ * `options` startup parameter (no extra round trip, nothing to race with the first query).
+ * pg lets a connection string's own `?options=` override the config, so when the URL carries
+ * options the search path is appended to them inside the URL (a later `-c` wins).
+ */
+function connectionConfig(url: string, schema: string | undefined): pg.PoolConfig {
+  if (schema === undefined) return { connectionString: url };
+  // The startup options are split on whitespace, with backslash as the escape character.
+  const opt = `-c search_path=${quoteIdent(schema).replace(/[\\\s]/g, (c) => `\\${c}`)}`;
+  try {
+    const u = new URL(url);
+    const existing = u.searchParams.get('options');
+    if (existing !== null) {
+      u.searchParams.set('options', existing ? `${existing} ${opt}` : opt);
+      return { connectionString: u.toString() };
+    }
+  } catch {
+    // Not a WHATWG URL (e.g. a socket path): it cannot carry options either.
+  }
+  return { connectionString: url, options: opt };
+}
+
+/**
+ * Opens PostgreSQL storage and applies pending migrations. With `opts.schema`, everything lives in
+ * that schema (created if missing) instead of the default search path.
+ */
+export async function openPostgres(url: string, opts: { schema?: string } = {}): Promise<Storage> {
+  const schema = opts.schema;
+  if (schema !== undefined && (schema === '' || schema.includes('\0'))) throw new Error(`invalid PostgreSQL schema name: ${JSON.stringify(schema)}`);
+  const pool = new Pool({ ...connectionConfig(url, schema), connectionTimeoutMillis: 10_000 });
+  // An idle client losing its connection (server restart) is reported here; without a listener it
+  // would crash the process. The pool drops that client, and the next query opens a new one.
+  pool.on('error', () => {});
+
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw connectError(url, err);
+  }
+  try {
+    await migrate(client, schema);
+  } catch (err) {
+    client.release(true);
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  client.release();
+
+  return {
+    backend: 'postgres',
+    accounts: new PgAccounts(pool),
+    roster: new PgRoster(pool),
+    offline: new PgOffline(pool),
+    async close() {
+      await pool.end();
+    },
+  };
+}

@@ -1,0 +1,153 @@
+import Database from 'better-sqlite3';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Storage } from '../types.js';
+import { MIGRATIONS } from '../migrations.js';
+import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
+import type { RosterItem, RosterStore } from '../../modules/roster/store.js';
+import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
+import { credentialsFromRow, credentialsToRow, rosterItemFromRow, rosterItemToRow, type AccountRow, type RosterRow } from '../rows.js';
+
+type DB = Database.Database;
+
+function migrate(db: DB): void {
+  db.exec('CREATE TABLE IF NOT EXISTS parley_schema (version INTEGER NOT NULL)');
+  const row = db.prepare('SELECT MAX(version) AS v FROM parley_schema').get() as { v: number | null };
+  const current = row.v ?? 0;
+  for (const m of MIGRATIONS) {
+    if (m.version <= current) continue;
+    const sql = m.sql.replaceAll('{{autoid}}', 'INTEGER PRIMARY KEY AUTOINCREMENT').replaceAll('{{bigint}}', 'INTEGER');
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare('INSERT INTO parley_schema (version) VALUES (?)').run(m.version);
+    })();
+  }
+}
+
+class SqliteAccounts implements AccountStore {
+  private q;
+  constructor(db: DB) {
+    this.q = {
+      get: db.prepare('SELECT * FROM accounts WHERE host = ? AND username = ?'),
+      create: db.prepare(
+        `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
+         VALUES (@host, @username, @scram_sha1, @scram_sha256, @plain_password, @created_at) ON CONFLICT DO NOTHING`,
+      ),
+      setCreds: db.prepare(
+        'UPDATE accounts SET scram_sha1 = @scram_sha1, scram_sha256 = @scram_sha256, plain_password = @plain_password WHERE host = @host AND username = @username',
+      ),
+      delete: db.prepare('DELETE FROM accounts WHERE host = ? AND username = ?'),
+      list: db.prepare('SELECT username FROM accounts WHERE host = ? ORDER BY username').pluck(),
+      count: db.prepare('SELECT COUNT(*) FROM accounts WHERE host = ?').pluck(),
+    };
+  }
+  async get(host: string, user: string): Promise<AccountRecord | undefined> {
+    const row = this.q.get.get(host, user) as AccountRow | undefined;
+    return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
+  }
+  async create(r: AccountRecord): Promise<boolean> {
+    return this.q.create.run({ host: r.host, username: r.user, created_at: r.createdAt, ...credentialsToRow(r) }).changes === 1;
+  }
+  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
+    return this.q.setCreds.run({ host, username: user, ...credentialsToRow(creds) }).changes === 1;
+  }
+  async delete(host: string, user: string): Promise<boolean> {
+    return this.q.delete.run(host, user).changes === 1;
+  }
+  async list(host: string): Promise<string[]> {
+    return this.q.list.all(host) as string[];
+  }
+  async count(host: string): Promise<number> {
+    return Number(this.q.count.get(host));
+  }
+}
+
+class SqliteRoster implements RosterStore {
+  private q;
+  constructor(db: DB) {
+    this.q = {
+      list: db.prepare('SELECT * FROM roster_items WHERE owner = ? ORDER BY jid'),
+      get: db.prepare('SELECT * FROM roster_items WHERE owner = ? AND jid = ?'),
+      put: db.prepare(
+        `INSERT INTO roster_items (owner, jid, name, subscription, ask_out, pending_in, approved, groups_json, visible)
+         VALUES (@owner, @jid, @name, @subscription, @ask_out, @pending_in, @approved, @groups_json, @visible)
+         ON CONFLICT (owner, jid) DO UPDATE SET name = excluded.name, subscription = excluded.subscription,
+           ask_out = excluded.ask_out, pending_in = excluded.pending_in, approved = excluded.approved,
+           groups_json = excluded.groups_json, visible = excluded.visible`,
+      ),
+      delete: db.prepare('DELETE FROM roster_items WHERE owner = ? AND jid = ?'),
+      deleteAll: db.prepare('DELETE FROM roster_items WHERE owner = ?'),
+    };
+  }
+  async list(owner: string): Promise<RosterItem[]> {
+    return (this.q.list.all(owner) as RosterRow[]).map(rosterItemFromRow);
+  }
+  async get(owner: string, jid: string): Promise<RosterItem | undefined> {
+    const row = this.q.get.get(owner, jid) as RosterRow | undefined;
+    return row && rosterItemFromRow(row);
+  }
+  async put(owner: string, item: RosterItem): Promise<void> {
+    this.q.put.run({ owner, ...rosterItemToRow(item) });
+  }
+  async delete(owner: string, jid: string): Promise<boolean> {
+    return this.q.delete.run(owner, jid).changes === 1;
+  }
+  async deleteAll(owner: string): Promise<void> {
+    this.q.deleteAll.run(owner);
+  }
+}
+
+class SqliteOffline implements OfflineStore {
+  private q;
+  private takeTx;
+  constructor(db: DB) {
+    this.q = {
+      add: db.prepare('INSERT INTO offline_messages (owner, stanza, created_at) VALUES (?, ?, ?)'),
+      count: db.prepare('SELECT COUNT(*) FROM offline_messages WHERE owner = ?').pluck(),
+      list: db.prepare('SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = ? ORDER BY id'),
+      deleteAll: db.prepare('DELETE FROM offline_messages WHERE owner = ?'),
+      deleteOlder: db.prepare('DELETE FROM offline_messages WHERE created_at < ?'),
+    };
+    this.takeTx = db.transaction((owner: string) => {
+      const rows = this.q.list.all(owner) as { id: number; owner: string; stanza: string; created_at: number }[];
+      this.q.deleteAll.run(owner);
+      return rows;
+    });
+  }
+  async add(owner: string, stanza: string, createdAt: number): Promise<void> {
+    this.q.add.run(owner, stanza, createdAt);
+  }
+  async count(owner: string): Promise<number> {
+    return Number(this.q.count.get(owner));
+  }
+  async takeAll(owner: string): Promise<OfflineMessage[]> {
+    return this.takeTx(owner).map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
+  }
+  async deleteAll(owner: string): Promise<void> {
+    this.q.deleteAll.run(owner);
+  }
+  async deleteOlderThan(createdBefore: number): Promise<number> {
+    return this.q.deleteOlder.run(createdBefore).changes;
+  }
+}
+
+export function openSqlite(path: string): Storage {
+  mkdirSync(dirname(path), { recursive: true });
+  // Credentials live here: only the server's user may read the file (SQLite gives the WAL the same mode).
+  if (!existsSync(path)) writeFileSync(path, '', { mode: 0o600 });
+  else chmodSync(path, 0o600);
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return {
+    backend: 'sqlite',
+    accounts: new SqliteAccounts(db),
+    roster: new SqliteRoster(db),
+    offline: new SqliteOffline(db),
+    async close() {
+      db.close();
+    },
+  };
+}

@@ -1,0 +1,577 @@
+/**
+ * One conformance suite for every storage backend: SQLite (temp file) and PostgreSQL (fresh schema).
+ * PostgreSQL is required: when it cannot be reached the PostgreSQL tests fail, they are not skipped.
+ * Set PARLEY_TEST_PG_URL to test against another server.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import type { Storage } from '../../src/storage/types.js';
+import { MIGRATIONS } from '../../src/storage/migrations.js';
+import { openSqlite } from '../../src/storage/sqlite/index.js';
+import { openPostgres } from '../../src/storage/postgres/index.js';
+import type { AccountRecord } from '../../src/modules/accounts/store.js';
+import type { RosterItem, Subscription } from '../../src/modules/roster/store.js';
+import type { ScramCredentials } from '../../src/c2s/sasl.js';
+
+interface Harness {
+  /** Opens the storage; calling it again after close() reopens the same database. */
+  open: () => Promise<Storage>;
+  /** Every row of `parley_schema`, in order, read behind the storage's back. */
+  schemaVersions: () => Promise<number[]>;
+}
+
+const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
+
+const scram = (seed: string, iterations = 4096): ScramCredentials => ({
+  salt: Buffer.from(`salt-${seed}`).toString('base64'),
+  iterations,
+  storedKey: Buffer.from(`stored-${seed}`).toString('base64'),
+  serverKey: Buffer.from(`server-${seed}`).toString('base64'),
+});
+
+const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({
+  jid,
+  name: '',
+  subscription: 'none',
+  askOut: false,
+  pendingIn: false,
+  approved: false,
+  groups: [],
+  visible: true,
+  ...over,
+});
+
+/** Byte-wise (UTF-8) order: what SQLite's BINARY collation and PostgreSQL's "C" collation give. */
+const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
+
+function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void {
+  describe(`storage conformance: ${name}`, () => {
+    let s: Storage;
+    before(async () => {
+      s = await harness.open();
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    it('reports its backend and has applied every migration exactly once', async () => {
+      assert.equal(s.backend, name);
+      assert.deepEqual(await harness.schemaVersions(), ALL_VERSIONS);
+    });
+
+    describe('accounts', () => {
+      it('create stores a record; a duplicate is refused and changes nothing', async () => {
+        const rec: AccountRecord = { host: 'a.example', user: 'alice', createdAt: 1_700_000_000_123, scramSha256: scram('a1') };
+        assert.equal(await s.accounts.create(rec), true);
+        assert.equal(
+          await s.accounts.create({ host: 'a.example', user: 'alice', createdAt: 5, plain: 'other', scramSha1: scram('x') }),
+          false,
+        );
+        const got = await s.accounts.get('a.example', 'alice');
+        assert.deepEqual(got, rec);
+        assert.equal(typeof got!.createdAt, 'number');
+      });
+
+      it('get returns undefined for unknown users and hosts', async () => {
+        assert.equal(await s.accounts.get('a.example', 'nobody'), undefined);
+        assert.equal(await s.accounts.get('nowhere.example', 'alice'), undefined);
+        assert.equal(await s.accounts.get('a.example', 'Alice'), undefined, 'lookups are exact (case-sensitive)');
+      });
+
+      it('round-trips both SCRAM credentials without a plain password', async () => {
+        const rec: AccountRecord = {
+          host: 'scram.example',
+          user: 'bob',
+          createdAt: 1_234,
+          scramSha1: scram('b1', 4096),
+          scramSha256: scram('b256', 10_000),
+        };
+        assert.equal(await s.accounts.create(rec), true);
+        const got = await s.accounts.get('scram.example', 'bob');
+        assert.deepEqual(got, rec);
+        assert.ok(!('plain' in got!), 'no plain key when no plain password is stored');
+        assert.equal(got!.scramSha256!.iterations, 10_000);
+      });
+
+      it('round-trips plain passwords, including unicode and the empty string', async () => {
+        const unicode = 'pä$$wörd 🔑 "quoted" \\ \'';
+        assert.equal(await s.accounts.create({ host: 'plain.example', user: 'carol', createdAt: 1, plain: unicode }), true);
+        assert.equal(await s.accounts.create({ host: 'plain.example', user: 'empty', createdAt: 2, plain: '' }), true);
+        assert.deepEqual(await s.accounts.get('plain.example', 'carol'), { host: 'plain.example', user: 'carol', createdAt: 1, plain: unicode });
+        const empty = await s.accounts.get('plain.example', 'empty');
+        assert.equal(empty!.plain, '', 'an empty plain password is kept, not turned into "none"');
+        assert.equal(empty!.scramSha1, undefined);
+        assert.equal(empty!.scramSha256, undefined);
+      });
+
+      it('setCredentials replaces all credentials and keeps createdAt; false for unknown accounts', async () => {
+        assert.equal(
+          await s.accounts.create({ host: 'set.example', user: 'dave', createdAt: 42, plain: 'old', scramSha1: scram('d1'), scramSha256: scram('d256') }),
+          true,
+        );
+        assert.equal(await s.accounts.setCredentials('set.example', 'dave', { scramSha256: scram('new256') }), true);
+        assert.deepEqual(await s.accounts.get('set.example', 'dave'), {
+          host: 'set.example',
+          user: 'dave',
+          createdAt: 42,
+          scramSha256: scram('new256'),
+        });
+        assert.equal(await s.accounts.setCredentials('set.example', 'dave', { plain: 'new', scramSha1: scram('n1') }), true);
+        assert.deepEqual(await s.accounts.get('set.example', 'dave'), {
+          host: 'set.example',
+          user: 'dave',
+          createdAt: 42,
+          plain: 'new',
+          scramSha1: scram('n1'),
+        });
+        assert.equal(await s.accounts.setCredentials('set.example', 'nobody', { plain: 'x' }), false);
+        assert.equal(await s.accounts.setCredentials('other.example', 'dave', { plain: 'x' }), false);
+        assert.equal(await s.accounts.get('other.example', 'dave'), undefined, 'setCredentials does not create accounts');
+      });
+
+      it('delete returns true once, then false; other hosts keep their same-named user', async () => {
+        await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 1, plain: 'one' });
+        await s.accounts.create({ host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
+        assert.equal(await s.accounts.delete('del1.example', 'erin'), true);
+        assert.equal(await s.accounts.delete('del1.example', 'erin'), false);
+        assert.equal(await s.accounts.delete('del1.example', 'never'), false);
+        assert.equal(await s.accounts.get('del1.example', 'erin'), undefined);
+        assert.deepEqual(await s.accounts.get('del2.example', 'erin'), { host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
+        // The name is free again after deletion.
+        assert.equal(await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 3, plain: 'again' }), true);
+        assert.equal((await s.accounts.get('del1.example', 'erin'))!.plain, 'again');
+      });
+
+      it('list is sorted byte-wise and count is per host; hosts are isolated', async () => {
+        const users = ['zoe', 'Zed', 'alice', 'bob', '0day', 'émile', 'al', 'alice.b'];
+        for (const [i, user] of users.entries()) {
+          assert.equal(await s.accounts.create({ host: 'list.example', user, createdAt: i, plain: user }), true);
+        }
+        await s.accounts.create({ host: 'list2.example', user: 'mallory', createdAt: 1, plain: 'm' });
+        await s.accounts.create({ host: 'list2.example', user: 'alice', createdAt: 1, plain: 'm' });
+
+        const expected = [...users].sort(byteOrder);
+        assert.deepEqual(expected, ['0day', 'Zed', 'al', 'alice', 'alice.b', 'bob', 'zoe', 'émile']);
+        assert.deepEqual(await s.accounts.list('list.example'), expected);
+        assert.equal(await s.accounts.count('list.example'), users.length);
+        assert.deepEqual(await s.accounts.list('list2.example'), ['alice', 'mallory']);
+        assert.equal(await s.accounts.count('list2.example'), 2);
+        assert.deepEqual(await s.accounts.list('empty.example'), []);
+        const n = await s.accounts.count('empty.example');
+        assert.equal(n, 0);
+        assert.equal(typeof n, 'number');
+
+        assert.equal(await s.accounts.delete('list.example', 'bob'), true);
+        assert.equal(await s.accounts.count('list.example'), users.length - 1);
+        assert.ok(!(await s.accounts.list('list.example')).includes('bob'));
+        assert.equal(await s.accounts.count('list2.example'), 2);
+      });
+    });
+
+    describe('roster', () => {
+      const owner = 'owner@r.example';
+
+      it('put then get round-trips an item; unknown items are undefined', async () => {
+        const it1 = item('friend@x.example', { name: 'Friend', subscription: 'both', groups: ['Friends', 'Work'] });
+        await s.roster.put(owner, it1);
+        assert.deepEqual(await s.roster.get(owner, 'friend@x.example'), it1);
+        assert.equal(await s.roster.get(owner, 'stranger@x.example'), undefined);
+        assert.equal(await s.roster.get('someone-else@r.example', 'friend@x.example'), undefined);
+      });
+
+      it('put on an existing jid updates every field (upsert), not duplicates', async () => {
+        const jid = 'upsert@x.example';
+        await s.roster.put(owner, item(jid, { name: 'Before', subscription: 'to', askOut: true, groups: ['A', 'B'] }));
+        const updated = item(jid, { name: 'After', subscription: 'from', pendingIn: true, approved: true, groups: ['C'], visible: false });
+        await s.roster.put(owner, updated);
+        assert.deepEqual(await s.roster.get(owner, jid), updated);
+        assert.equal((await s.roster.list(owner)).filter((i) => i.jid === jid).length, 1);
+        // And back to defaults: every field really is overwritten.
+        await s.roster.put(owner, item(jid));
+        assert.deepEqual(await s.roster.get(owner, jid), item(jid));
+      });
+
+      it('round-trips unicode names and groups, and empty groups', async () => {
+        const groups = ['Família', '友達', '🎉 party', 'with "quotes", commas [and] brackets', 'Друзья'];
+        const it1 = item('uni@x.example', { name: 'Émile 🦊 "E"', groups });
+        await s.roster.put(owner, it1);
+        const got = await s.roster.get(owner, 'uni@x.example');
+        assert.deepEqual(got, it1);
+        assert.deepEqual(got!.groups, groups, 'group order is kept');
+        await s.roster.put(owner, item('nogroups@x.example'));
+        assert.deepEqual((await s.roster.get(owner, 'nogroups@x.example'))!.groups, []);
+      });
+
+      it('round-trips every combination of the boolean flags and every subscription', async () => {
+        const flagOwner = 'flags@r.example';
+        const subs: Subscription[] = ['none', 'to', 'from', 'both'];
+        const items: RosterItem[] = [];
+        for (let bits = 0; bits < 16; bits++) {
+          items.push(
+            item(`c${bits.toString().padStart(2, '0')}@flags.example`, {
+              name: `contact ${bits}`,
+              subscription: subs[bits % 4]!,
+              askOut: !!(bits & 1),
+              pendingIn: !!(bits & 2),
+              approved: !!(bits & 4),
+              visible: !!(bits & 8),
+            }),
+          );
+        }
+        for (const i of [...items].reverse()) await s.roster.put(flagOwner, i);
+        for (const i of items) assert.deepEqual(await s.roster.get(flagOwner, i.jid), i);
+        const listed = await s.roster.list(flagOwner);
+        assert.deepEqual(listed, items);
+        for (const i of listed) {
+          for (const k of ['askOut', 'pendingIn', 'approved', 'visible'] as const) assert.equal(typeof i[k], 'boolean');
+        }
+      });
+
+      it('list is ordered by jid byte-wise, whatever the insertion order, and includes invisible items', async () => {
+        const listOwner = 'list@r.example';
+        const jids = ['zed@b.example', 'Amy@a.example', 'bob@a.example', 'amy@a.example', 'a.example', 'émile@a.example', 'bob@a.example/res'];
+        for (const [n, jid] of jids.entries()) await s.roster.put(listOwner, item(jid, { visible: n % 2 === 0 }));
+        const listed = await s.roster.list(listOwner);
+        assert.deepEqual(
+          listed.map((i) => i.jid),
+          [...jids].sort(byteOrder),
+        );
+        assert.equal(listed.filter((i) => !i.visible).length, 3);
+        assert.deepEqual(await s.roster.list('nobody@r.example'), []);
+      });
+
+      it('delete returns true then false and removes only that item', async () => {
+        const delOwner = 'del@r.example';
+        await s.roster.put(delOwner, item('keep@x.example'));
+        await s.roster.put(delOwner, item('drop@x.example'));
+        await s.roster.put('other@r.example', item('drop@x.example'));
+        assert.equal(await s.roster.delete(delOwner, 'drop@x.example'), true);
+        assert.equal(await s.roster.delete(delOwner, 'drop@x.example'), false);
+        assert.equal(await s.roster.delete(delOwner, 'never@x.example'), false);
+        assert.equal(await s.roster.get(delOwner, 'drop@x.example'), undefined);
+        assert.deepEqual(
+          (await s.roster.list(delOwner)).map((i) => i.jid),
+          ['keep@x.example'],
+        );
+        assert.deepEqual(await s.roster.get('other@r.example', 'drop@x.example'), item('drop@x.example'));
+      });
+
+      it('deleteAll empties one owner and leaves other owners alone; items are per owner', async () => {
+        const a = 'a@iso.example';
+        const b = 'b@iso.example';
+        await s.roster.put(a, item('shared@x.example', { name: 'A view', subscription: 'both' }));
+        await s.roster.put(a, item('only-a@x.example'));
+        await s.roster.put(b, item('shared@x.example', { name: 'B view', subscription: 'none', askOut: true }));
+        assert.equal((await s.roster.get(a, 'shared@x.example'))!.name, 'A view', "B's put did not touch A's item");
+        await s.roster.deleteAll(a);
+        assert.deepEqual(await s.roster.list(a), []);
+        assert.equal(await s.roster.get(a, 'shared@x.example'), undefined);
+        assert.deepEqual(await s.roster.list(b), [item('shared@x.example', { name: 'B view', subscription: 'none', askOut: true })]);
+        await s.roster.deleteAll(a); // deleting nothing is fine
+        await s.roster.deleteAll('never@iso.example');
+        assert.equal((await s.roster.list(b)).length, 1);
+      });
+    });
+
+    describe('offline', () => {
+      // Timestamps here are realistic (ms since 1970); the deleteOlderThan test uses tiny ones so it
+      // only ever sees its own messages, whatever else is stored.
+      const T = 1_700_000_000_000;
+
+      it('add and count per owner', async () => {
+        assert.equal(await s.offline.count('cnt-a@o.example'), 0);
+        await s.offline.add('cnt-a@o.example', '<message>1</message>', T + 1);
+        await s.offline.add('cnt-a@o.example', '<message>2</message>', T + 2);
+        await s.offline.add('cnt-b@o.example', '<message>3</message>', T + 3);
+        const n = await s.offline.count('cnt-a@o.example');
+        assert.equal(n, 2);
+        assert.equal(typeof n, 'number');
+        assert.equal(await s.offline.count('cnt-b@o.example'), 1);
+        assert.equal(await s.offline.count('cnt-c@o.example'), 0);
+      });
+
+      it('takeAll returns messages oldest first with all fields, then they are gone', async () => {
+        const owner = 'take@o.example';
+        const big = `<message><body>${'é'.repeat(50_000)} 🎉</body></message>`;
+        // createdAt deliberately not monotonic: order is insertion order (id), not the timestamp.
+        const stanzas: [string, number][] = [
+          ['<message id="m1"><body>first</body></message>', T + 500],
+          ['<message id="m2"><body>second &amp; "quoted"</body></message>', T + 100],
+          [big, T + 300],
+          ['<message id="m4"><body>fourth</body></message>', T + 900],
+        ];
+        for (const [stanza, at] of stanzas) await s.offline.add(owner, stanza, at);
+        await s.offline.add('bystander@o.example', '<message>keep</message>', T);
+
+        const taken = await s.offline.takeAll(owner);
+        assert.equal(taken.length, stanzas.length);
+        assert.deepEqual(
+          taken.map((m) => [m.stanza, m.createdAt]),
+          stanzas,
+        );
+        for (const m of taken) {
+          assert.equal(m.owner, owner);
+          assert.equal(typeof m.id, 'number');
+          assert.equal(typeof m.createdAt, 'number');
+          assert.ok(Number.isSafeInteger(m.id));
+        }
+        for (let i = 1; i < taken.length; i++) assert.ok(taken[i]!.id > taken[i - 1]!.id, 'ids increase with insertion');
+        assert.equal(new Set(taken.map((m) => m.id)).size, taken.length);
+
+        assert.equal(await s.offline.count(owner), 0);
+        assert.deepEqual(await s.offline.takeAll(owner), []);
+        assert.equal(await s.offline.count('bystander@o.example'), 1, "other owners' messages stay");
+        assert.deepEqual(await s.offline.takeAll('nobody@o.example'), []);
+      });
+
+      it('concurrent takeAll calls hand each message out exactly once', async () => {
+        const owner = 'race@o.example';
+        for (let i = 0; i < 40; i++) await s.offline.add(owner, `<message>${i}</message>`, T + i);
+        const results = await Promise.all([s.offline.takeAll(owner), s.offline.takeAll(owner), s.offline.takeAll(owner)]);
+        const all = results.flat().map((m) => m.stanza);
+        assert.equal(all.length, 40);
+        assert.equal(new Set(all).size, 40);
+        for (const r of results) {
+          for (let i = 1; i < r.length; i++) assert.ok(r[i]!.id > r[i - 1]!.id);
+        }
+        assert.equal(await s.offline.count(owner), 0);
+      });
+
+      it('deleteAll removes one owner\'s messages only', async () => {
+        await s.offline.add('da-a@o.example', '<message>a1</message>', T);
+        await s.offline.add('da-a@o.example', '<message>a2</message>', T);
+        await s.offline.add('da-b@o.example', '<message>b1</message>', T);
+        await s.offline.deleteAll('da-a@o.example');
+        assert.equal(await s.offline.count('da-a@o.example'), 0);
+        assert.deepEqual(await s.offline.takeAll('da-a@o.example'), []);
+        assert.equal(await s.offline.count('da-b@o.example'), 1);
+        await s.offline.deleteAll('da-a@o.example'); // nothing left: fine
+        await s.offline.deleteAll('never@o.example');
+        assert.equal((await s.offline.takeAll('da-b@o.example'))[0]!.stanza, '<message>b1</message>');
+      });
+
+      it('deleteOlderThan removes messages strictly older than the cutoff, across owners, and counts them', async () => {
+        await s.offline.add('old-a@o.example', '<message>1000</message>', 1000);
+        await s.offline.add('old-b@o.example', '<message>1500</message>', 1500);
+        await s.offline.add('old-a@o.example', '<message>2000</message>', 2000);
+        await s.offline.add('old-b@o.example', '<message>3000</message>', 3000);
+        assert.equal(await s.offline.deleteOlderThan(999), 0);
+        assert.equal(await s.offline.deleteOlderThan(2000), 2, '1000 and 1500 go; 2000 is not older than 2000');
+        assert.equal(await s.offline.deleteOlderThan(2000), 0);
+        assert.equal(await s.offline.count('old-a@o.example'), 1);
+        assert.equal(await s.offline.count('old-b@o.example'), 1);
+        assert.deepEqual(
+          (await s.offline.takeAll('old-a@o.example')).map((m) => m.createdAt),
+          [2000],
+        );
+        assert.equal(await s.offline.deleteOlderThan(3001), 1);
+        assert.equal(await s.offline.count('old-b@o.example'), 0);
+      });
+    });
+
+    describe('reopening', () => {
+      it('keeps all data and does not re-run migrations', async () => {
+        await s.accounts.create({ host: 'reopen.example', user: 'frank', createdAt: T0, scramSha1: scram('f1'), plain: 'pw' });
+        const ritem = item('pal@x.example', { name: 'Pal', subscription: 'both', approved: true, groups: ['Grüppe'], visible: true });
+        await s.roster.put('frank@reopen.example', ritem);
+        await s.offline.add('frank@reopen.example', '<message>kept 1</message>', T0 + 1);
+        await s.offline.add('frank@reopen.example', '<message>kept 2</message>', T0 + 2);
+        const accountsBefore = await s.accounts.list('list.example');
+
+        assert.deepEqual(await harness.schemaVersions(), ALL_VERSIONS);
+        await s.close();
+        s = await harness.open();
+        assert.deepEqual(await harness.schemaVersions(), ALL_VERSIONS, 'no migration ran twice');
+        await s.close();
+        s = await harness.open();
+        assert.deepEqual(await harness.schemaVersions(), ALL_VERSIONS, 'still one row per migration after a third open');
+
+        assert.equal(s.backend, name);
+        assert.deepEqual(await s.accounts.get('reopen.example', 'frank'), {
+          host: 'reopen.example',
+          user: 'frank',
+          createdAt: T0,
+          scramSha1: scram('f1'),
+          plain: 'pw',
+        });
+        assert.deepEqual(await s.accounts.list('list.example'), accountsBefore);
+        assert.deepEqual(await s.roster.list('frank@reopen.example'), [ritem]);
+        const taken = await s.offline.takeAll('frank@reopen.example');
+        assert.deepEqual(
+          taken.map((m) => [m.stanza, m.createdAt]),
+          [
+            ['<message>kept 1</message>', T0 + 1],
+            ['<message>kept 2</message>', T0 + 2],
+          ],
+        );
+
+        // Ids are never reused, even after everything was taken and the storage reopened.
+        const maxId = Math.max(...taken.map((m) => m.id));
+        await s.close();
+        s = await harness.open();
+        await s.offline.add('frank@reopen.example', '<message>new</message>', T0 + 3);
+        const [fresh] = await s.offline.takeAll('frank@reopen.example');
+        assert.ok(fresh!.id > maxId, `new id ${fresh!.id} > ${maxId}`);
+      });
+    });
+  });
+}
+
+const T0 = 1_712_345_678_901;
+
+// ---------------------------------------------------------------- SQLite
+
+{
+  const dir = mkdtempSync(join(tmpdir(), 'parley-conformance-'));
+  const path = join(dir, 'nested', 'parley.db'); // openSqlite creates missing directories
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  defineConformance('sqlite', {
+    open: async () => openSqlite(path),
+    schemaVersions: async () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return (db.prepare('SELECT version FROM parley_schema ORDER BY rowid').pluck().all() as number[]).map(Number);
+      } finally {
+        db.close();
+      }
+    },
+  });
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+const PG_CANDIDATES = [
+  ...(process.env.PARLEY_TEST_PG_URL ? [process.env.PARLEY_TEST_PG_URL] : []),
+  'postgres://postgres@127.0.0.1:5432/test',
+  'postgres://root@127.0.0.1:5432/test',
+];
+const schema = `parley_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+
+let pgUrlPromise: Promise<string> | undefined;
+/** The first candidate URL that accepts a connection; rejects (failing the tests) when none does. */
+function pgUrl(): Promise<string> {
+  pgUrlPromise ??= (async () => {
+    const failures: string[] = [];
+    for (const url of PG_CANDIDATES) {
+      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      try {
+        await c.connect();
+        await c.end();
+        return url;
+      } catch (err) {
+        failures.push(`${url}: ${(err as Error).message || (err as NodeJS.ErrnoException).code}`);
+        await c.end().catch(() => {});
+      }
+    }
+    throw new Error(`PostgreSQL is required for these tests and is unreachable:\n  ${failures.join('\n  ')}`);
+  })();
+  return pgUrlPromise;
+}
+
+async function withPgClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: await pgUrl() });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+after(async () => {
+  if (!pgUrlPromise) return;
+  const reachable = await pgUrlPromise.then(
+    () => true,
+    () => false,
+  );
+  if (reachable) await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+});
+
+defineConformance('postgres', {
+  open: async () => openPostgres(await pgUrl(), { schema }),
+  schemaVersions: () =>
+    withPgClient(async (c) => {
+      const { rows } = await c.query<{ version: number }>(`SELECT version FROM "${schema}".parley_schema ORDER BY version`);
+      return rows.map((r) => Number(r.version));
+    }),
+});
+
+describe('postgres specifics', () => {
+  it('keeps its tables in the requested schema, not in public', async () => {
+    const own = `${schema}_iso`;
+    const s = await openPostgres(await pgUrl(), { schema: own });
+    try {
+      await s.accounts.create({ host: 'iso.example', user: 'ivan', createdAt: 1, plain: 'x' });
+      await withPgClient(async (c) => {
+        const { rows } = await c.query<{ table_name: string }>(
+          'SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name',
+          [own],
+        );
+        assert.deepEqual(
+          rows.map((r) => r.table_name),
+          ['accounts', 'offline_messages', 'parley_schema', 'roster_items'],
+        );
+        const { rows: n } = await c.query(`SELECT COUNT(*)::int AS n FROM "${own}".accounts`);
+        assert.equal(n[0].n, 1);
+      });
+      // A second schema is a separate database as far as Parley is concerned.
+      assert.equal(await s.accounts.get('list.example', 'alice'), undefined);
+    } finally {
+      await s.close();
+      await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${own}" CASCADE`));
+    }
+  });
+
+  it('handles schema names needing quotes and URLs that carry their own options', async () => {
+    const odd = `${schema} "odd" \\ name`;
+    const base = await pgUrl();
+    const url = `${base}${base.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c application_name=parley_conformance')}`;
+    const s = await openPostgres(url, { schema: odd });
+    try {
+      await s.roster.put('o@odd.example', item('c@odd.example'));
+      await withPgClient(async (c) => {
+        const { rows } = await c.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [odd]);
+        assert.equal(rows[0].n, 4);
+        const { rows: items } = await c.query(`SELECT jid FROM "${odd.replaceAll('"', '""')}".roster_items`);
+        assert.deepEqual(items, [{ jid: 'c@odd.example' }]);
+      });
+    } finally {
+      await s.close();
+      await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${odd.replaceAll('"', '""')}" CASCADE`));
+    }
+  });
+
+  it('concurrent first opens of a fresh schema apply each migration once', async () => {
+    const fresh = `${schema}_race`;
+    const url = await pgUrl();
+    const opened = await Promise.allSettled(Array.from({ length: 4 }, () => openPostgres(url, { schema: fresh })));
+    try {
+      for (const r of opened) assert.equal(r.status, 'fulfilled', r.status === 'rejected' ? String(r.reason) : '');
+      await withPgClient(async (c) => {
+        const { rows } = await c.query<{ version: number }>(`SELECT version FROM "${fresh}".parley_schema ORDER BY version`);
+        assert.deepEqual(
+          rows.map((r) => r.version),
+          ALL_VERSIONS,
+        );
+      });
+    } finally {
+      for (const r of opened) if (r.status === 'fulfilled') await r.value.close();
+      await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${fresh}" CASCADE`));
+    }
+  });
+
+  it('a connection failure names host and port but never the password', async () => {
+    const secret = 'Sup3rS3cret';
+    await assert.rejects(openPostgres(`postgres://parley:${secret}@127.0.0.1:1/parley`, { schema }), (err: Error) => {
+      assert.match(err.message, /^cannot connect to PostgreSQL at 127\.0\.0\.1:1: \S/);
+      assert.ok(!err.message.includes(secret), err.message);
+      return true;
+    });
+  });
+});
