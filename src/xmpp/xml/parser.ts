@@ -42,7 +42,8 @@ export class StreamParser {
 
   constructor(private readonly events: StreamParserEvents, private readonly opts: StreamParserOptions) {
     this.framed = opts.mode === 'framed';
-    this.parser = this.createParser();
+    this.parser = undefined as unknown as SaxesParser;
+    this.freshParser();
   }
 
   private createParser(): SaxesParser {
@@ -64,8 +65,12 @@ export class StreamParser {
     p.on('doctype', () => this.fail('restricted-xml', 'DTDs are not allowed'));
     p.on('processinginstruction', () => this.fail('restricted-xml', 'processing instructions are not allowed'));
     p.on('comment', () => this.fail('restricted-xml', 'comments are not allowed'));
-    if (this.framed) p.write('<framing>');
     return p;
+  }
+
+  private freshParser(): void {
+    this.parser = this.createParser();
+    if (this.framed) this.parser.write('<framing>');
   }
 
   private fail(condition: StreamErrorCondition, text: string): never {
@@ -166,10 +171,10 @@ export class StreamParser {
 
   /** Starts a fresh document, as after STARTTLS or SASL success (RFC 6120 §5.4.3.3, §6.4.6). */
   reset(): void {
-    this.parser = this.createParser();
     this.depth = 0;
     this.current = undefined;
     this.failed = false;
     this.skipClose = false;
+    this.freshParser();
   }
 }

@@ -1,0 +1,4 @@
+declare module '@xmpp/client';
+declare module '@xmpp/xml' {
+  export type Element = any;
+}

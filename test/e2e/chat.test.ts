@@ -1,0 +1,54 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startParley, eventually, type Parley } from '../support/harness.js';
+import { connect, xml, bodyOf, type TestClient } from '../support/client.js';
+
+let parley: Parley;
+before(async () => {
+  parley = await startParley();
+});
+after(async () => {
+  await parley.close();
+});
+
+test('two users registered over the API chat, subscribe, and get messages sent while offline', async () => {
+  for (const [user, password] of [['alice', 'alicepw'], ['bob', 'bobpw']]) {
+    const r = await parley.api('register', { user, host: 'localhost', password });
+    assert.equal(r.status, 200);
+    assert.equal(r.body, `User ${user}@localhost successfully registered`);
+  }
+  const service = `xmpp://127.0.0.1:${parley.ports.c2s}`;
+  const alice = await connect({ service, username: 'alice', password: 'alicepw', resource: 'laptop' });
+  let bob: TestClient = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone' });
+  try {
+    assert.equal(alice.jid, 'alice@localhost/laptop');
+
+    // Subscription handshake both ways (RFC 6121 §3).
+    await alice.send(xml('presence', { to: 'bob@localhost', type: 'subscribe' }));
+    await bob.waitFor((p) => p.is('presence') && p.attrs.type === 'subscribe' && p.attrs.from === 'alice@localhost', 3000, 'subscribe');
+    await bob.send(xml('presence', { to: 'alice@localhost', type: 'subscribed' }));
+    await bob.send(xml('presence', { to: 'alice@localhost', type: 'subscribe' }));
+    await alice.waitFor((p) => p.is('presence') && p.attrs.type === 'subscribe', 3000, 'subscribe back');
+    await alice.send(xml('presence', { to: 'bob@localhost', type: 'subscribed' }));
+    await alice.waitFor((p) => p.is('presence') && !p.attrs.type && p.attrs.from === 'bob@localhost/phone', 3000, "bob's presence");
+    const roster = await parley.api('get_roster', { user: 'alice', server: 'localhost' });
+    assert.deepEqual(roster.body, [{ jid: 'bob@localhost', nick: '', subscription: 'both', ask: 'none', group: '' }]);
+
+    await alice.send(xml('message', { to: 'bob@localhost', type: 'chat', id: 'm1' }, xml('body', {}, 'hello bob')));
+    const got = await bob.waitFor((m) => m.is('message') && bodyOf(m) === 'hello bob', 3000, 'message');
+    assert.equal(got.attrs.from, 'alice@localhost/laptop');
+
+    // Bob goes offline; Alice writes; Bob gets it when he comes back.
+    await bob.stop();
+    await eventually(async () => (await parley.api('connected_users_number')).body.num_sessions === 1, 3000, 'bob offline');
+    await alice.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, 'while you were away')));
+    await eventually(async () => (await parley.api('get_offline_count', { user: 'bob', server: 'localhost' })).body.value === 1, 3000, 'stored');
+    bob = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone' });
+    const offline = await bob.waitFor((m) => m.is('message') && bodyOf(m) === 'while you were away', 3000, 'offline message');
+    assert.ok(offline.getChild('delay', 'urn:xmpp:delay'), 'offline message carries a delay stamp');
+    assert.equal((await parley.api('get_offline_count', { user: 'bob', server: 'localhost' })).body.value, 0);
+  } finally {
+    await alice.stop();
+    await bob.stop();
+  }
+});

@@ -1,0 +1,89 @@
+import { client as xmppClient, xml } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+
+export { xml };
+
+export interface TestClient {
+  xmpp: any;
+  jid: string;
+  /** Every stanza received so far (message, presence, iq), in order. */
+  received: Element[];
+  /** Resolves with the first received stanza (past or future) matching the predicate. */
+  waitFor(pred: (el: Element) => boolean, timeoutMs?: number, what?: string): Promise<Element>;
+  send(el: Element): Promise<void>;
+  iq(el: Element): Promise<Element>;
+  stop(): Promise<void>;
+}
+
+export interface ClientOptions {
+  service: string;
+  username: string;
+  password: string;
+  resource?: string;
+  domain?: string;
+  /** Send initial presence after login (default true). */
+  presence?: boolean;
+  priority?: number;
+}
+
+/** A real XMPP client (@xmpp/client) logged in and, by default, available. */
+export async function connect(opts: ClientOptions): Promise<TestClient> {
+  const xmpp = xmppClient({
+    service: opts.service,
+    domain: opts.domain ?? 'localhost',
+    username: opts.username,
+    password: opts.password,
+    resource: opts.resource,
+  });
+  xmpp.reconnect.stop();
+  xmpp.on('error', () => undefined);
+  const received: Element[] = [];
+  const waiters: { pred: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
+  xmpp.on('stanza', (el: Element) => {
+    received.push(el);
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.pred(el)) {
+        waiters[i]!.resolve(el);
+        waiters.splice(i, 1);
+      }
+    }
+  });
+  const address = await xmpp.start();
+  if (opts.presence !== false) {
+    const p = xml('presence', {});
+    if (opts.priority !== undefined) p.append(xml('priority', {}, String(opts.priority)));
+    await xmpp.send(p);
+  }
+  return {
+    xmpp,
+    jid: address.toString(),
+    received,
+    waitFor(pred, timeoutMs = 3000, what = 'stanza') {
+      const found = received.find(pred);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+        waiters.push({
+          pred,
+          resolve: (el) => {
+            clearTimeout(t);
+            resolve(el);
+          },
+        });
+      });
+    },
+    send: (el) => xmpp.send(el),
+    iq: (el) => xmpp.iqCaller.request(el),
+    async stop() {
+      try {
+        await xmpp.stop();
+      } catch {
+        /* already gone */
+      }
+    },
+  };
+}
+
+export function bodyOf(el: Element): string | undefined {
+  return el.getChildText('body') ?? undefined;
+}

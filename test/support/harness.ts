@@ -1,0 +1,77 @@
+import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Server } from '../../src/server.js';
+import { parseConfig } from '../../src/config/load.js';
+
+// Test clients talk to a self-signed certificate generated per data directory.
+process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+
+export interface Parley {
+  server: Server;
+  dataDir: string;
+  adminPassword: string;
+  ports: { c2s: number; c2sTls: number; http: number; https: number };
+  /** POST /api/<command> as the admin (or with the given basic credentials); returns status and parsed body. */
+  api(command: string, args?: Record<string, unknown>, auth?: string | null): Promise<{ status: number; body: any; text: string }>;
+  close(): Promise<void>;
+}
+
+/** Starts a real Parley on free loopback ports with a fresh data directory. */
+export async function startParley(config: Record<string, unknown> = {}): Promise<Parley> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  const listen = { address: '127.0.0.1', port: 0 };
+  const cfg = parseConfig({
+    hosts: ['localhost'],
+    dataDir,
+    logLevel: 'silent',
+    listen: { c2s: listen, c2sTls: listen, http: listen, https: listen },
+    ...config,
+  });
+  const server = new Server({ config: cfg, logger: pino({ level: 'silent' }) });
+  await server.start();
+  const adminPassword = readFileSync(join(dataDir, 'admin-password'), 'utf8').trim();
+  const a = server.addresses;
+  const ports = { c2s: a.c2s?.port ?? 0, c2sTls: a.c2sTls?.port ?? 0, http: a.http?.port ?? 0, https: a.https?.port ?? 0 };
+  const adminAuth = `admin@localhost:${adminPassword}`;
+  return {
+    server,
+    dataDir,
+    adminPassword,
+    ports,
+    async api(command, args = {}, auth = adminAuth) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (auth !== null) headers.authorization = 'Basic ' + Buffer.from(auth).toString('base64');
+      const res = await fetch(`http://127.0.0.1:${ports.http}/api/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
+      const text = await res.text();
+      let body: any;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      return { status: res.status, body, text };
+    },
+    async close() {
+      await server.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until the condition holds (for effects that arrive asynchronously). */
+export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 3000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
