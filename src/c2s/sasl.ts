@@ -9,7 +9,10 @@
  * The server never runs PBKDF2 during a login: SCRAM uses the stored
  * StoredKey/ServerKey only, and PLAIN is delegated to the backend.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, pbkdf2, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const pbkdf2Async = promisify(pbkdf2);
 import saslprep from 'saslprep';
 
 // ---------------------------------------------------------------------------
@@ -84,7 +87,15 @@ function prepPassword(password: string): string {
 }
 
 function saltedKeys(preppedPassword: string, hash: ScramHash, salt: Buffer, iterations: number) {
-  const salted = pbkdf2Sync(Buffer.from(preppedPassword, 'utf8'), salt, iterations, HASH_LEN[hash], hash);
+  return keysFromSalted(hash, pbkdf2Sync(Buffer.from(preppedPassword, 'utf8'), salt, iterations, HASH_LEN[hash], hash));
+}
+
+/** As saltedKeys, with PBKDF2 on libuv's thread pool so the event loop keeps serving. */
+async function saltedKeysAsync(preppedPassword: string, hash: ScramHash, salt: Buffer, iterations: number) {
+  return keysFromSalted(hash, await pbkdf2Async(Buffer.from(preppedPassword, 'utf8'), salt, iterations, HASH_LEN[hash], hash));
+}
+
+function keysFromSalted(hash: ScramHash, salted: Buffer) {
   const clientKey = hmac(hash, salted, 'Client Key');
   return {
     storedKey: digest(hash, clientKey),
@@ -102,10 +113,7 @@ export function deriveScramCredentials(
   iterations = 4096,
   salt: Buffer = randomBytes(16),
 ): ScramCredentials {
-  if (!(hash in HASH_LEN)) throw new TypeError(`unsupported SCRAM hash: ${String(hash)}`);
-  if (!Number.isSafeInteger(iterations) || iterations < 1) {
-    throw new RangeError(`invalid SCRAM iteration count: ${iterations}`);
-  }
+  checkDeriveArgs(hash, iterations);
   const { storedKey, serverKey } = saltedKeys(prepPassword(password), hash, salt, iterations);
   return {
     salt: salt.toString('base64'),
@@ -113,6 +121,40 @@ export function deriveScramCredentials(
     storedKey: storedKey.toString('base64'),
     serverKey: serverKey.toString('base64'),
   };
+}
+
+function checkDeriveArgs(hash: ScramHash, iterations: number): void {
+  if (!(hash in HASH_LEN)) throw new TypeError(`unsupported SCRAM hash: ${String(hash)}`);
+  if (!Number.isSafeInteger(iterations) || iterations < 1) {
+    throw new RangeError(`invalid SCRAM iteration count: ${iterations}`);
+  }
+}
+
+/** deriveScramCredentials without blocking the event loop (account creation, password change). */
+export async function deriveScramCredentialsAsync(
+  password: string,
+  hash: ScramHash,
+  iterations = 4096,
+  salt: Buffer = randomBytes(16),
+): Promise<ScramCredentials> {
+  checkDeriveArgs(hash, iterations);
+  const { storedKey, serverKey } = await saltedKeysAsync(prepPassword(password), hash, salt, iterations);
+  return { salt: salt.toString('base64'), iterations, storedKey: storedKey.toString('base64'), serverKey: serverKey.toString('base64') };
+}
+
+/** verifyPasswordAgainstScram without blocking the event loop (PLAIN logins, HTTP basic auth). */
+export async function verifyPasswordAgainstScramAsync(password: string, hash: ScramHash, creds: ScramCredentials): Promise<boolean> {
+  let prepped: string;
+  try {
+    prepped = prepPassword(password);
+  } catch {
+    return false;
+  }
+  if (!(hash in HASH_LEN) || !Number.isSafeInteger(creds.iterations) || creds.iterations < 1) return false;
+  const expected = Buffer.from(creds.storedKey, 'base64');
+  if (expected.length !== HASH_LEN[hash]) return false;
+  const { storedKey } = await saltedKeysAsync(prepped, hash, Buffer.from(creds.salt, 'base64'), creds.iterations);
+  return timingSafeEqual(storedKey, expected);
 }
 
 /**

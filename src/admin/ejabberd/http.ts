@@ -4,7 +4,7 @@ import type { CommandDef, Caller } from '../registry.js';
 import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type ArgSource } from '../execute.js';
 import { shape } from '../render.js';
 import { topLevelKeys } from './json-keys.js';
-import { HttpAuthenticator } from '../auth.js';
+import { authenticateBasic } from '../auth.js';
 import type { DomainError } from '../../errors.js';
 
 /**
@@ -54,14 +54,6 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
-}
-
-const authenticators = new WeakMap<Server, HttpAuthenticator>();
-
-export function authenticator(server: Server): HttpAuthenticator {
-  let a = authenticators.get(server);
-  if (!a) authenticators.set(server, (a = new HttpAuthenticator(server)));
-  return a;
 }
 
 export async function handleApiRequest(server: Server, req: IncomingMessage, res: ServerResponse, _secure: boolean): Promise<void> {
@@ -133,7 +125,7 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
     if (/^Bearer\s/i.test(authorization)) return envelope(res, 401, 10, 'Oauth Token is invalid or expired.');
-    const jid = await authenticator(server).basic(authorization, ip);
+    const jid = await authenticateBasic(server, authorization, ip);
     if (!jid) return envelope(res, 401, 10, 'You are not authorized to call this command.');
     caller.jid = jid;
     caller.admin = server.admins().has(jid);

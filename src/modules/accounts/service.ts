@@ -1,12 +1,34 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import type { Server } from '../../server.js';
 import { badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
-import { deriveScramCredentials, verifyPasswordAgainstScram, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
+import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
 import type { AccountRecord, StoredCredentials } from './store.js';
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {
+  /**
+   * Recently verified cleartext passwords (PLAIN, HTTP basic auth), keyed by an HMAC under a
+   * per-process key and the stored key they were checked against, so a password change or a
+   * removed account invalidates them by itself. Saves a PBKDF2 run per login of the same account.
+   */
+  private verified = new Map<string, number>();
+  private readonly cacheKey = randomBytes(32);
+
   constructor(private readonly server: Server) {}
+
+  private async verify(p: { user: string; host: string }, rec: StoredCredentials, password: string): Promise<boolean> {
+    const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
+    const key = createHmac('sha256', this.cacheKey).update(`${p.user}@${p.host}\0${stored}\0`).update(password).digest('base64');
+    const until = this.verified.get(key);
+    if (until !== undefined && until > Date.now()) return true;
+    const ok = await verifyStored(rec, password);
+    if (ok) {
+      if (this.verified.size >= 100_000) this.verified.clear();
+      this.verified.set(key, Date.now() + 10 * 60_000);
+    }
+    return ok;
+  }
 
   private get store() {
     return this.server.storage.accounts;
@@ -26,14 +48,15 @@ export class AccountService {
     return { user: u, host: h };
   }
 
-  credentials(password: string): StoredCredentials {
+  async credentials(password: string): Promise<StoredCredentials> {
     const iterations = this.server.config.storage.scramIterations;
     let creds: StoredCredentials;
     try {
-      creds = {
-        scramSha1: deriveScramCredentials(password, 'sha1', iterations),
-        scramSha256: deriveScramCredentials(password, 'sha256', iterations),
-      };
+      const [scramSha1, scramSha256] = await Promise.all([
+        deriveScramCredentialsAsync(password, 'sha1', iterations),
+        deriveScramCredentialsAsync(password, 'sha256', iterations),
+      ]);
+      creds = { scramSha1, scramSha256 };
     } catch (err) {
       if (err instanceof SaslError) throw badArgument('Invalid password: it contains characters that are not allowed');
       throw err;
@@ -45,7 +68,7 @@ export class AccountService {
   async register(user: string, host: string, password: string): Promise<{ user: string; host: string }> {
     const p = this.prepare(user, host);
     if (password === '') throw badArgument('Empty password');
-    const record: AccountRecord = { ...p, createdAt: Date.now(), ...this.credentials(password) };
+    const record: AccountRecord = { ...p, createdAt: Date.now(), ...(await this.credentials(password)) };
     if (!(await this.store.create(record))) throw conflict(`User ${p.user}@${p.host} already registered`);
     await this.server.hooks.emit('account-created', p);
     return p;
@@ -76,13 +99,13 @@ export class AccountService {
     const p = this.tryPrepare(user, host);
     if (!p) return false;
     const rec = await this.store.get(p.host, p.user);
-    return rec !== undefined && verifyStored(rec, password);
+    return rec !== undefined && (await this.verify(p, rec, password));
   }
 
   async changePassword(user: string, host: string, password: string): Promise<void> {
     const p = this.prepare(user, host);
     if (password === '') throw badArgument('Empty password');
-    if (!(await this.store.setCredentials(p.host, p.user, this.credentials(password)))) {
+    if (!(await this.store.setCredentials(p.host, p.user, await this.credentials(password)))) {
       throw notFound(`User ${p.user}@${p.host} does not exist`);
     }
     await this.server.hooks.emit('password-changed', p);
@@ -118,15 +141,15 @@ export class AccountService {
       },
       checkPlain: async (username: string, password: string) => {
         const rec = await lookup(username);
-        return rec !== undefined && verifyStored(rec, password);
+        return rec !== undefined && (await this.verify({ user: rec.user, host }, rec, password));
       },
     };
   }
 }
 
-function verifyStored(rec: StoredCredentials, password: string): boolean {
+async function verifyStored(rec: StoredCredentials, password: string): Promise<boolean> {
   if (rec.plain !== undefined) return rec.plain === password;
-  if (rec.scramSha256) return verifyPasswordAgainstScram(password, 'sha256', rec.scramSha256);
-  if (rec.scramSha1) return verifyPasswordAgainstScram(password, 'sha1', rec.scramSha1);
+  if (rec.scramSha256) return verifyPasswordAgainstScramAsync(password, 'sha256', rec.scramSha256);
+  if (rec.scramSha1) return verifyPasswordAgainstScramAsync(password, 'sha1', rec.scramSha1);
   return false;
 }

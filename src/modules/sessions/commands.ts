@@ -118,7 +118,8 @@ export function registerSessionCommands(server: Server): void {
     exec: ({ user, host, resource, reason }) => {
       const s = userSessions(user, host).find((x) => x.jid.resource === resource);
       if (!s) return false;
-      s.close('policy-violation', reason || 'Kicked by administrator');
+      // ejabberd closes a kicked session with <conflict/> and the reason as text.
+      s.close('conflict', reason || 'Kicked by administrator');
       return true;
     },
   }));
@@ -129,7 +130,7 @@ export function registerSessionCommands(server: Server): void {
     result: intResult('num_resources'), resultExample: 3,
     exec: ({ user, host }) => {
       const list = userSessions(user, host);
-      for (const s of list) s.close('policy-violation', 'Kicked by administrator');
+      for (const s of list) s.close('policy-violation', 'has been kicked');
       return list.length;
     },
   }));

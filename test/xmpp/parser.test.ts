@@ -1,0 +1,111 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { StreamParser } from '../../src/xmpp/xml/parser.js';
+import { parseElement, XmlParseError } from '../../src/xmpp/xml/parse.js';
+import { Element, x } from '../../src/xmpp/xml/element.js';
+
+function collect(mode: 'stream' | 'framed' = 'stream', maxStanzaSize = 10_000) {
+  const events: string[] = [];
+  const stanzas: Element[] = [];
+  const parser = new StreamParser(
+    {
+      onStreamStart: (name, attrs) => events.push(`start:${name}:${attrs.to ?? ''}`),
+      onStanza: (el) => {
+        stanzas.push(el);
+        events.push(`stanza:${el.name}`);
+      },
+      onStreamEnd: () => events.push('end'),
+      onError: (cond) => events.push(`error:${cond}`),
+    },
+    { maxStanzaSize, mode },
+  );
+  return { parser, events, stanzas };
+}
+
+const HEADER = `<?xml version='1.0'?><stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='localhost' version='1.0'>`;
+
+test('a stream split at every byte yields the same stanzas', () => {
+  const doc = `${HEADER}<message to='a@b'><body>x &amp; y &lt;3</body></message> <iq type='get' id='1'><query xmlns='jabber:iq:roster'/></iq></stream:stream>`;
+  const whole = collect();
+  whole.parser.write(doc);
+  const split = collect();
+  for (const ch of doc) split.parser.write(ch);
+  assert.deepEqual(split.events, ['start:stream:stream:localhost', 'stanza:message', 'stanza:iq', 'end']);
+  assert.deepEqual(split.events, whole.events);
+  assert.equal(split.stanzas[0]!.getChildText('body'), 'x & y <3');
+  assert.equal(split.stanzas[1]!.getChild('query')!.attrs.xmlns, 'jabber:iq:roster');
+});
+
+test('multi-byte characters survive and serialize back escaped', () => {
+  const { parser, stanzas } = collect();
+  parser.write(`${HEADER}<message><body>héllo 💬 "q" &apos;</body></message>`);
+  assert.equal(stanzas[0]!.getChildText('body'), `héllo 💬 "q" '`);
+  assert.equal(stanzas[0]!.toString(), `<message><body>héllo 💬 "q" '</body></message>`);
+});
+
+test('malformed XML is not-well-formed and nothing after it is reported', () => {
+  const { parser, events } = collect();
+  assert.equal(parser.write(`${HEADER}<message><body>x</message>`), false);
+  assert.equal(parser.write('<message/>'), false);
+  assert.deepEqual(events, ['start:stream:stream:localhost', 'error:not-well-formed']);
+});
+
+test('comments, processing instructions and DTDs are restricted XML', () => {
+  for (const bad of ['<!-- hi -->', '<?pi x?>']) {
+    const { parser, events } = collect();
+    parser.write(HEADER + bad);
+    assert.equal(events.at(-1), 'error:restricted-xml', bad);
+  }
+  const { parser, events } = collect();
+  parser.write(`<?xml version='1.0'?><!DOCTYPE x []>`);
+  assert.equal(events.at(-1), 'error:restricted-xml');
+});
+
+test('a stanza over the size limit is a policy violation, even when it never ends', () => {
+  const big = collect('stream', 1000);
+  big.parser.write(`${HEADER}<message><body>${'a'.repeat(2000)}</body></message>`);
+  assert.equal(big.events.at(-1), 'error:policy-violation');
+  const endless = collect('stream', 1000);
+  endless.parser.write(`${HEADER}<message><body>`);
+  for (let i = 0; i < 10; i++) endless.parser.write('b'.repeat(500));
+  assert.equal(endless.events.at(-1), 'error:policy-violation');
+  const ok = collect('stream', 1000);
+  ok.parser.write(`${HEADER}<message><body>${'a'.repeat(500)}</body></message>`.repeat(1));
+  assert.deepEqual(ok.stanzas.map((s) => s.name), ['message']);
+});
+
+test('reset starts a new document, as after STARTTLS or SASL', () => {
+  const { parser, events } = collect();
+  parser.write(`${HEADER}<auth/>`);
+  parser.reset();
+  parser.write(HEADER.replace("to='localhost'", "to='other'") + '<iq/>');
+  assert.deepEqual(events, ['start:stream:stream:localhost', 'stanza:auth', 'start:stream:stream:other', 'stanza:iq']);
+});
+
+test('WebSocket framing: open and close elements, one element per message', () => {
+  const { parser, events } = collect('framed');
+  parser.write(`<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' to='localhost' version='1.0'/>`);
+  parser.write(`<message xmlns='jabber:client'><body>1</body></message>`);
+  parser.write(`<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>`);
+  assert.deepEqual(events, ['start:open:localhost', 'stanza:message', 'end']);
+  const partial = collect('framed');
+  partial.parser.write(`<message><body>`);
+  assert.equal(partial.events.at(-1), 'error:not-well-formed');
+});
+
+test('parseElement reads exactly one element', () => {
+  assert.equal(parseElement(`<message to='x'><ext attr='value'/></message>`).getChild('ext')!.attrs.attr, 'value');
+  assert.throws(() => parseElement('<message><body>x</mess'), XmlParseError);
+  assert.throws(() => parseElement('<a/><b/>'), /more than one element/);
+  assert.throws(() => parseElement(''), /no element/);
+});
+
+test('builder, clone and namespace lookup', () => {
+  const el = x('iq', { type: 'result' }, x('query', { xmlns: 'jabber:iq:roster' }, x('item', { jid: 'a@b' })));
+  const item = el.getChild('query')!.getChild('item')!;
+  assert.equal(item.getNS(), 'jabber:iq:roster');
+  const copy = el.clone();
+  copy.getChild('query')!.getChild('item')!.attrs.jid = 'changed';
+  assert.equal(item.attrs.jid, 'a@b');
+  assert.equal(el.toString(), `<iq type="result"><query xmlns="jabber:iq:roster"><item jid="a@b"/></query></iq>`);
+});
