@@ -52,6 +52,9 @@ async function start(argv: string[]): Promise<number> {
       );
     },
   });
+  // A bug in one handler must not take every user down with it.
+  process.on('unhandledRejection', (err) => server.log.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => server.log.error({ err }, 'uncaught exception'));
   await server.start();
   const a = server.addresses;
   const show = (l?: { address: string; port: number }) => (l ? `${l.address}:${l.port}` : 'off');

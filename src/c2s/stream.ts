@@ -117,7 +117,7 @@ export class C2SStream implements Session {
     this.transport = undefined;
     if (this.closed) return;
     if (this.bound && this.smResumable && this.server.config.c2s.resumeTimeout > 0) this.hibernate();
-    else void this.terminate('connection lost');
+    else this.end('connection lost');
   }
 
   private write(data: string): void {
@@ -151,7 +151,7 @@ export class C2SStream implements Session {
     if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
     this.write(err.toString());
     this.closeTransport();
-    void this.terminate(`stream error: ${condition}`);
+    this.end(`stream error: ${condition}`);
   }
 
   private closeTransport(): void {
@@ -166,7 +166,7 @@ export class C2SStream implements Session {
     if (condition) this.streamFail(condition, text);
     else {
       this.closeTransport();
-      void this.terminate('closed by server');
+      this.end('closed by server');
     }
   }
 
@@ -235,17 +235,14 @@ export class C2SStream implements Session {
 
   private onStreamEnd(): void {
     this.closeTransport();
-    void this.terminate('closed by client');
+    this.end('closed by client');
   }
 
   // ---- elements ------------------------------------------------------------------------
 
   private onElement(el: Element): void {
     if (this.closed) return;
-    this.chain = this.chain.then(() => this.handleElement(el)).catch((err) => {
-      this.server.log.error({ err, stream: this.id }, 'error while handling a client element');
-      this.streamFail('internal-server-error');
-    });
+    this.chain = this.chain.then(() => this.handleElement(el)).catch((err) => this.internalError(err));
   }
 
   private async handleElement(el: Element): Promise<void> {
@@ -287,7 +284,7 @@ export class C2SStream implements Session {
     if (t.secure || !t.startTls) {
       this.write(`<failure xmlns="${NS.tls}"/>`);
       this.closeTransport();
-      void this.terminate('starttls refused');
+      this.end('starttls refused');
       return;
     }
     this.write(`<proceed xmlns="${NS.tls}"/>`);
@@ -300,7 +297,7 @@ export class C2SStream implements Session {
       (err) => {
         this.server.log.debug({ err: err.message }, 'TLS handshake failed');
         this.transport = undefined;
-        void this.terminate('tls failure');
+        this.end('tls failure');
       },
     );
   }
@@ -517,7 +514,7 @@ export class C2SStream implements Session {
         return;
       }
       case 'resume':
-        void this.resume(el);
+        this.resume(el).catch((err) => this.internalError(err));
         return;
       default:
         this.write(`<failed xmlns="${NS.sm}"><feature-not-implemented xmlns="${NS.stanzas}"/></failed>`);
@@ -532,7 +529,7 @@ export class C2SStream implements Session {
 
   private hibernate(): void {
     this.server.log.debug({ jid: this.jid.full }, 'session hibernating for resumption');
-    this.hibernateTimer = setTimeout(() => void this.terminate('resumption timeout'), this.server.config.c2s.resumeTimeout * 1000);
+    this.hibernateTimer = setTimeout(() => this.end('resumption timeout'), this.server.config.c2s.resumeTimeout * 1000);
     this.hibernateTimer.unref?.();
   }
 
@@ -580,6 +577,16 @@ export class C2SStream implements Session {
   }
 
   // ---- end of the session --------------------------------------------------------------
+
+  /** Ends the session in the background; failures are logged, never thrown at the event loop. */
+  private end(reason: string): void {
+    this.terminate(reason).catch((err) => this.server.log.error({ err, jid: this.jid?.full }, 'error while ending a session'));
+  }
+
+  private internalError(err: unknown): void {
+    this.server.log.error({ err, stream: this.id }, 'error while handling a client element');
+    this.streamFail('internal-server-error');
+  }
 
   private async terminate(reason: string): Promise<void> {
     if (this.closed) return;

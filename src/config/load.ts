@@ -10,14 +10,19 @@ export class ConfigError extends Error {}
 export function parseConfig(raw: unknown, source = 'config'): Config {
   const result = configSchema.safeParse(raw ?? {});
   if (!result.success) {
-    const lines = result.error.issues.map((i) => {
-      const key = i.path.length ? i.path.join('.') : '(top level)';
-      if (i.code === 'unrecognized_keys') {
-        const where = i.path.length ? i.path.join('.') + '.' : '';
-        return `${i.keys.map((k) => where + k).join(', ')}: unknown key`;
+    const describe = (i: z.core.$ZodIssue, prefix: PropertyKey[]): string[] => {
+      const path = [...prefix, ...i.path];
+      if (i.code === 'invalid_union' && i.errors.length > 0) {
+        // A listener is an object or null: explain what is wrong with the object.
+        return i.errors[0]!.flatMap((sub) => describe(sub, path));
       }
-      return `${key}: ${i.message}`;
-    });
+      if (i.code === 'unrecognized_keys') {
+        const where = path.length ? path.join('.') + '.' : '';
+        return [`${i.keys.map((k) => where + k).join(', ')}: unknown key`];
+      }
+      return [`${path.length ? path.join('.') : '(top level)'}: ${i.message}`];
+    };
+    const lines = result.error.issues.flatMap((i) => describe(i, []));
     throw new ConfigError(`invalid ${source}:\n  ${lines.join('\n  ')}`);
   }
   return result.data;

@@ -61,7 +61,7 @@ export class IqHandlers {
         clearTimeout(timer);
         resolve(reply);
       });
-      void this.send(iq, from, to);
+      this.send(iq, from, to).catch(reject);
     });
   }
 

@@ -127,7 +127,7 @@ export class Listeners {
     const out: BoundAddresses = {};
     if (listen.c2s) out.c2s = await this.listen(net.createServer((s) => this.c2s(s, 'c2s', false)), listen.c2s);
     if (listen.c2sTls) {
-      const srv = tls.createServer({ secureContext: this.server.tls.context }, (s) => this.c2s(s, 'c2s_tls', true));
+      const srv = tls.createServer({ cert: this.server.tls.cert, key: this.server.tls.key }, (s) => this.c2s(s, 'c2s_tls', true));
       srv.on('tlsClientError', () => undefined);
       out.c2sTls = await this.listen(srv, listen.c2sTls);
     }

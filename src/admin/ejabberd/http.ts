@@ -103,7 +103,8 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
     let parsed: unknown;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-      parsed = JSON.parse(text);
+      // A body of JSON whitespace only (e.g. curl --data-binary $'\n') means no arguments, as in ejabberd.
+      parsed = /^[ \t\r\n]*$/.test(text) ? null : JSON.parse(text);
     } catch {
       return send(res, 400, 'Invalid JSON input');
     }

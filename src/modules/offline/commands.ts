@@ -5,6 +5,7 @@ export function registerOfflineCommands(server: Server): void {
   server.commands.add(command({
     name: 'get_offline_count', tags: ['offline'], policy: 'user', desc: 'Get the number of unread offline messages',
     args: [str('user', undefined, 'aaaaa'), str('server', undefined, 'bbbbb')],
+    argAliases: { host: 'server' },
     result: intResult('value'), resultExample: 5,
     async exec({ user, server: host }) {
       const p = server.accounts.tryPrepare(user, host);

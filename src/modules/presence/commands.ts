@@ -12,6 +12,7 @@ export function registerPresenceCommands(server: Server): void {
     desc: 'Retrieve the resource with highest priority, and its presence (show and status message) for a given user.',
     longdesc: "The 'jid' value contains the user jid with resource.\nThe 'show' value contains the user presence flag. It can take limited values:\n - available\n - chat (Free for chat)\n - away\n - dnd (Do not disturb)\n - xa (Not available, extended away)\n - unavailable (Not connected)\n\n'status' is a free text defined by the user client.",
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myexample.com')],
+    argAliases: { server: 'host' },
     result: tupleOf('presence', [['jid', 'string'], ['show', 'string'], ['status', 'string']]),
     resultExample: { jid: 'user1@myserver.com/tka', show: 'dnd', status: 'Busy' },
     exec: ({ user, host }) => {

@@ -50,6 +50,7 @@ export function registerRosterCommands(server: Server): void {
   server.commands.add(command({
     name: 'get_roster', tags: ['roster'], policy: 'user', desc: 'Get roster of a local user',
     args: [str('user', undefined, 'aaaaa'), str('server', undefined, 'bbbbb')],
+    argAliases: { host: 'server' },
     result: listOf('contacts', tupleOf('contact', [['jid', 'string'], ['nick', 'string'], ['subscription', 'string'], ['ask', 'string'], ['group', 'string']])),
     async exec({ user, server: host }) {
       const o = await owner(user, host);
