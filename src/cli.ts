@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, describeOptions, loadConfigFile, parseConfig, resolveIn } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { Server } from './server.js';
 import { VERSION } from './version.js';
 import { callCtl } from './admin/ctl/client.js';
 
@@ -43,6 +42,8 @@ async function start(argv: string[]): Promise<number> {
     return 0;
   }
   const { config, baseDir } = loadConfig(values.config);
+  // Loaded here, not at the top: `parley ctl` needs none of it and starts three times faster without it.
+  const { Server } = await import('./server.js');
   const server = new Server({
     config,
     baseDir,

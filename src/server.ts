@@ -132,9 +132,10 @@ export class Server {
   }
 
   async stop(): Promise<void> {
-    if (this.listeners) await this.listeners.stop();
+    // Clients learn why the connection ends before the listeners drop the sockets.
     for (const s of [...this.sessions.all()]) s.close('system-shutdown');
     await new Promise((r) => setImmediate(r));
+    if (this.listeners) await this.listeners.stop();
     if (this.storage) await this.storage.close();
   }
 

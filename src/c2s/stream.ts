@@ -80,7 +80,7 @@ export class C2SStream implements Session {
   /** Work on stanzas is serialized so that a client's stanzas are handled in order. */
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly server: Server, transport: Transport, private readonly slot: ConnectionSlot) {
+  constructor(private readonly server: Server, transport: Transport, private slot: ConnectionSlot) {
     this.transport = transport;
     this.connection = transport.kind;
     this.ip = transport.ip;
@@ -116,8 +116,12 @@ export class C2SStream implements Session {
     if (!this.transport) return;
     this.transport = undefined;
     if (this.closed) return;
-    if (this.bound && this.smResumable && this.server.config.c2s.resumeTimeout > 0) this.hibernate();
-    else this.end('connection lost');
+    // What arrived before the connection dropped is handled first; a resumption may have taken over meanwhile.
+    this.chain = this.chain.then(() => {
+      if (this.closed || this.transport) return;
+      if (this.bound && this.smResumable && this.server.config.c2s.resumeTimeout > 0) this.hibernate();
+      else this.end('connection lost');
+    });
   }
 
   private write(data: string): void {
@@ -207,6 +211,7 @@ export class C2SStream implements Session {
 
   private sendFeatures(): void {
     const f = x('stream:features');
+    if (this.framed) f.attrs['xmlns:stream'] = NS.stream; // RFC 7395 §3.3.3: each frame is a standalone document
     const t = this.transport!;
     if (this.user === undefined) {
       if (!t.secure && t.startTls) {
@@ -234,8 +239,11 @@ export class C2SStream implements Session {
   }
 
   private onStreamEnd(): void {
-    this.closeTransport();
-    this.end('closed by client');
+    // Elements sent before the closing tag (a last message, XEP-0198 <a/>) are handled before the session ends.
+    this.chain = this.chain.then(() => {
+      this.closeTransport();
+      this.end('closed by client');
+    });
   }
 
   // ---- elements ------------------------------------------------------------------------
@@ -273,7 +281,7 @@ export class C2SStream implements Session {
     }
     if (el.name === 'iq' && el.getChild('query', NS.register) && this.server.config.c2s.inBandRegistration && this.mayAuthenticate()) {
       const reply = await handlePreAuthRegistration(this.server, el, this.host, this.ip);
-      this.write(reply.toString());
+      this.writeStanza(reply);
       return;
     }
     this.streamFail('not-authorized', 'authenticate first');
@@ -388,7 +396,7 @@ export class C2SStream implements Session {
     try {
       resource = requested ? resourceprep(requested) : '';
     } catch (err) {
-      this.write(errorReply(iq, 'bad-request', (err as JIDError).message).toString());
+      this.writeStanza(errorReply(iq, 'bad-request', (err as JIDError).message));
       return;
     }
     if (resource === '') resource = `parley-${randomBytes(6).toString('hex')}`;
@@ -399,7 +407,7 @@ export class C2SStream implements Session {
     const reply = iqResult(iq, x('bind', { xmlns: NS.bind }, x('jid', null, this.jid.full)));
     delete reply.attrs.from;
     delete reply.attrs.to;
-    this.write(reply.toString());
+    this.writeStanza(reply);
     await this.server.hooks.emit('session-opened', { session: this });
   }
 
@@ -552,6 +560,9 @@ export class C2SStream implements Session {
     if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
     this.hibernateTimer = undefined;
     const stale = this.transport;
+    // The old connection is detached: its late data, and its closing, no longer concern this session.
+    this.slot.handler = { receive: () => undefined, transportClosed: () => undefined };
+    this.slot = slot;
     if (stale) {
       this.transport = undefined;
       stale.end();

@@ -228,7 +228,7 @@ export class Listeners {
   async stop(): Promise<void> {
     await this.closeCtl?.();
     for (const ws of this.wss.clients) ws.terminate();
-    await Promise.all(
+    const closed = Promise.all(
       this.servers.map(
         (s) =>
           new Promise<void>((r) => {
@@ -237,7 +237,9 @@ export class Listeners {
           }),
       ),
     );
+    // close() waits for every open connection to end: without this, stop() never returns while a client is connected.
     for (const s of this.sockets) s.destroy();
+    await closed;
   }
 }
 

@@ -40,9 +40,16 @@ export function setupRegister(server: Server): void {
     xmlns: NS.register,
     target: 'both',
     get: ({ from }) => x('query', { xmlns: NS.register }, x('registered'), x('username', null, from.local), x('password')),
-    set: async ({ from, to, payload, origin }) => {
+    set: async ({ iq, from, to, payload, origin }) => {
       if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
       if (payload.getChild('remove')) {
+        if (!(await server.accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
+        // XEP-0077 §3.2: the client gets the result before removal closes its sessions
+        // (the result the IQ layer sends afterwards finds no session and is dropped).
+        const done = iqResult(iq);
+        done.attrs.from = to.toString();
+        done.attrs.to = from.toString();
+        origin.send(done);
         await server.accounts.unregister(from.local, from.domain);
         return undefined;
       }

@@ -1,6 +1,7 @@
 import type { Server } from '../../server.js';
 import { command, listOf, rescode, str, tupleOf } from '../../admin/define.js';
 import { notFound } from '../../errors.js';
+import { tryParseJID } from '../../xmpp/jid.js';
 import type { RosterItem } from './store.js';
 
 function askOf(i: RosterItem): string {
@@ -40,9 +41,10 @@ export function registerRosterCommands(server: Server): void {
     result: rescode,
     async exec({ localuser, localhost, user, host }) {
       const o = await owner(localuser, localhost);
-      const contact = server.accounts.tryPrepare(user, host);
+      // The contact may be remote (not a served host): prepare it as a JID, as add_rosteritem does.
+      const contact = tryParseJID(`${user}@${host}`);
       if (!contact) return false;
-      await server.roster.adminDelete(o, `${contact.user}@${contact.host}`);
+      await server.roster.adminDelete(o, contact.bare);
       return true;
     },
   }));

@@ -105,7 +105,8 @@ export function registerSessionCommands(server: Server): void {
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com'), int('num', 'ID of resource to return', 2)],
     result: strResult('resource'), resultExample: 'Psi',
     exec: ({ user, host, num }) => {
-      const list = userSessions(user, host);
+      // ejabberd numbers sessions from the most recently opened one.
+      const list = userSessions(user, host).sort((a, b) => b.startedAt - a.startedAt);
       if (num < 1 || num > list.length) throw badArgument(`Wrong resource number: ${num}`);
       return list[num - 1]!.jid.resource;
     },

@@ -49,6 +49,10 @@ export class StreamParser {
   private createParser(): SaxesParser {
     const p = new SaxesParser({ xmlns: false, position: true });
     // After reset() the old parser may still be finishing its chunk; its events are dropped.
+    p.on('opentagstart', (tag) => {
+      // A top-level start tag counts towards the stanza size from its '<' (attributes included).
+      if (p === this.parser && this.depth <= 1) this.tagStart = Math.max(0, p.position - tag.name.length - 2);
+    });
     p.on('opentag', (tag) => {
       if (p === this.parser) this.openTag(tag.name, tag.attributes as Record<string, string>, tag.isSelfClosing);
     });
@@ -83,10 +87,13 @@ export class StreamParser {
 
   private openTag(name: string, attrs: Record<string, string>, selfClosing: boolean): void {
     const depth = this.depth++;
+    const tagStart = this.tagStart;
+    this.tagStart = -1;
+    this.mark = this.parser.position;
     if (this.framed) {
       if (depth === 0) return; // synthetic <framing> root
       if (depth === 1) {
-        if (name === 'open' && attrs.xmlns === FRAMING_NS) {
+        if (name === 'open') { // the stream checks the namespace (invalid-namespace)
           this.depth--; // handled as a header, never becomes a stanza
           if (!selfClosing) this.fail('not-well-formed', '<open/> must be empty');
           this.events.onStreamStart(name, attrs);
@@ -106,7 +113,7 @@ export class StreamParser {
     }
     const el = new Element(name, attrs);
     if (depth === 1) {
-      this.stanzaStart = this.parser.position;
+      this.stanzaStart = tagStart >= 0 ? tagStart : this.parser.position;
     } else {
       el.parent = this.current;
       this.current!.children.push(el);
@@ -115,6 +122,10 @@ export class StreamParser {
   }
 
   private skipClose = false;
+  /** Where the unfinished top-level start tag began, or -1. */
+  private tagStart = -1;
+  /** Position of the last top-level event: what lies beyond it is still buffered. */
+  private mark = 0;
 
   private closeTag(): void {
     if (this.skipClose) {
@@ -129,6 +140,7 @@ export class StreamParser {
     const el = this.current!;
     if (depth === 1) {
       this.current = undefined;
+      this.mark = this.parser.position;
       if (this.parser.position - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
       el.parent = undefined;
       this.events.onStanza(el);
@@ -138,6 +150,7 @@ export class StreamParser {
   }
 
   private text(t: string): void {
+    if (this.depth <= 1) this.mark = this.parser.position;
     if (this.depth >= 2 && this.current) this.current.children.push(t);
   }
 
@@ -152,7 +165,10 @@ export class StreamParser {
       const parser = this.parser;
       for (let i = 0; i < data.length && parser === this.parser; i += SLICE) {
         parser.write(data.length <= SLICE ? data : data.slice(i, i + SLICE));
-        if (this.depth >= 2 && this.parser.position - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
+        const pos = this.parser.position;
+        if (this.depth >= 2 && pos - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
+        // An unfinished top-level start tag, or text between stanzas, is buffered by the parser too.
+        if (this.depth <= 1 && pos - (this.tagStart >= 0 ? this.tagStart : this.mark) > this.opts.maxStanzaSize) this.tooBig();
       }
       if (this.framed && this.depth > 1) {
         this.fail('not-well-formed', 'a WebSocket message must hold complete elements');
@@ -175,6 +191,8 @@ export class StreamParser {
     this.current = undefined;
     this.failed = false;
     this.skipClose = false;
+    this.tagStart = -1;
+    this.mark = 0;
     this.freshParser();
   }
 }
