@@ -116,6 +116,10 @@ export class RosterService {
     }
     if (item.subscription === 'from' || item.subscription === 'both' || item.pendingIn) {
       await this.server.send(x('presence', { type: 'unsubscribed' }), ownerJID, contact);
+      // The contact no longer sees the owner: it learns that the owner's resources are gone (RFC 6121 §3.2.2).
+      if (item.subscription === 'from' || item.subscription === 'both') {
+        for (const s of this.server.sessions.available(owner)) await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+      }
     }
     await this.store.delete(owner, jid);
     if (item.visible) this.push(owner, itemElement(item, true));
