@@ -27,7 +27,7 @@ export interface Transport {
 
 /** Lets a resumed session take over the connection of the stream that resumed it. */
 export interface ConnectionSlot {
-  handler: { receive(data: string): void; transportClosed(): void };
+  handler: { receive(data: string): void; transportClosed(): void; invalidData(reason: string): void };
 }
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -87,7 +87,14 @@ export class C2SStream implements Session {
     this.port = transport.port;
     this.parser = this.newParser(transport);
     slot.handler = this;
+    // A connection that has not bound a resource in time is dropped (slow or idle attackers).
+    this.negotiationTimer = setTimeout(() => {
+      if (!this.bound && !this.closed) this.streamFail('connection-timeout', 'negotiation took too long');
+    }, server.config.c2s.negotiationTimeout * 1000);
+    this.negotiationTimer.unref?.();
   }
+
+  private negotiationTimer: NodeJS.Timeout | undefined;
 
   readonly connection: ConnectionKind;
   readonly ip: string;
@@ -110,6 +117,10 @@ export class C2SStream implements Session {
   receive(data: string): void {
     if (this.closed) return;
     this.parser.write(data);
+  }
+
+  invalidData(reason: string): void {
+    this.streamFail('not-well-formed', reason);
   }
 
   transportClosed(): void {
@@ -404,6 +415,8 @@ export class C2SStream implements Session {
     const replaced = this.server.sessions.add(this);
     if (replaced && replaced !== this) replaced.close('conflict', 'Replaced by new connection');
     this.bound = true;
+    clearTimeout(this.negotiationTimer);
+    this.negotiationTimer = undefined;
     const reply = iqResult(iq, x('bind', { xmlns: NS.bind }, x('jid', null, this.jid.full)));
     delete reply.attrs.from;
     delete reply.attrs.to;
@@ -551,6 +564,7 @@ export class C2SStream implements Session {
     }
     old.takeOver(this.transport!, this.parser, this.slot, h);
     // This stream object is done: the old session owns the connection now.
+    clearTimeout(this.negotiationTimer);
     this.transport = undefined;
     this.closed = true;
   }
@@ -561,7 +575,7 @@ export class C2SStream implements Session {
     this.hibernateTimer = undefined;
     const stale = this.transport;
     // The old connection is detached: its late data, and its closing, no longer concern this session.
-    this.slot.handler = { receive: () => undefined, transportClosed: () => undefined };
+    this.slot.handler = { receive: () => undefined, transportClosed: () => undefined, invalidData: () => undefined };
     this.slot = slot;
     if (stale) {
       this.transport = undefined;
@@ -602,6 +616,7 @@ export class C2SStream implements Session {
   private async terminate(reason: string): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.negotiationTimer);
     if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
     if (this.smId) this.server.resumable.delete(this.smId);
     if (!this.bound) return;

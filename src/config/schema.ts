@@ -67,6 +67,7 @@ export const configSchema = z
         allowPlainWithoutTlsOnLoopback: z.boolean().default(true),
         inBandRegistration: z.boolean().default(false).describe('XEP-0077 account creation by clients'),
         resumeTimeout: z.number().int().min(0).default(300).describe('XEP-0198 seconds a lost session may be resumed'),
+        negotiationTimeout: z.number().int().min(1).default(60).describe('seconds a new connection has to authenticate and bind'),
         maxUnackedStanzas: z.number().int().min(10).default(10_000),
       })
       .strict()
@@ -75,6 +76,7 @@ export const configSchema = z
         allowPlainWithoutTlsOnLoopback: true,
         inBandRegistration: false,
         resumeTimeout: 300,
+        negotiationTimeout: 60,
         maxUnackedStanzas: 10_000,
       }),
     limits: z

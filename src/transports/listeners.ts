@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { isUtf8 } from 'node:buffer';
 import tls from 'node:tls';
 import http from 'node:http';
 import https from 'node:https';
@@ -49,11 +50,29 @@ class SocketTransport implements Transport {
 
   startTls?: Transport['startTls'];
 
+  /** Bytes of a multi-byte character split across reads, kept for the next read. */
+  private pending: Buffer | undefined;
+
   private attach(socket: net.Socket): void {
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => this.slot.handler.receive(d));
+    socket.on('data', (d: Buffer) => this.data(d));
     socket.on('close', () => this.slot.handler.transportClosed());
     socket.on('error', () => socket.destroy());
+  }
+
+  /** Decodes strictly: invalid UTF-8 ends the stream (RFC 6120 §11.6) instead of becoming U+FFFD. */
+  private data(chunk: Buffer): void {
+    let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    this.pending = undefined;
+    const cut = completeUtf8Length(buf);
+    if (cut < buf.length) {
+      this.pending = Buffer.from(buf.subarray(cut));
+      buf = buf.subarray(0, cut);
+    }
+    if (!isUtf8(buf)) {
+      this.slot.handler.invalidData('invalid UTF-8');
+      return;
+    }
+    if (buf.length) this.slot.handler.receive(buf.toString('utf8'));
   }
 
   write(data: string): void {
@@ -89,6 +108,18 @@ class SocketTransport implements Transport {
     secure.once('secure', onSecure);
     secure.once('error', onError);
   }
+}
+
+/** Length of the prefix of buf that ends on a character boundary (at most 3 bytes are held back). */
+function completeUtf8Length(buf: Buffer): number {
+  const n = buf.length;
+  for (let back = 1; back <= 3 && back <= n; back++) {
+    const b = buf[n - back]!;
+    if ((b & 0xc0) === 0x80) continue; // continuation byte: keep looking for the lead byte
+    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
+    return need > back ? n - back : n;
+  }
+  return n;
 }
 
 function normalizeIp(ip: string): string {

@@ -290,9 +290,8 @@ test("after binding: a forged 'from' is invalid-from, an unknown top-level eleme
   await stillWorks();
 });
 
-// Known bug, not fixed here: the TCP transport decodes with socket.setEncoding('utf8'), which silently turns
-// invalid UTF-8 into U+FFFD instead of failing the stream (RFC 6120 §11.6).
-test('invalid UTF-8 is not accepted as text', { todo: 'src/transports/listeners.ts decodes TCP input leniently' }, async () => {
+// RFC 6120 §11.6: invalid UTF-8 ends the stream; it is never turned into U+FFFD and delivered.
+test('invalid UTF-8 is not accepted as text', async () => {
   const c = await RawConn.tcp(parley.ports.c2s);
   await c.login('mallory', 'mallorypw', 'utf8');
   c.socket!.write(Buffer.concat([Buffer.from(`<message to='bob@localhost/steady' type='chat'><body>bad `), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from(`</body></message>`)]));

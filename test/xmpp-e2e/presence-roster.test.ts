@@ -376,11 +376,20 @@ test('removing a contact with a mutual subscription cancels it both ways (RFC 61
   assert.deepEqual(await rosterOf('lou'), { 'kim@localhost': 'none/none' });
 });
 
-// Known gap, not fixed here: the server advertises <ver xmlns='urn:xmpp:features:rosterver'/> but
-// src/modules/roster/service.ts never returns a 'ver' attribute (RFC 6121 §2.6.3 requires one).
-test('roster versioning: a roster get with ver gets a versioned answer', { todo: 'roster versioning is advertised but not implemented' }, async () => {
+test('roster versioning: a versioned get, an empty result when current, and versioned pushes', async () => {
   await register('vera');
   const c = await login('vera', 'v');
-  const res = await c.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER, ver: '' })));
-  assert.ok(res.getChild('query', NS_ROSTER)?.attrs.ver !== undefined, 'a ver attribute in the result');
-});
+  const first = await c.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER, ver: '' })));
+  const ver0 = first.getChild('query', NS_ROSTER)?.attrs.ver;
+  assert.equal(typeof ver0, 'string', 'a ver attribute in the result');
+  const again = await c.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER, ver: ver0 })));
+  assert.equal(again.getChild('query', NS_ROSTER), undefined, 'an up-to-date client gets an empty result');
+  await c.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: NS_ROSTER }, xml('item', { jid: 'walt@localhost', name: 'Walt' }))));
+  const push = await c.waitFor((el) => el.is('iq') && el.attrs.type === 'set' && el.getChild('query', NS_ROSTER)?.getChild('item')?.attrs.jid === 'walt@localhost', 3000, 'versioned push');
+  const ver1 = push.getChild('query', NS_ROSTER).attrs.ver;
+  assert.ok(ver1 && ver1 !== ver0, 'the push carries the new version');
+  const stale = await c.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER, ver: ver0 })));
+  const q = stale.getChild('query', NS_ROSTER);
+  assert.equal(q.attrs.ver, ver1);
+  assert.deepEqual(q.getChildren('item').map((i: any) => i.attrs.jid), ['walt@localhost']);
+})

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Server } from '../../server.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
@@ -27,7 +28,7 @@ export class RosterService {
   private pushId = 0;
 
   constructor(private readonly server: Server) {
-    server.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
+    server.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
     server.hooks.on('account-removed', ({ user, host }) => this.store.deleteAll(`${user}@${host}`));
   }
 
@@ -53,23 +54,43 @@ export class RosterService {
     if (item.visible) this.push(owner, itemElement(item));
   }
 
+  /**
+   * Roster version (RFC 6121 §2.6): a digest of the visible roster, so it changes exactly when
+   * what the client would see changes, and needs no counter in storage.
+   */
+  async version(owner: string, items?: RosterItem[]): Promise<string> {
+    const list = items ?? (await this.store.list(owner));
+    const h = createHash('sha1');
+    for (const i of list) if (i.visible) h.update(itemElement(i).toString()).update('\n');
+    return h.digest('base64url').slice(0, 20);
+  }
+
   /** Sends a roster push (RFC 6121 §2.1.6) to every resource of the owner that requested the roster. */
   push(owner: string, item: Element): void {
-    for (const s of this.server.sessions.resources(owner)) {
-      if (!s.rosterRequested) continue;
-      s.send(x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster }, item.clone())));
-    }
+    const targets = this.server.sessions.resources(owner).filter((s) => s.rosterRequested);
+    if (targets.length === 0) return;
+    void this.version(owner)
+      .then((ver) => {
+        for (const s of targets) {
+          s.send(x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
+        }
+      })
+      .catch((err) => this.server.log.error({ err, owner }, 'roster push failed'));
   }
 
   private checkOwn(from: JID, to: JID): void {
     if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a roster belongs to its account only');
   }
 
-  private async iqGet(from: JID, to: JID, origin?: import('../../router/session.js').Session): Promise<Element> {
+  private async iqGet(from: JID, to: JID, payload: Element, origin?: import('../../router/session.js').Session): Promise<Element | undefined> {
     this.checkOwn(from, to);
     const items = await this.store.list(from.bare);
     if (origin) origin.rosterRequested = true;
-    const q = x('query', { xmlns: NS.roster });
+    const requested = payload.attrs.ver;
+    const ver = requested !== undefined ? await this.version(from.bare, items) : undefined;
+    // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).
+    if (ver !== undefined && ver === requested) return undefined;
+    const q = x('query', ver !== undefined ? { xmlns: NS.roster, ver } : { xmlns: NS.roster });
     for (const i of items) if (i.visible) q.append(itemElement(i));
     return q;
   }
