@@ -109,3 +109,74 @@ test('builder, clone and namespace lookup', () => {
   assert.equal(item.attrs.jid, 'a@b');
   assert.equal(el.toString(), `<iq type="result"><query xmlns="jabber:iq:roster"><item jid="a@b"/></query></iq>`);
 });
+
+function errorOf(doc: string | string[], opts: { maxStanzaSize?: number } = {}): string | undefined {
+  const { parser, events } = collect('stream', opts.maxStanzaSize ?? 100_000);
+  for (const part of Array.isArray(doc) ? doc : [doc]) if (!parser.write(part)) break;
+  return events.find((e) => e.startsWith('error:'))?.slice(6);
+}
+
+test('well-formedness: each malformed construct is refused with not-well-formed', () => {
+  const cases = [
+    `<message a=b/>`, // unquoted attribute
+    `<message a='1' a='2'/>`, // repeated attribute
+    `<message a='1'b='2'/>`, // no white space between attributes
+    `<message a='x<y'/>`, // '<' in a value
+    `<message><body>&nbsp;</body></message>`, // undefined entity
+    `<message><body>&#0;</body></message>`, // not an XML character
+    `<message><body>&#xD800;</body></message>`, // a lone surrogate
+    `<message><body>a\u0001b</body></message>`, // control character
+    `<message><body>]]></body></message>`, // CDATA end in text
+    `<1message/>`, // invalid name
+    `<message></body>`, // mismatched end tag
+    `<message><body>&amp</body></message>`, // unterminated reference
+  ];
+  for (const c of cases) assert.equal(errorOf(HEADER + c), 'not-well-formed', c);
+  assert.equal(errorOf(`hello ${HEADER}`), 'not-well-formed', 'text before the root');
+});
+
+test('restricted XML: the XML declaration is accepted only at the start', () => {
+  assert.equal(errorOf(`\uFEFF${HEADER}<message/>`), undefined, 'a byte order mark before the declaration');
+  assert.equal(errorOf(`${HEADER}<?xml version='1.0'?>`), 'restricted-xml');
+  assert.equal(errorOf(`${HEADER}<!DOCTYPE x>`), 'restricted-xml');
+});
+
+test('values: entities, character references, > in attributes, CDATA, line ends', () => {
+  const { parser, stanzas } = collect();
+  parser.write(HEADER);
+  parser.write(`<message to='a&amp;b' note="x>y" tab='a\tb'><body>&#x1F4AC;&#65;&lt;<![CDATA[<raw & text>]]>\r\nz</body></message>`);
+  const m = stanzas[0]!;
+  assert.equal(m.attrs.to, 'a&b');
+  assert.equal(m.attrs.note, 'x>y');
+  assert.equal(m.attrs.tab, 'a b', 'attribute white space is normalized');
+  assert.equal(m.getChildText('body'), '💬A<<raw & text>\nz');
+});
+
+test('an entity or a tag cut at any point across writes decodes the same', () => {
+  const doc = `${HEADER}<message id="x&amp;y"><body>a&amp;b&#233;c</body></message>`;
+  for (let cut = HEADER.length; cut < doc.length; cut++) {
+    const { parser, stanzas, events } = collect();
+    parser.write(doc.slice(0, cut));
+    parser.write(doc.slice(cut));
+    assert.deepEqual(events, ['start:stream:stream:localhost', 'stanza:message'], `cut at ${cut}`);
+    assert.equal(stanzas[0]!.attrs.id, 'x&y');
+    assert.equal(stanzas[0]!.getChildText('body'), 'a&béc');
+  }
+});
+
+test('nesting deeper than the limit is a policy violation (no recursion blow-up later)', () => {
+  assert.equal(errorOf(HEADER + '<message>' + '<a>'.repeat(100)), 'policy-violation');
+  assert.equal(errorOf(HEADER + '<message>' + '<a>'.repeat(20) + '</a>'.repeat(20) + '</message>'), undefined);
+});
+
+test('a huge attribute trickled one character at a time is read in linear time', () => {
+  const { parser, stanzas } = collect('stream', 1_000_000);
+  parser.write(HEADER + `<message id='`);
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < 200_000; i++) parser.write('v');
+  parser.write(`'/>`);
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  assert.equal(stanzas[0]!.attrs.id!.length, 200_000);
+  // Quadratic rescanning would take minutes here; linear takes well under a second.
+  assert.ok(ms < 5000, `took ${ms} ms`);
+});

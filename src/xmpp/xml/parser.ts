@@ -1,5 +1,5 @@
-import { SaxesParser } from 'saxes';
 import { Element } from './element.js';
+import { TokenError, XmlTokenizer, type TokenHandler } from './tokenizer.js';
 
 export type StreamErrorCondition = 'not-well-formed' | 'restricted-xml' | 'policy-violation';
 
@@ -21,83 +21,62 @@ export interface StreamParserOptions {
    * `<open/>` and `<close/>` become stream start and end.
    */
   mode?: 'stream' | 'framed';
+  /** Deepest element nesting accepted (default 64); deeper is a policy violation. */
+  maxDepth?: number;
 }
 
 const FRAMING_NS = 'urn:ietf:params:xml:ns:xmpp-framing';
-const SLICE = 16 * 1024;
 
 class Abort extends Error {}
 
 /**
- * Incremental XMPP stream parser: turns bytes-as-text into stream events,
- * enforcing the restricted XML profile of RFC 6120 §11 and a stanza size limit.
+ * Incremental XMPP stream parser: turns text into stream events, enforcing the restricted
+ * XML profile of RFC 6120 §11, a stanza size limit and a nesting limit.
  */
-export class StreamParser {
-  private parser: SaxesParser;
+export class StreamParser implements TokenHandler {
+  private tokenizer!: XmlTokenizer;
   private depth = 0;
   private current: Element | undefined;
+  /** Absolute offset of the `<` of the stanza being read. */
   private stanzaStart = 0;
   private failed = false;
+  private skipClose = false;
   private readonly framed: boolean;
 
   constructor(private readonly events: StreamParserEvents, private readonly opts: StreamParserOptions) {
     this.framed = opts.mode === 'framed';
-    this.parser = undefined as unknown as SaxesParser;
-    this.freshParser();
+    this.freshTokenizer();
   }
 
-  private createParser(): SaxesParser {
-    const p = new SaxesParser({ xmlns: false, position: true });
-    // After reset() the old parser may still be finishing its chunk; its events are dropped.
-    p.on('opentagstart', (tag) => {
-      // A top-level start tag counts towards the stanza size from its '<' (attributes included).
-      if (p === this.parser && this.depth <= 1) this.tagStart = Math.max(0, p.position - tag.name.length - 2);
-    });
-    p.on('opentag', (tag) => {
-      if (p === this.parser) this.openTag(tag.name, tag.attributes as Record<string, string>, tag.isSelfClosing);
-    });
-    p.on('closetag', () => {
-      if (p === this.parser) this.closeTag();
-    });
-    p.on('text', (t) => {
-      if (p === this.parser) this.text(t);
-    });
-    p.on('cdata', (t) => {
-      if (p === this.parser) this.text(t);
-    });
-    p.on('error', (err) => this.fail('not-well-formed', err.message.replace(/^undefined:/, '').trim()));
-    p.on('doctype', () => this.fail('restricted-xml', 'DTDs are not allowed'));
-    p.on('processinginstruction', () => this.fail('restricted-xml', 'processing instructions are not allowed'));
-    p.on('comment', () => this.fail('restricted-xml', 'comments are not allowed'));
-    return p;
+  private freshTokenizer(): void {
+    // +2: the stream root (or the synthetic framing root) and the stanza itself sit above the limit's levels.
+    this.tokenizer = new XmlTokenizer(this, (this.opts.maxDepth ?? 64) + 2);
+    if (this.framed) this.tokenizer.write('<framing>');
   }
 
-  private freshParser(): void {
-    this.parser = this.createParser();
-    if (this.framed) this.parser.write('<framing>');
-  }
-
-  private fail(condition: StreamErrorCondition, text: string): never {
+  private report(condition: StreamErrorCondition, text: string): void {
     if (!this.failed) {
       this.failed = true;
       this.events.onError(condition, text);
     }
+  }
+
+  private fail(condition: StreamErrorCondition, text: string): never {
+    this.report(condition, text);
     throw new Abort();
   }
 
-  private openTag(name: string, attrs: Record<string, string>, selfClosing: boolean): void {
+  open(name: string, attrs: Record<string, string>, selfClosing: boolean, start: number): void {
     const depth = this.depth++;
-    const tagStart = this.tagStart;
-    this.tagStart = -1;
-    this.mark = this.parser.position;
     if (this.framed) {
       if (depth === 0) return; // synthetic <framing> root
       if (depth === 1) {
-        if (name === 'open') { // the stream checks the namespace (invalid-namespace)
-          this.depth--; // handled as a header, never becomes a stanza
+        if (name === 'open') {
+          // The stream checks the namespace (invalid-namespace).
+          this.depth--;
           if (!selfClosing) this.fail('not-well-formed', '<open/> must be empty');
-          this.events.onStreamStart(name, attrs);
           this.skipClose = true;
+          this.events.onStreamStart(name, attrs);
           return;
         }
         if (name === 'close' && attrs.xmlns === FRAMING_NS) {
@@ -113,7 +92,7 @@ export class StreamParser {
     }
     const el = new Element(name, attrs);
     if (depth === 1) {
-      this.stanzaStart = tagStart >= 0 ? tagStart : this.parser.position;
+      this.stanzaStart = start;
     } else {
       el.parent = this.current;
       this.current!.children.push(el);
@@ -121,13 +100,7 @@ export class StreamParser {
     this.current = el;
   }
 
-  private skipClose = false;
-  /** Where the unfinished top-level start tag began, or -1. */
-  private tagStart = -1;
-  /** Position of the last top-level event: what lies beyond it is still buffered. */
-  private mark = 0;
-
-  private closeTag(): void {
+  close(_name: string, end: number): void {
     if (this.skipClose) {
       this.skipClose = false;
       return;
@@ -140,8 +113,7 @@ export class StreamParser {
     const el = this.current!;
     if (depth === 1) {
       this.current = undefined;
-      this.mark = this.parser.position;
-      if (this.parser.position - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
+      if (end - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
       el.parent = undefined;
       this.events.onStanza(el);
     } else {
@@ -149,9 +121,13 @@ export class StreamParser {
     }
   }
 
-  private text(t: string): void {
-    if (this.depth <= 1) this.mark = this.parser.position;
-    if (this.depth >= 2 && this.current) this.current.children.push(t);
+  text(t: string): void {
+    const el = this.current;
+    if (this.depth < 2 || !el) return; // white space between stanzas
+    const children = el.children;
+    const last = children.length - 1;
+    if (last >= 0 && typeof children[last] === 'string') children[last] += t;
+    else children.push(t);
   }
 
   private tooBig(): never {
@@ -161,25 +137,22 @@ export class StreamParser {
   /** Feeds data; returns false once the stream has failed. */
   write(data: string): boolean {
     if (this.failed) return false;
+    const tokenizer = this.tokenizer;
     try {
-      const parser = this.parser;
-      for (let i = 0; i < data.length && parser === this.parser; i += SLICE) {
-        parser.write(data.length <= SLICE ? data : data.slice(i, i + SLICE));
-        const pos = this.parser.position;
-        if (this.depth >= 2 && pos - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
-        // An unfinished top-level start tag, or text between stanzas, is buffered by the parser too.
-        if (this.depth <= 1 && pos - (this.tagStart >= 0 ? this.tagStart : this.mark) > this.opts.maxStanzaSize) this.tooBig();
-      }
-      if (this.framed && this.depth > 1) {
+      const rest = tokenizer.write(data);
+      // reset() by a handler: the rest of the input belongs to the new document.
+      if (tokenizer !== this.tokenizer) return rest ? this.write(rest) : !this.failed;
+      // What is read of an unfinished stanza, or an unfinished tag between stanzas, is bounded too.
+      const end = tokenizer.consumed + tokenizer.buffered;
+      if (this.depth >= 2 && end - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
+      if (this.depth <= 1 && tokenizer.buffered > this.opts.maxStanzaSize) this.tooBig();
+      if (this.framed && (this.depth > 1 || tokenizer.buffered > 0)) {
         this.fail('not-well-formed', 'a WebSocket message must hold complete elements');
       }
     } catch (err) {
-      if (!(err instanceof Abort)) {
-        if (!this.failed) {
-          this.failed = true;
-          this.events.onError('not-well-formed', err instanceof Error ? err.message : String(err));
-        }
-      }
+      if (err instanceof Abort) return false;
+      if (err instanceof TokenError) this.report(err.condition, err.message);
+      else this.report('not-well-formed', err instanceof Error ? err.message : String(err));
       return false;
     }
     return true;
@@ -187,12 +160,11 @@ export class StreamParser {
 
   /** Starts a fresh document, as after STARTTLS or SASL success (RFC 6120 §5.4.3.3, §6.4.6). */
   reset(): void {
+    this.tokenizer.stop();
     this.depth = 0;
     this.current = undefined;
     this.failed = false;
     this.skipClose = false;
-    this.tagStart = -1;
-    this.mark = 0;
-    this.freshParser();
+    this.freshTokenizer();
   }
 }
