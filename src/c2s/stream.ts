@@ -267,6 +267,8 @@ export class C2SStream implements Session {
   private async handleElement(el: Element): Promise<void> {
     if (this.closed) return;
     const ns = el.attrs.xmlns;
+    // Over WebSocket an element can arrive before <open/>: nothing is accepted before the stream is opened.
+    if (!this.host) return this.streamFail('not-authorized', 'open the stream first');
     if (this.user === undefined) return this.handlePreAuth(el, ns);
     if (ns === NS.sm) return this.handleSm(el);
     if (!this.bound) {

@@ -35,6 +35,7 @@ export const configSchema = z
         backend: z.enum(['sqlite', 'postgres']).default('sqlite'),
         path: z.string().default('parley.db').describe('SQLite file, relative to dataDir'),
         url: z.string().optional().describe('PostgreSQL connection URL (backend: postgres)'),
+        schema: z.string().optional().describe('PostgreSQL schema for the tables (default: the search path)'),
         passwordFormat: z.enum(['scram', 'plain']).default('scram').describe('how passwords are stored'),
         scramIterations: z.number().int().min(4096).max(1_000_000).default(4096),
       })
@@ -82,7 +83,7 @@ export const configSchema = z
     limits: z
       .object({
         maxStanzaSize: z.number().int().min(1024).default(262_144).describe('largest stanza in bytes'),
-        maxConnectionsPerIp: z.number().int().min(1).default(1_000_000),
+        maxConnectionsPerIp: z.number().int().min(1).default(5000).describe('client connections (TCP, TLS, WebSocket) from one address'),
         maxAuthAttempts: z.number().int().min(1).default(5).describe('failed SASL attempts before a stream is closed'),
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
@@ -91,7 +92,7 @@ export const configSchema = z
       .strict()
       .default({
         maxStanzaSize: 262_144,
-        maxConnectionsPerIp: 1_000_000,
+        maxConnectionsPerIp: 5000,
         maxAuthAttempts: 5,
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,

@@ -9,7 +9,7 @@ export async function openStorage(config: Config, dataDir: string): Promise<Stor
   if (config.storage.backend === 'postgres') {
     if (!config.storage.url) throw new Error('storage.url: required when storage.backend is postgres');
     const { openPostgres } = await import('./postgres/index.js');
-    return openPostgres(config.storage.url);
+    return openPostgres(config.storage.url, config.storage.schema ? { schema: config.storage.schema } : undefined);
   }
   return openSqlite(resolveIn(dataDir, config.storage.path));
 }

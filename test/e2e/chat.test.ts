@@ -1,17 +1,35 @@
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { connect, xml, bodyOf, type TestClient } from '../support/client.js';
 
-let parley: Parley;
-before(async () => {
-  parley = await startParley();
-});
-after(async () => {
-  await parley.close();
-});
+const PG_URL = process.env.PARLEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-test('two users registered over the API chat, subscribe, and get messages sent while offline', async () => {
+// The same scenario on the embedded default and on PostgreSQL (in a schema of its own, dropped after).
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`chat on ${backend}`, () => {
+    let parley: Parley;
+    const schema = `parley_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
+    before(async () => {
+      parley = await startParley(backend === 'postgres' ? { storage: { backend, url: PG_URL, schema } } : {});
+      assert.equal(parley.server.storage.backend, backend);
+    });
+    after(async () => {
+      await parley.close();
+      if (backend === 'postgres') {
+        const client = new pg.Client({ connectionString: PG_URL });
+        await client.connect();
+        await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await client.end();
+      }
+    });
+    test('two users registered over the API chat, subscribe, and get messages sent while offline', () => scenario(parley));
+  });
+}
+
+async function scenario(parley: Parley): Promise<void> {
   for (const [user, password] of [['alice', 'alicepw'], ['bob', 'bobpw']]) {
     const r = await parley.api('register', { user, host: 'localhost', password });
     assert.equal(r.status, 200);
@@ -51,4 +69,4 @@ test('two users registered over the API chat, subscribe, and get messages sent w
     await alice.stop();
     await bob.stop();
   }
-});
+}

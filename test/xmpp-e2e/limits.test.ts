@@ -1,0 +1,43 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startParley, type Parley } from '../support/harness.js';
+import { RawConn, expectStreamError } from './raw.js';
+
+let parley: Parley;
+before(async () => {
+  parley = await startParley({ limits: { maxConnectionsPerIp: 2 } });
+  await parley.api('register', { user: 'lim', host: 'localhost', password: 'limpw' });
+});
+after(async () => {
+  await parley.close();
+});
+
+test('limits.maxConnectionsPerIp: the connection over the limit gets policy-violation; others are unaffected', async () => {
+  const a = await RawConn.tcp(parley.ports.c2s);
+  const b = await RawConn.tcp(parley.ports.c2s);
+  await a.login('lim', 'limpw', 'a');
+  await b.open();
+  const third = await RawConn.tcp(parley.ports.c2s);
+  await expectStreamError(third, 'policy-violation');
+  // The two admitted connections still work.
+  a.write(`<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`);
+  await a.expect('id="p"');
+  // Another loopback address has its own count.
+  const other = await RawConn.tcp(parley.ports.c2s, '127.0.0.2');
+  await other.open();
+  // A closed connection frees its place.
+  b.destroy();
+  await b.waitClosed();
+  await new Promise((r) => setTimeout(r, 100));
+  const again = await RawConn.tcp(parley.ports.c2s);
+  const features = await again.open();
+  assert.match(features, /mechanisms/);
+  for (const c of [a, other, again]) c.destroy();
+});
+
+test('over WebSocket, a stanza before <open/> is refused', async () => {
+  const ws = await RawConn.ws(`ws://127.0.0.1:${parley.ports.http}/ws`);
+  ws.write(`<message xmlns='jabber:client' to='lim@localhost'><body>early</body></message>`);
+  await ws.expect(/not-authorized/);
+  await ws.waitClosed();
+});
