@@ -142,19 +142,26 @@ export async function deriveScramCredentialsAsync(
   return { salt: salt.toString('base64'), iterations, storedKey: storedKey.toString('base64'), serverKey: serverKey.toString('base64') };
 }
 
-/** verifyPasswordAgainstScram without blocking the event loop (PLAIN logins, HTTP basic auth). */
-export async function verifyPasswordAgainstScramAsync(password: string, hash: ScramHash, creds: ScramCredentials): Promise<boolean> {
+/** What verifying a cleartext password needs, or undefined when it cannot match (bad password or credentials). */
+function verificationInputs(password: string, hash: ScramHash, creds: ScramCredentials) {
   let prepped: string;
   try {
     prepped = prepPassword(password);
   } catch {
-    return false;
+    return undefined;
   }
-  if (!(hash in HASH_LEN) || !Number.isSafeInteger(creds.iterations) || creds.iterations < 1) return false;
+  if (!(hash in HASH_LEN) || !Number.isSafeInteger(creds.iterations) || creds.iterations < 1) return undefined;
   const expected = Buffer.from(creds.storedKey, 'base64');
-  if (expected.length !== HASH_LEN[hash]) return false;
-  const { storedKey } = await saltedKeysAsync(prepped, hash, Buffer.from(creds.salt, 'base64'), creds.iterations);
-  return timingSafeEqual(storedKey, expected);
+  if (expected.length !== HASH_LEN[hash]) return undefined;
+  return { prepped, expected, salt: Buffer.from(creds.salt, 'base64') };
+}
+
+/** verifyPasswordAgainstScram without blocking the event loop (PLAIN logins, HTTP basic auth). */
+export async function verifyPasswordAgainstScramAsync(password: string, hash: ScramHash, creds: ScramCredentials): Promise<boolean> {
+  const v = verificationInputs(password, hash, creds);
+  if (!v) return false;
+  const { storedKey } = await saltedKeysAsync(v.prepped, hash, v.salt, creds.iterations);
+  return timingSafeEqual(storedKey, v.expected);
 }
 
 /**
@@ -163,17 +170,10 @@ export async function verifyPasswordAgainstScramAsync(password: string, hash: Sc
  * SASLprep rejects or for unusable credentials.
  */
 export function verifyPasswordAgainstScram(password: string, hash: ScramHash, creds: ScramCredentials): boolean {
-  let prepped: string;
-  try {
-    prepped = prepPassword(password);
-  } catch {
-    return false;
-  }
-  if (!(hash in HASH_LEN) || !Number.isSafeInteger(creds.iterations) || creds.iterations < 1) return false;
-  const expected = Buffer.from(creds.storedKey, 'base64');
-  if (expected.length !== HASH_LEN[hash]) return false;
-  const { storedKey } = saltedKeys(prepped, hash, Buffer.from(creds.salt, 'base64'), creds.iterations);
-  return timingSafeEqual(storedKey, expected);
+  const v = verificationInputs(password, hash, creds);
+  if (!v) return false;
+  const { storedKey } = saltedKeys(v.prepped, hash, v.salt, creds.iterations);
+  return timingSafeEqual(storedKey, v.expected);
 }
 
 // ---------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import {
   createMechanism,
   deriveScramCredentials,
   verifyPasswordAgainstScram,
+  verifyPasswordAgainstScramAsync,
+  deriveScramCredentialsAsync,
   type SaslBackend,
   type SaslCondition,
   type SaslMechanism,
@@ -513,5 +515,21 @@ describe('PLAIN', () => {
         assert.deepEqual(be.plainChecks, []);
       });
     }
+  });
+});
+
+describe('async variants (what the server uses: PBKDF2 on the thread pool)', () => {
+  it('deriveScramCredentialsAsync gives the same keys as the synchronous derivation', async () => {
+    const salt = Buffer.from('QSXCR+Q6sek8bf92', 'base64');
+    for (const hash of ['sha1', 'sha256'] as const) {
+      assert.deepEqual(await deriveScramCredentialsAsync('pencil', hash, 4096, salt), deriveScramCredentials('pencil', hash, 4096, salt));
+    }
+  });
+  it('verifyPasswordAgainstScramAsync accepts the right password only', async () => {
+    assert.equal(await verifyPasswordAgainstScramAsync('pencil', 'sha1', SHA1_CREDS), true);
+    assert.equal(await verifyPasswordAgainstScramAsync('pencil', 'sha256', SHA256_CREDS), true);
+    assert.equal(await verifyPasswordAgainstScramAsync('Pencil', 'sha256', SHA256_CREDS), false);
+    assert.equal(await verifyPasswordAgainstScramAsync('pen\u0000cil', 'sha256', SHA256_CREDS), false);
+    assert.equal(await verifyPasswordAgainstScramAsync('pencil', 'sha256', { ...SHA256_CREDS, iterations: 0 }), false);
   });
 });
