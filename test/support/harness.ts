@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { Server } from '../../src/server.js';
 import { parseConfig } from '../../src/config/load.js';
+import { connect, type TestClient } from './client.js';
 
 // Test clients talk to a self-signed certificate generated per data directory.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
@@ -15,6 +16,10 @@ export interface Parley {
   ports: { c2s: number; c2sTls: number; http: number; https: number };
   /** POST /api/<command> as the admin (or with the given basic credentials); returns status and parsed body. */
   api(command: string, args?: Record<string, unknown>, auth?: string | null): Promise<{ status: number; body: any; text: string }>;
+  /**
+   * Logs a real client in over TCP (password `<user>pw` unless given); the client is stopped by close().
+   */
+  login(user: string, resource: string, opts?: { password?: string; priority?: number; presence?: boolean }): Promise<TestClient>;
   close(): Promise<void>;
 }
 
@@ -35,6 +40,7 @@ export async function startParley(config: Record<string, unknown> = {}): Promise
   const a = server.addresses;
   const ports = { c2s: a.c2s?.port ?? 0, c2sTls: a.c2sTls?.port ?? 0, http: a.http?.port ?? 0, https: a.https?.port ?? 0 };
   const adminAuth = `admin@localhost:${adminPassword}`;
+  const clients: TestClient[] = [];
   return {
     server,
     dataDir,
@@ -53,7 +59,14 @@ export async function startParley(config: Record<string, unknown> = {}): Promise
       }
       return { status: res.status, body, text };
     },
+    async login(user, resource, opts = {}) {
+      const { password = `${user}pw`, ...rest } = opts;
+      const c = await connect({ service: `xmpp://127.0.0.1:${ports.c2s}`, username: user, password, resource, ...rest });
+      clients.push(c);
+      return c;
+    },
     async close() {
+      for (const c of clients) await c.stop();
       await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     },

@@ -2,13 +2,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { connect, xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, type TestClient } from '../support/client.js';
 import { RawConn, NS_SM, plainAuth, expectStreamError } from './raw.js';
 
 const NS_REGISTER = 'jabber:iq:register';
 
 let parley: Parley;
-const open: TestClient[] = [];
 
 before(async () => {
   parley = await startParley({ c2s: { inBandRegistration: true, resumeTimeout: 1 } });
@@ -18,14 +17,11 @@ before(async () => {
   }
 });
 after(async () => {
-  for (const c of open) await c.stop();
   await parley.close();
 });
 
-async function login(user: string, resource: string, password = `${user}pw`): Promise<TestClient> {
-  const c = await connect({ service: `xmpp://127.0.0.1:${parley.ports.c2s}`, username: user, password, resource });
-  open.push(c);
-  return c;
+function login(user: string, resource: string, password = `${user}pw`): Promise<TestClient> {
+  return parley.login(user, resource, { password });
 }
 
 const accountExists = async (user: string) => (await parley.api('check_account', { user, host: 'localhost' })).body === 0;

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { connect, xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, type TestClient } from '../support/client.js';
 import { RawConn, NS_SM, NS_SASL, plainAuth, expectStreamError } from './raw.js';
 import { VERSION } from '../../src/version.js';
 
@@ -14,7 +14,6 @@ const NS_REGISTER = 'jabber:iq:register';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 let parley: Parley;
-const open: TestClient[] = [];
 
 before(async () => {
   parley = await startParley();
@@ -24,14 +23,11 @@ before(async () => {
   }
 });
 after(async () => {
-  for (const c of open) await c.stop();
   await parley.close();
 });
 
-async function login(user: string, resource: string, password = `${user}pw`): Promise<TestClient> {
-  const c = await connect({ service: `xmpp://127.0.0.1:${parley.ports.c2s}`, username: user, password, resource });
-  open.push(c);
-  return c;
+function login(user: string, resource: string, password = `${user}pw`): Promise<TestClient> {
+  return parley.login(user, resource, { password });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,20 +2,18 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { connect, xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, type TestClient } from '../support/client.js';
 import { RawConn, expectStreamError } from './raw.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 let parley: Parley;
-const open: TestClient[] = [];
 
 before(async () => {
   parley = await startParley();
 });
 after(async () => {
-  for (const c of open) await c.stop();
   await parley.close();
 });
 
@@ -26,10 +24,8 @@ async function register(...names: string[]): Promise<void> {
   }
 }
 
-async function login(user: string, resource: string, opts: { priority?: number; presence?: boolean } = {}): Promise<TestClient> {
-  const c = await connect({ service: `xmpp://127.0.0.1:${parley.ports.c2s}`, username: user, password: `${user}pw`, resource, ...opts });
-  open.push(c);
-  return c;
+function login(user: string, resource: string, opts: { priority?: number; presence?: boolean } = {}): Promise<TestClient> {
+  return parley.login(user, resource, opts);
 }
 
 /** The roster as the admin API reports it: `contact → subscription/ask` (groups collapsed). */
