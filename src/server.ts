@@ -106,10 +106,6 @@ export class Server {
     return this.router.route(stanza, from, to);
   }
 
-  hostJID(host: string): JID {
-    return new JID('', host);
-  }
-
   async start(): Promise<void> {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o750 });
     this.storage = await openStorage(this.config, this.dataDir);

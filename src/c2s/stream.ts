@@ -48,7 +48,8 @@ interface Queued {
  * `c2s.resumeTimeout` seconds and can be resumed from another connection.
  */
 export class C2SStream implements Session {
-  id = randomBytes(8).toString('hex');
+  /** Stream id: a new one with every stream header until the session is bound, then fixed. */
+  id = '';
   jid!: JID;
   readonly startedAt = Date.now();
   presence: Element | undefined;

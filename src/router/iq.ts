@@ -43,10 +43,6 @@ export class IqHandlers {
     if (reg.target !== 'host') this.bare.set(reg.xmlns, reg);
   }
 
-  hasNamespace(xmlns: string): boolean {
-    return this.host.has(xmlns) || this.bare.has(xmlns);
-  }
-
   /** Sends an IQ from the server and resolves with the reply (or rejects on timeout). */
   request(iq: Element, from: JID, to: JID, timeoutMs = 30_000): Promise<Element> {
     const id = `parley-${++this.nextId}`;

@@ -3,7 +3,6 @@ import { isUtf8 } from 'node:buffer';
 import tls from 'node:tls';
 import http from 'node:http';
 import https from 'node:https';
-import { chmodSync, rmSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Server } from '../server.js';
 import { C2SStream, type ConnectionSlot, type Transport } from '../c2s/stream.js';
@@ -274,4 +273,3 @@ export class Listeners {
   }
 }
 
-export { chmodSync, rmSync };
