@@ -109,3 +109,14 @@ test('npm start path: the first start prints the admin password once', async () 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the configuration example in the README is valid', async () => {
+  const readme = readFileSync(join(process.cwd(), 'README.md'), 'utf8');
+  const start = readme.indexOf('```yaml');
+  assert.ok(start >= 0, 'the README has a YAML example');
+  const yaml = readme.slice(start + 7, readme.indexOf('```', start + 7));
+  const { default: YAML } = await import('yaml');
+  const cfg = parseConfig(YAML.parse(yaml), 'README example');
+  assert.equal(cfg.storage.backend, 'postgres');
+  assert.equal(cfg.listen.http, null);
+});
