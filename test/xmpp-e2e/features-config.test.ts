@@ -46,22 +46,26 @@ test('in-band registration (XEP-0077): feature offered, form, account created be
   assert.match(ok[0], /type="result"/);
   assert.equal(await accountExists('newbie'), true);
 
-  // Same username again, also in other case: conflict. No password: not-acceptable.
-  c.write(registerIq('reg2', 'newbie', 'other'));
-  const dup = await c.expect(/<iq [^>]*id="reg2"[^>]*>[\s\S]*?<\/iq>/);
+  // Same username again, also in other case: conflict. No password: not-acceptable. (From another address:
+  // this one just registered, and c2s.registrationTimeout is checked first, as ejabberd does.)
+  const c2 = await RawConn.tcp(parley.ports.c2s, '127.0.0.5');
+  await c2.open();
+  c2.write(registerIq('reg2', 'newbie', 'other'));
+  const dup = await c2.expect(/<iq [^>]*id="reg2"[^>]*>[\s\S]*?<\/iq>/);
   assert.match(dup[0], /type="error"/);
   assert.match(dup[0], /<conflict xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"\/>/);
-  c.write(registerIq('reg3', 'NewBie', 'other'));
-  const dup2 = await c.expect(/<iq [^>]*id="reg3"[^>]*>[\s\S]*?<\/iq>/);
+  c2.write(registerIq('reg3', 'NewBie', 'other'));
+  const dup2 = await c2.expect(/<iq [^>]*id="reg3"[^>]*>[\s\S]*?<\/iq>/);
   assert.match(dup2[0], /<conflict xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"\/>/);
-  c.write(registerIq('reg4', 'nopass', undefined));
-  const nopw = await c.expect(/<iq [^>]*id="reg4"[^>]*>[\s\S]*?<\/iq>/);
+  c2.write(registerIq('reg4', 'nopass', undefined));
+  const nopw = await c2.expect(/<iq [^>]*id="reg4"[^>]*>[\s\S]*?<\/iq>/);
   assert.match(nopw[0], /type="error"/);
   assert.equal(await accountExists('nopass'), false);
-  c.write(registerIq('reg5', 'bad user', 'pw'));
-  const bad = await c.expect(/<iq [^>]*id="reg5"[^>]*>[\s\S]*?<\/iq>/);
+  c2.write(registerIq('reg5', 'bad user', 'pw'));
+  const bad = await c2.expect(/<iq [^>]*id="reg5"[^>]*>[\s\S]*?<\/iq>/);
   assert.match(bad[0], /type="error"/);
   assert.equal(await accountExists('bad user'), false);
+  c2.destroy();
 
   // The new account authenticates on the same stream, with the password it chose.
   c.write(plainAuth('newbie', 'fresh-pw'));
@@ -76,8 +80,25 @@ test('in-band registration (XEP-0077): feature offered, form, account created be
   assert.ok(info.getChild('query').getChildren('feature').some((f: any) => f.attrs.var === NS_REGISTER));
 });
 
+test('c2s.registrationTimeout: one in-band registration per address per 10 minutes by default', async () => {
+  // 127.0.0.1 created 'newbie' above: a second account from it is refused, from another address it is not.
+  const again = await RawConn.tcp(parley.ports.c2s);
+  await again.open();
+  again.write(registerIq('quick', 'quickly', 'quickpw'));
+  const refused = await again.expect(/<iq [^>]*id="quick"[^>]*>[\s\S]*?<\/iq>/);
+  assert.match(refused[0], /<resource-constraint xmlns="urn:ietf:params:xml:ns:xmpp-stanzas"\/>/);
+  assert.equal(await accountExists('quickly'), false);
+  again.destroy();
+  const other = await RawConn.tcp(parley.ports.c2s, '127.0.0.3');
+  await other.open();
+  other.write(registerIq('quick2', 'quickly', 'quickpw'));
+  assert.match((await other.expect(/<iq [^>]*id="quick2"[^>]*\/?>/))[0], /type="result"/);
+  assert.equal(await accountExists('quickly'), true);
+  other.destroy();
+});
+
 test('in-band account removal: the account is gone and its sessions end', async () => {
-  const c = await RawConn.tcp(parley.ports.c2s);
+  const c = await RawConn.tcp(parley.ports.c2s, '127.0.0.4');
   await c.open();
   c.write(registerIq('r', 'goner', 'gonerpw'));
   await c.expect(/id="r"/);

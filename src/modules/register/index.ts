@@ -8,6 +8,18 @@ function registrationForm(): Element {
   return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
 }
 
+/** When each address last created an account in band (c2s.registrationTimeout). */
+const lastRegistration = new WeakMap<Server, Map<string, number>>();
+
+function registrationAllowed(server: Server, ip: string, now: number): boolean {
+  const timeout = server.config.c2s.registrationTimeout * 1000;
+  if (timeout === 0) return true;
+  const seen = lastRegistration.get(server);
+  const last = seen?.get(ip);
+  if (seen && seen.size > 10_000) for (const [k, t] of seen) if (now - t >= timeout) seen.delete(k);
+  return last === undefined || now - last >= timeout;
+}
+
 /** XEP-0077 before authentication: account creation, when `c2s.inBandRegistration` is on. */
 export async function handlePreAuthRegistration(server: Server, iq: Element, host: string, ip: string): Promise<Element> {
   const query = iq.getChild('query', NS.register)!;
@@ -21,8 +33,15 @@ export async function handlePreAuthRegistration(server: Server, iq: Element, hos
   const user = query.getChildText('username');
   const password = query.getChildText('password');
   if (!user || !password) return reply(errorReply(iq, 'not-acceptable', 'username and password are required'));
+  const now = Date.now();
+  if (!registrationAllowed(server, ip, now)) {
+    return reply(errorReply(iq, 'resource-constraint', 'Users are not allowed to register accounts so quickly', 'wait'));
+  }
   try {
     await server.accounts.register(user, host, password);
+    let seen = lastRegistration.get(server);
+    if (!seen) lastRegistration.set(server, (seen = new Map()));
+    seen.set(ip, now);
     server.log.info({ user, host, ip }, 'account created by in-band registration');
     return reply(iqResult(iq));
   } catch (err) {
