@@ -87,3 +87,15 @@ export async function connect(opts: ClientOptions): Promise<TestClient> {
 export function bodyOf(el: Element): string | undefined {
   return el.getChildText('body') ?? undefined;
 }
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends an IQ that must fail and returns its error condition and type (fails the test if it succeeds). */
+export async function iqError(c: TestClient, iq: Element): Promise<{ condition?: string; type?: string }> {
+  try {
+    await c.iq(iq);
+  } catch (err: any) {
+    return { condition: err.condition, type: err.type };
+  }
+  throw new Error('the IQ was expected to fail');
+}

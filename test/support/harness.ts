@@ -16,6 +16,8 @@ export interface Parley {
   ports: { c2s: number; c2sTls: number; http: number; https: number };
   /** POST /api/<command> as the admin (or with the given basic credentials); returns status and parsed body. */
   api(command: string, args?: Record<string, unknown>, auth?: string | null): Promise<{ status: number; body: any; text: string }>;
+  /** Registers each account over the API with the password `<user>pw`; fails on any other answer than 200. */
+  register(...users: string[]): Promise<void>;
   /**
    * Logs a real client in over TCP (password `<user>pw` unless given); the client is stopped by close().
    */
@@ -41,23 +43,30 @@ export async function startParley(config: Record<string, unknown> = {}): Promise
   const ports = { c2s: a.c2s?.port ?? 0, c2sTls: a.c2sTls?.port ?? 0, http: a.http?.port ?? 0, https: a.https?.port ?? 0 };
   const adminAuth = `admin@localhost:${adminPassword}`;
   const clients: TestClient[] = [];
+  const api: Parley['api'] = async (command, args = {}, auth = adminAuth) => {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (auth !== null) headers.authorization = 'Basic ' + Buffer.from(auth).toString('base64');
+    const res = await fetch(`http://127.0.0.1:${ports.http}/api/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
+    const text = await res.text();
+    let body: any;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    return { status: res.status, body, text };
+  };
   return {
     server,
     dataDir,
     adminPassword,
     ports,
-    async api(command, args = {}, auth = adminAuth) {
-      const headers: Record<string, string> = { 'content-type': 'application/json' };
-      if (auth !== null) headers.authorization = 'Basic ' + Buffer.from(auth).toString('base64');
-      const res = await fetch(`http://127.0.0.1:${ports.http}/api/${command}`, { method: 'POST', headers, body: JSON.stringify(args) });
-      const text = await res.text();
-      let body: any;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        body = text;
+    api,
+    async register(...users) {
+      for (const user of users) {
+        const r = await api('register', { user, host: 'localhost', password: `${user}pw` });
+        if (r.status !== 200) throw new Error(`registering ${user}: ${r.status} ${r.text}`);
       }
-      return { status: res.status, body, text };
     },
     async login(user, resource, opts = {}) {
       const { password = `${user}pw`, ...rest } = opts;

@@ -9,10 +9,7 @@ let parley: Parley;
 let bob: TestClient;
 before(async () => {
   parley = await startParley({ limits: { authFailuresPerMinute: 3 } });
-  for (const user of ['alice', 'bob']) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
+  await parley.register('alice', 'bob');
   bob = await connect({ service: `xmpp://127.0.0.1:${parley.ports.c2s}`, username: 'bob', password: 'bobpw', resource: 'steady' });
 });
 after(async () => {

@@ -17,10 +17,7 @@ let seq = 0;
 
 before(async () => {
   parley = await startParley({ limits: { maxStanzaSize: MAX_STANZA } });
-  for (const user of ['alice', 'bob', 'carol', 'mallory']) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
+  await parley.register('alice', 'bob', 'carol', 'mallory');
   const service = `xmpp://127.0.0.1:${parley.ports.c2s}`;
   bob = await connect({ service, username: 'bob', password: 'bobpw', resource: 'steady' });
   carol = await connect({ service, username: 'carol', password: 'carolpw', resource: 'steady' });

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, sleep, type TestClient } from '../support/client.js';
 import { RawConn, NS_SM, plainAuth, expectStreamError } from './raw.js';
 
 const NS_REGISTER = 'jabber:iq:register';
@@ -11,10 +11,7 @@ let parley: Parley;
 
 before(async () => {
   parley = await startParley({ c2s: { inBandRegistration: true, resumeTimeout: 1 } });
-  for (const user of ['bob', 'smuser']) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
+  await parley.register('bob', 'smuser');
 });
 after(async () => {
   await parley.close();
@@ -25,7 +22,6 @@ function login(user: string, resource: string, password = `${user}pw`): Promise<
 }
 
 const accountExists = async (user: string) => (await parley.api('check_account', { user, host: 'localhost' })).body === 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function registerIq(id: string, user: string, password: string | undefined): string {
   return `<iq type='set' id='${id}'><query xmlns='${NS_REGISTER}'><username>${user}</username>${password === undefined ? '' : `<password>${password}</password>`}</query></iq>`;

@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, iqError, sleep, type TestClient } from '../support/client.js';
 import { RawConn, NS_SM, NS_SASL, plainAuth, expectStreamError } from './raw.js';
 import { VERSION } from '../../src/version.js';
 
@@ -17,10 +17,7 @@ let parley: Parley;
 
 before(async () => {
   parley = await startParley();
-  for (const user of ['alice', 'bob', 'carol', 'dave', 'pwuser', 'smuser']) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
+  await parley.register('alice', 'bob', 'carol', 'dave', 'pwuser', 'smuser');
 });
 after(async () => {
   await parley.close();
@@ -30,16 +27,7 @@ function login(user: string, resource: string, password = `${user}pw`): Promise<
   return parley.login(user, resource, { password });
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function iqError(c: TestClient, iq: any): Promise<{ condition?: string; type?: string }> {
-  try {
-    await c.iq(iq);
-  } catch (err: any) {
-    return { condition: err.condition, type: err.type };
-  }
-  assert.fail('the IQ was expected to fail');
-}
 
 async function connected(): Promise<string[]> {
   return (await parley.api('connected_users')).body as string[];

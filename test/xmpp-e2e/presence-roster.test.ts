@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { xml, bodyOf, type TestClient } from '../support/client.js';
+import { xml, bodyOf, iqError, sleep, type TestClient } from '../support/client.js';
 import { RawConn, expectStreamError } from './raw.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
@@ -17,12 +17,7 @@ after(async () => {
   await parley.close();
 });
 
-async function register(...names: string[]): Promise<void> {
-  for (const user of names) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
-}
+const register = (...names: string[]) => parley.register(...names);
 
 function login(user: string, resource: string, opts: { priority?: number; presence?: boolean } = {}): Promise<TestClient> {
   return parley.login(user, resource, opts);
@@ -37,7 +32,6 @@ async function rosterOf(user: string): Promise<Record<string, string>> {
   return out;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const isPresence = (from: string, type?: string) => (el: any) =>
   el.is('presence') && el.attrs.from === from && el.attrs.type === type;
@@ -53,14 +47,6 @@ function rosterSet(item: any) {
   return xml('iq', { type: 'set' }, xml('query', { xmlns: NS_ROSTER }, item));
 }
 
-async function iqError(c: TestClient, iq: any): Promise<{ condition?: string; type?: string }> {
-  try {
-    await c.iq(iq);
-  } catch (err: any) {
-    return { condition: err.condition, type: err.type };
-  }
-  assert.fail('the IQ was expected to fail');
-}
 
 test('roster get, set and remove, with pushes to every resource that requested the roster', async () => {
   await register('ro');

@@ -18,10 +18,7 @@ const require = createRequire(import.meta.url);
 let parley: Parley;
 before(async () => {
   parley = await startParley();
-  for (const user of ['alice', 'bob', 'carol']) {
-    const r = await parley.api('register', { user, host: 'localhost', password: `${user}pw` });
-    assert.equal(r.status, 200, r.text);
-  }
+  await parley.register('alice', 'bob', 'carol');
 });
 after(async () => {
   await parley.close();
