@@ -3,7 +3,7 @@
  * creating the accounts, counting sessions, and a requests/s micro-benchmark.
  */
 import http from 'node:http';
-import { LatencyRecorder, CpuWindow, type LatencySummary } from './stats.js';
+import { LatencyRecorder, CpuWindow, type LatencySummary, type CpuFields } from './stats.js';
 import type { ServerTarget } from './server-proc.js';
 
 export class AdminApi {
@@ -112,15 +112,12 @@ export async function registerAccounts(api: AdminApi, domain: string, accounts: 
   return r;
 }
 
-export interface ApiBenchResult {
+export interface ApiBenchResult extends CpuFields {
   requests: number;
   errors: number;
   seconds: number;
   perSecond: number;
   latency: LatencySummary;
-  generatorCpuPct: number;
-  serverCpuPct: number | undefined;
-  otherLoadPct: number | undefined;
   firstError?: string;
 }
 

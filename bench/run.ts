@@ -19,7 +19,7 @@ import { ScramCache } from './xmpp-raw.js';
 import { AdminApi, accountList, registerAccounts, benchAdminApi, type ApiBenchResult, type RegisterResult } from './http-api.js';
 import { benchLogins, openSessions, closeSessions, benchMessages, type LoginBenchResult, type MessageRunResult } from './scenarios.js';
 import { startServer, findProfiles, type ManagedServer, type ServerTarget } from './server-proc.js';
-import { procStatusKb, procMaxOpenFiles, procOpenFds, waitForQuietCores, CpuWindow, fmt, ms, table, sleep } from './stats.js';
+import { procStatusKb, procMaxOpenFiles, procOpenFds, waitForQuietCores, CpuWindow, fmt, ms, table, sleep, type CpuFields } from './stats.js';
 import { ProfileReader, formatProfile, type ProfileWindowSummary } from './profile.js';
 
 const HELP = `Usage: npm run bench -- [options]
@@ -110,11 +110,6 @@ function num(v: string | undefined, d: number): number {
   return n;
 }
 
-interface CpuFields {
-  serverCpuPct: number | undefined;
-  generatorCpuPct: number;
-  otherLoadPct: number | undefined;
-}
 
 /** Whether the server and the generator each have a core of their own, so that "other load" means something. */
 let pinned = false;

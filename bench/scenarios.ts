@@ -3,7 +3,7 @@
  * and latency. Every loop here is bounded by a count and by a deadline.
  */
 import { RawXmpp, LoginError, type Mechanism, type ScramCache } from './xmpp-raw.js';
-import { LatencyRecorder, CpuWindow, sleep, type LatencySummary } from './stats.js';
+import { LatencyRecorder, CpuWindow, sleep, type LatencySummary, type CpuFields } from './stats.js';
 import type { ServerTarget } from './server-proc.js';
 import type { Account } from './http-api.js';
 
@@ -20,7 +20,7 @@ function errorText(err: unknown): string {
 
 // ---- logins --------------------------------------------------------------------------------
 
-export interface LoginBenchResult {
+export interface LoginBenchResult extends CpuFields {
   mechanism: Mechanism;
   label?: string;
   concurrency: number;
@@ -29,9 +29,6 @@ export interface LoginBenchResult {
   seconds: number;
   perSecond: number;
   latency: LatencySummary;
-  generatorCpuPct: number;
-  serverCpuPct: number | undefined;
-  otherLoadPct: number | undefined;
   errors: Record<string, number>;
   firstError?: string;
 }
@@ -236,7 +233,7 @@ interface Endpoint {
   rest: string;
 }
 
-export interface MessageRunResult {
+export interface MessageRunResult extends CpuFields {
   mode: 'closed-loop' | 'fixed-rate';
   /** closed loop: messages each session keeps in flight to its peer */
   window?: number;
@@ -249,9 +246,6 @@ export interface MessageRunResult {
   delivered: number;
   perSecond: number;
   latencyMs: LatencySummary;
-  generatorCpuPct: number;
-  serverCpuPct: number | undefined;
-  otherLoadPct: number | undefined;
   /** messages still undelivered after the drain wait */
   undelivered: number;
   errorChunks: number;

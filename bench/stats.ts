@@ -130,6 +130,13 @@ export interface CpuFigures {
   otherLoadPct: number | undefined;
 }
 
+/** The CPU figures every measured phase reports, in % of one core. */
+export interface CpuFields {
+  serverCpuPct: number | undefined;
+  generatorCpuPct: number;
+  otherLoadPct: number | undefined;
+}
+
 /** CPU time of this process, the server and each core, as a share of one core over a wall-clock window. */
 export class CpuWindow {
   private readonly startCpu = process.cpuUsage();
