@@ -9,8 +9,6 @@ export interface HookMap {
   'account-created': { user: string; host: string };
   /** An account was removed; each feature removes what it holds for it. */
   'account-removed': { user: string; host: string };
-  /** An account's password was changed. */
-  'password-changed': { user: string; host: string };
   /** A session bound a resource and can send and receive stanzas. */
   'session-opened': { session: Session };
   /** A session ended (after any stream-management hibernation). */

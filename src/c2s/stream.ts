@@ -9,6 +9,7 @@ import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, t
 import type { ConnectionKind, Session } from '../router/session.js';
 import type { RouteEvent } from '../router/router.js';
 import { handlePreAuthRegistration } from '../modules/register/index.js';
+import { isLoopback } from '../transports/address.js';
 
 /** Bytes in and out for one client connection, whatever carries it. */
 export interface Transport {
@@ -32,10 +33,6 @@ export interface ConnectionSlot {
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
-
-function isLoopback(ip: string): boolean {
-  return ip === '127.0.0.1' || ip === '::1' || ip.startsWith('127.') || ip === '::ffff:127.0.0.1' || ip.startsWith('::ffff:127.');
-}
 
 interface Queued {
   seq: number;

@@ -10,6 +10,7 @@ import type { ConnectionKind } from '../router/session.js';
 import { handleApiRequest } from '../admin/ejabberd/http.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
+import { normalizeIp } from './address.js';
 
 export interface BoundAddress {
   address: string;
@@ -119,10 +120,6 @@ function completeUtf8Length(buf: Buffer): number {
     return need > back ? n - back : n;
   }
   return n;
-}
-
-function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }
 
 class WebSocketTransport implements Transport {

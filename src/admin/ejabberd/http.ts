@@ -5,6 +5,7 @@ import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type Ar
 import { shape } from '../render.js';
 import { topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
+import { normalizeIp } from '../../transports/address.js';
 import type { DomainError } from '../../errors.js';
 
 /**
@@ -166,8 +167,4 @@ function renderOutcome(res: ServerResponse, def: CommandDef, outcome: Awaited<Re
     default:
       return send(res, 200, { [spec.name]: shape(spec, value) });
   }
-}
-
-function normalizeIp(ip: string): string {
-  return ip.startsWith('::ffff:') && ip.includes('.') ? ip.slice(7) : ip;
 }

@@ -108,7 +108,6 @@ export class AccountService {
     if (!(await this.store.setCredentials(p.host, p.user, await this.credentials(password)))) {
       throw notFound(`User ${p.user}@${p.host} does not exist`);
     }
-    await this.server.hooks.emit('password-changed', p);
   }
 
   async list(host: string): Promise<string[]> {
