@@ -1,6 +1,6 @@
 import type { Server } from '../../server.js';
 import { Element, x } from '../../xmpp/xml/element.js';
-import { JID } from '../../xmpp/jid.js';
+import { JID, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import type { RouteContext } from '../../router/router.js';
 import type { Session } from '../../router/session.js';
 import { newItem } from '../roster/service.js';
@@ -26,7 +26,6 @@ export class PresenceService {
     r.on('presence/bare', (ctx) => this.inbound(ctx), 0);
     r.on('presence/full', (ctx) => this.inboundFull(ctx), 0);
     server.hooks.on('session-closed', ({ session }) => this.sessionClosed(session));
-    server.hooks.on('session-available', ({ session }) => this.deliverPendingRequests(session));
   }
 
   private roster() {
@@ -66,16 +65,17 @@ export class PresenceService {
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     session.presence = presence;
     session.priority = parsePriority(stanza);
-    await this.broadcast(session, presence);
+    const items = await this.roster().list(session.jid.bare);
+    await this.broadcast(session, presence, items);
     if (initial) {
-      const items = await this.roster().list(session.jid.bare);
       for (const i of items) {
-        if (hasTo(i)) await this.server.send(x('presence', { type: 'probe' }), session.jid, new JID(...splitBare(i.jid)));
+        if (hasTo(i)) await this.server.send(x('presence', { type: 'probe' }), session.jid, parseJID(i.jid));
       }
       // Other resources of the same account are known without a probe.
       for (const other of this.server.sessions.available(session.jid.bare)) {
         if (other !== session) session.send(withTo(other.presence!, session.jid.full));
       }
+      this.deliverPendingRequests(session, items);
       await this.server.hooks.emit('session-available', { session });
     }
   }
@@ -85,9 +85,9 @@ export class PresenceService {
     session.presence = undefined;
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence);
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
     for (const full of session.directedPresence) {
-      const to = parseFull(full);
+      const to = tryParseJID(full);
       if (to) await this.server.send(presence.clone(), session.jid, to);
     }
     session.directedPresence.clear();
@@ -98,11 +98,10 @@ export class PresenceService {
   }
 
   /** To contacts with a 'from' subscription and to the account's own available resources. */
-  private async broadcast(session: Session, presence: Element): Promise<void> {
-    const items = await this.roster().list(session.jid.bare);
+  private async broadcast(session: Session, presence: Element, items: RosterItem[]): Promise<void> {
     for (const i of items) {
       if (!hasFrom(i)) continue;
-      await this.server.send(presence.clone(), session.jid, new JID(...splitBare(i.jid)));
+      await this.server.send(presence.clone(), session.jid, parseJID(i.jid));
     }
     for (const s of this.server.sessions.available(session.jid.bare)) s.send(withTo(presence, s.jid.full));
     if (presence.attrs.type === 'unavailable') session.send(withTo(presence, session.jid.full));
@@ -244,12 +243,13 @@ export class PresenceService {
     }
   }
 
-  private async deliverPendingRequests(session: Session): Promise<void> {
-    const items = await this.roster().list(session.jid.bare);
+  /** Subscription requests that arrived while the account was offline (RFC 6121 §3.1.3). */
+  private deliverPendingRequests(session: Session, items: RosterItem[]): void {
     for (const i of items) {
       if (i.pendingIn) session.send(x('presence', { type: 'subscribe', from: i.jid, to: session.jid.bare }));
     }
   }
+
 
   // ---- what arrives for local users ----------------------------------------------------
 
@@ -294,16 +294,4 @@ function withTo(presence: Element, to: string): Element {
   const p = presence.clone();
   p.attrs.to = to;
   return p;
-}
-
-function splitBare(bare: string): [string, string] {
-  const at = bare.indexOf('@');
-  return at < 0 ? ['', bare] : [bare.slice(0, at), bare.slice(at + 1)];
-}
-
-function parseFull(full: string): JID | undefined {
-  const slash = full.indexOf('/');
-  const bare = slash < 0 ? full : full.slice(0, slash);
-  const [local, domain] = splitBare(bare);
-  return new JID(local, domain, slash < 0 ? '' : full.slice(slash + 1));
 }
