@@ -85,29 +85,40 @@ export function bindPositionalArgs(def: CommandDef, values: string[]): Args {
   return bindNamedArgs(def, def.args.map((a, i) => [a.name, values[i]]), 'text');
 }
 
+/** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
+const DEFAULT_RULES: Record<string, PermissionRule> = {
+  'console commands': { from: ['ctl'], who: 'all', what: ['*'] },
+  'admin access': { from: ['http', 'xmlrpc'], who: 'admin', what: ['*', '!stop', '!start'] },
+  'public commands': { from: ['http'], who: { ip: ['127.0.0.1/8', '::1/128'] }, what: ['status', 'connected_users_number'] },
+};
+
 /** The rules in force: configured `apiPermissions`, or ejabberd's usual three. */
 export function permissionRules(server: Server): Record<string, PermissionRule> {
-  return (
-    server.config.apiPermissions ?? {
-      'console commands': { from: ['ctl'], who: 'all', what: ['*'] },
-      'admin access': { from: ['http', 'xmlrpc'], who: 'admin', what: ['*', '!stop', '!start'] },
-      'public commands': { from: ['http'], who: { ip: ['127.0.0.1/8', '::1/128'] }, what: ['status', 'connected_users_number'] },
-    }
-  );
+  return server.config.apiPermissions ?? DEFAULT_RULES;
 }
 
-function ipMatches(ip: string | undefined, cidrs: string[]): boolean {
-  if (!ip) return false;
-  const list = new BlockList();
+/** Address lists of the rules, built once per list (the configuration does not change while running). */
+const blockLists = new WeakMap<string[], BlockList>();
+
+function blockListOf(cidrs: string[]): BlockList {
+  let list = blockLists.get(cidrs);
+  if (list) return list;
+  list = new BlockList();
   for (const c of cidrs) {
     const [addr, bits] = c.split('/');
-    const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
-    if (!isIP(addr ?? '')) continue;
+    const version = isIP(addr ?? '');
+    if (!version) continue;
+    const family = version === 6 ? 'ipv6' : 'ipv4';
     if (bits === undefined) list.addAddress(addr!, family);
     else list.addSubnet(addr!, Number(bits), family);
   }
-  const family = isIP(ip) === 6 ? 'ipv6' : 'ipv4';
-  return isIP(ip) !== 0 && list.check(ip, family);
+  blockLists.set(cidrs, list);
+  return list;
+}
+
+function ipMatches(ip: string | undefined, cidrs: string[]): boolean {
+  const version = ip ? isIP(ip) : 0;
+  return version !== 0 && blockListOf(cidrs).check(ip!, version === 6 ? 'ipv6' : 'ipv4');
 }
 
 function whoMatches(rule: PermissionRule, caller: Caller): boolean {
