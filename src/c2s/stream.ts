@@ -307,7 +307,7 @@ export class C2SStream implements Session {
       return;
     }
     this.write(`<proceed xmlns="${NS.tls}"/>`);
-    this.parser = this.newParser(t);
+    this.parser.reset(); // RFC 6120 §5.4.3.3: a new stream over TLS
     this.headerSent = false;
     t.startTls(
       () => {
@@ -383,7 +383,7 @@ export class C2SStream implements Session {
     this.user = user;
     this.write(`<success xmlns="${NS.sasl}">${step.data ? step.data.toString('base64') : ''}</success>`);
     // RFC 6120 §6.4.6: the stream restarts; the next thing the client sends is a new header.
-    this.parser = this.newParser(this.transport!);
+    this.parser.reset();
     this.headerSent = false;
   }
 
