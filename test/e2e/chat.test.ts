@@ -49,8 +49,11 @@ async function scenario(parley: Parley): Promise<void> {
     await alice.waitFor((p) => p.is('presence') && p.attrs.type === 'subscribe', 3000, 'subscribe back');
     await alice.send(xml('presence', { to: 'bob@localhost', type: 'subscribed' }));
     await alice.waitFor((p) => p.is('presence') && !p.attrs.type && p.attrs.from === 'bob@localhost/phone', 3000, "bob's presence");
-    const roster = await parley.api('get_roster', { user: 'alice', server: 'localhost' });
-    assert.deepEqual(roster.body, [{ jid: 'bob@localhost', nick: '', subscription: 'both', ask: 'none', group: '' }]);
+    // Alice's last `subscribed` is processed asynchronously (storage may be PostgreSQL): wait for its effect.
+    const expected = [{ jid: 'bob@localhost', nick: '', subscription: 'both', ask: 'none', group: '' }];
+    const rosterNow = async () => (await parley.api('get_roster', { user: 'alice', server: 'localhost' })).body;
+    await eventually(async () => JSON.stringify(await rosterNow()) === JSON.stringify(expected), 3000, 'mutual subscription');
+    assert.deepEqual(await rosterNow(), expected);
 
     await alice.send(xml('message', { to: 'bob@localhost', type: 'chat', id: 'm1' }, xml('body', {}, 'hello bob')));
     const got = await bob.waitFor((m) => m.is('message') && bodyOf(m) === 'hello bob', 3000, 'message');
