@@ -20,8 +20,16 @@ export interface Transport {
   readonly port: number;
   secure: boolean;
   write(data: string): void;
+  /** Bytes written but not yet handed to the operating system (socket.writableLength, ws.bufferedAmount). */
+  readonly buffered: number;
+  /** Calls back once, the next time everything buffered has been handed to the operating system. */
+  onDrain(cb: () => void): void;
   /** Closes after flushing what was written. */
   end(): void;
+  /** Closes at once, dropping whatever is still buffered. */
+  destroy(): void;
+  /** The client authenticated: the transport may switch to the limits for authenticated connections (shaper). */
+  authenticated?(): void;
   /** Upgrades to TLS in place (TCP only); calls back once the handshake completed. */
   startTls?(onSecure: () => void, onError: (err: Error) => void): void;
 }

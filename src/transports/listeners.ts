@@ -85,10 +85,23 @@ class SocketTransport implements Transport {
     this.socket.write(data);
   }
 
+  get buffered(): number {
+    return this.socket.writableLength;
+  }
+
+  onDrain(cb: () => void): void {
+    if (this.socket.writableLength === 0) queueMicrotask(cb);
+    else this.socket.once('drain', cb);
+  }
+
   end(): void {
     this.socket.end();
     const s = this.socket;
     setTimeout(() => s.destroy(), 2000).unref();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
   }
 
   private upgrade(onSecure: () => void, onError: (err: Error) => void): void {
@@ -129,8 +142,21 @@ class WebSocketTransport implements Transport {
   write(data: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(data);
   }
+  get buffered(): number {
+    return this.ws.bufferedAmount;
+  }
+  onDrain(cb: () => void): void {
+    const check = () => {
+      if (this.ws.readyState !== this.ws.OPEN || this.ws.bufferedAmount === 0) cb();
+      else setTimeout(check, 10).unref();
+    };
+    check();
+  }
   end(): void {
     this.ws.close(1000);
+  }
+  destroy(): void {
+    this.ws.terminate();
   }
 }
 
