@@ -145,8 +145,8 @@ export class StreamParser implements TokenHandler {
       // What is read of an unfinished stanza, or an unfinished tag between stanzas, is bounded too.
       const end = tokenizer.consumed + tokenizer.buffered;
       if (this.depth >= 2 && end - this.stanzaStart > this.opts.maxStanzaSize) this.tooBig();
-      if (this.depth <= 1 && tokenizer.buffered > this.opts.maxStanzaSize) this.tooBig();
-      if (this.framed && (this.depth > 1 || tokenizer.buffered > 0)) {
+      if (this.depth <= 1 && end - tokenizer.heldFrom > this.opts.maxStanzaSize) this.tooBig();
+      if (this.framed && (this.depth > 1 || tokenizer.pending)) {
         this.fail('not-well-formed', 'a WebSocket message must hold complete elements');
       }
     } catch (err) {

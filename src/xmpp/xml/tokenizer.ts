@@ -83,15 +83,20 @@ export function decodeEntities(raw: string): string {
   return out + raw.slice(last);
 }
 
-/** A start tag cut by the end of the input, resumed on the next write. Offsets are relative to the tag's `<`. */
+/**
+ * A start tag cut by the end of the input, resumed on the next write. What was parsed of it is kept
+ * here and dropped from the buffer, which then starts where parsing resumes: the start of the
+ * attribute that was incomplete, or past the white space read. A tag trickled in small pieces is
+ * thus never copied or scanned again from its start.
+ */
 interface PartialTag {
   name: string;
   attrs: Record<string, string>;
-  /** Where parsing resumes: the start of the attribute that was incomplete, or past white space read. */
-  cursor: number;
-  /** White space was read right before the cursor (attributes must be separated by it). */
+  /** Absolute offset of the tag's `<`. */
+  tagStart: number;
+  /** White space was read right before the resume point (attributes must be separated by it). */
   spaced: boolean;
-  /** Where to resume looking for the closing quote of an incomplete attribute value. */
+  /** Where to resume looking for the closing quote of an incomplete attribute value, relative to the resume point. */
   quoteFrom: number;
 }
 
@@ -128,6 +133,16 @@ export class XmlTokenizer {
     return this.buf.length + this.partsLength;
   }
 
+  /** Absolute offset where the unfinished construct being read began (a start tag cut by a read boundary counts from its `<`). */
+  get heldFrom(): number {
+    return this.partial ? this.partial.tagStart : this.base;
+  }
+
+  /** Something unfinished is held: a cut start tag or buffered characters. */
+  get pending(): boolean {
+    return this.partial !== undefined || this.buffered > 0;
+  }
+
   private stopped = false;
 
   /** Stops at the next token boundary; write() then returns what it did not read. */
@@ -160,6 +175,14 @@ export class XmlTokenizer {
       this.seenAnything = true;
       if (s.charCodeAt(0) === 0xfeff) i = this.declarationAt = 1; // byte order mark
     }
+    if (this.partial) {
+      // The buffer starts inside a cut start tag, where its parsing resumes.
+      const next = this.startTag(s, 0, n);
+      if (next < 0) return this.hold(s, this.keepFrom);
+      i = next;
+      this.searchFrom = 0;
+      if (this.stopped) return s.slice(i);
+    }
     while (i < n) {
       if (s.charCodeAt(i) !== 60 /* < */) {
         const lt = s.indexOf('<', i);
@@ -179,14 +202,23 @@ export class XmlTokenizer {
         continue;
       }
       const next = this.markup(s, i, n);
-      if (next < 0) break; // incomplete: keep from i
+      if (next < 0) return this.hold(s, this.partial ? this.keepFrom : i); // incomplete
       i = next;
       this.searchFrom = 0;
       if (this.stopped) return s.slice(i);
     }
-    this.base += i;
-    this.buf = i === 0 ? s : i >= n ? '' : s.slice(i);
-    if (i > 0 && this.partial === undefined) this.searchFrom = Math.max(0, this.searchFrom - i);
+    return this.hold(s, i);
+  }
+
+  /** Where the buffer must resume after a cut start tag (set by suspend). */
+  private keepFrom = 0;
+
+  /** Keeps s from index `keep` on for the next write. */
+  private hold(s: string, keep: number): undefined {
+    const n = s.length;
+    this.base += keep;
+    this.buf = keep === 0 ? s : keep >= n ? '' : s.slice(keep);
+    if (keep > 0 && this.partial === undefined) this.searchFrom = Math.max(0, this.searchFrom - keep);
     return undefined;
   }
 
@@ -215,21 +247,28 @@ export class XmlTokenizer {
     return this.startTag(s, i, n);
   }
 
+  /**
+   * Parses a start tag at s[i] === '<', or, when a cut tag is being resumed, from s[i] on where
+   * its parsing stopped. Returns the index after the tag, or -1 when the input ends first.
+   */
   private startTag(s: string, i: number, n: number): number {
     let name: string;
     let attrs: Record<string, string>;
     let p: number;
     let quoteFrom = 0;
     let spaced = false;
+    let tagStart: number;
     const resumed = this.partial;
     if (resumed) {
       this.partial = undefined;
       name = resumed.name;
       attrs = resumed.attrs;
-      p = i + resumed.cursor;
+      tagStart = resumed.tagStart;
+      p = i;
       quoteFrom = i + resumed.quoteFrom;
       spaced = resumed.spaced;
     } else {
+      tagStart = this.base + i;
       NAME_RE.lastIndex = i + 1;
       const m = NAME_RE.exec(s);
       if (!m) throw wellFormed('invalid element name');
@@ -245,16 +284,16 @@ export class XmlTokenizer {
       const wsStart = p;
       while (p < n && isWs(s.charCodeAt(p))) p++;
       spaced ||= p > wsStart;
-      if (p >= n) return this.suspend(name, attrs, p - i, 0, spaced);
+      if (p >= n) return this.suspend(name, attrs, tagStart, p, 0, spaced);
       const c = s.charCodeAt(p);
       if (c === 62 /* > */) {
-        this.opened(name, attrs, false, i, p + 1);
+        this.opened(name, attrs, false, tagStart, p + 1);
         return p + 1;
       }
       if (c === 47 /* / */) {
-        if (p + 1 >= n) return this.suspend(name, attrs, p - i, 0, spaced);
+        if (p + 1 >= n) return this.suspend(name, attrs, tagStart, p, 0, spaced);
         if (s.charCodeAt(p + 1) !== 62) throw wellFormed(`malformed start tag <${name}>`);
-        this.opened(name, attrs, true, i, p + 2);
+        this.opened(name, attrs, true, tagStart, p + 2);
         return p + 2;
       }
       if (!spaced) throw wellFormed(`attributes of <${name}> must be separated by white space`);
@@ -263,19 +302,21 @@ export class XmlTokenizer {
       const m = NAME_RE.exec(s);
       if (!m) throw wellFormed(`invalid attribute name in <${name}>`);
       const attr = m[0];
+      // A cut attribute is parsed again from its name: the name's length bounds that work.
+      if (attr.length > MAX_NAME) throw wellFormed(`attribute name too long in <${name}>`);
       p += attr.length;
       while (p < n && isWs(s.charCodeAt(p))) p++;
-      if (p >= n) return this.suspend(name, attrs, attrStart - i, 0, true);
+      if (p >= n) return this.suspend(name, attrs, tagStart, attrStart, 0, true);
       if (s.charCodeAt(p) !== 61 /* = */) throw wellFormed(`attribute ${attr} of <${name}> has no value`);
       p++;
       while (p < n && isWs(s.charCodeAt(p))) p++;
-      if (p >= n) return this.suspend(name, attrs, attrStart - i, 0, true);
+      if (p >= n) return this.suspend(name, attrs, tagStart, attrStart, 0, true);
       const quote = s.charCodeAt(p);
       if (quote !== 34 && quote !== 39) throw wellFormed(`attribute ${attr} of <${name}> is not quoted`);
       const q = s.indexOf(quote === 34 ? '"' : "'", Math.max(p + 1, quoteFrom));
       if (q < 0) {
         this.awaiting = quote === 34 ? '"' : "'";
-        return this.suspend(name, attrs, attrStart - i, n - i, true);
+        return this.suspend(name, attrs, tagStart, attrStart, n - attrStart, true);
       }
       quoteFrom = 0;
       let value = s.slice(p + 1, q);
@@ -291,17 +332,20 @@ export class XmlTokenizer {
     }
   }
 
-  private suspend(name: string, attrs: Record<string, string>, cursor: number, quoteFrom: number, spaced: boolean): number {
-    this.partial = { name, attrs, cursor, quoteFrom, spaced };
+  /** Records a cut start tag; the buffer is kept from `resumeAt` (an index into the current input). */
+  private suspend(name: string, attrs: Record<string, string>, tagStart: number, resumeAt: number, quoteFrom: number, spaced: boolean): number {
+    this.partial = { name, attrs, tagStart, quoteFrom, spaced };
+    this.keepFrom = resumeAt;
     return -1;
   }
 
-  private opened(name: string, attrs: Record<string, string>, selfClosing: boolean, i: number, end: number): void {
+  /** `tagStart` is absolute; `end` is an index into the current input. */
+  private opened(name: string, attrs: Record<string, string>, selfClosing: boolean, tagStart: number, end: number): void {
     if (!selfClosing) {
       if (this.stack.length >= this.maxDepth) throw new TokenError('policy-violation', `elements nested deeper than ${this.maxDepth}`);
       this.stack.push(name);
     }
-    this.handler.open(name, attrs, selfClosing, this.base + i);
+    this.handler.open(name, attrs, selfClosing, tagStart);
     if (selfClosing) this.closed(name, this.base + end);
   }
 
