@@ -14,10 +14,19 @@ export async function authenticateBasic(server: Server, header: string, ip: stri
   if (colon < 0) return undefined;
   const jid = tryParseJID(decoded.slice(0, colon));
   if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
-  if (server.authLimiter.blocked(ip)) return undefined;
-  if (!(await server.accounts.checkPassword(jid.local, jid.domain, decoded.slice(colon + 1)))) {
-    server.authLimiter.fail(ip);
+  const ticket = await server.authLimiter.acquire(ip);
+  if (!ticket) return undefined;
+  let ok: boolean;
+  try {
+    ok = await server.accounts.checkPassword(jid.local, jid.domain, decoded.slice(colon + 1));
+  } catch (err) {
+    ticket.release();
+    throw err;
+  }
+  if (!ok) {
+    ticket.failed();
     return undefined;
   }
+  ticket.release();
   return jid.bare;
 }

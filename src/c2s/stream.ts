@@ -6,7 +6,8 @@ import { NS } from '../xmpp/ns.js';
 import { JID, JIDError, nodeprep, resourceprep, tryParseJID } from '../xmpp/jid.js';
 import { errorReply, iqResult, streamError } from '../xmpp/stanza.js';
 import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, type SaslStep } from './sasl.js';
-import type { ConnectionKind, Session } from '../router/session.js';
+import type { ConnectionKind, DeliveryReceipt, Session } from '../router/session.js';
+import { parseElement } from '../xmpp/xml/parse.js';
 import type { RouteEvent } from '../router/router.js';
 import { handlePreAuthRegistration } from '../modules/register/index.js';
 import { isLoopback } from '../transports/address.js';
@@ -42,9 +43,37 @@ export interface ConnectionSlot {
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
 
+/** A stanza sent under XEP-0198, kept serialized until the client acknowledges it. */
 interface Queued {
   seq: number;
-  el: Element;
+  xml: string;
+  /** The root element declares its own namespace (no jabber:client to add over WebSocket). */
+  hasNs: boolean;
+  /** A message to send again to the account (other resources or offline storage) if never acknowledged. */
+  reroute: boolean;
+  receipt: DeliveryReceipt | undefined;
+}
+
+function tooManyFailures(): SaslError {
+  return new SaslError('temporary-auth-failure', 'too many failed logins from your address; try again later');
+}
+
+/** The session to replace when an account has too many: the oldest hibernating one, else the oldest. */
+function oldestSession(sessions: Session[]): Session {
+  let best: Session | undefined;
+  for (const s of sessions) {
+    const h = s.hibernating === true;
+    const bh = best?.hibernating === true;
+    if (!best || (h && !bh) || (h === bh && s.startedAt < best.startedAt)) best = s;
+  }
+  return best!;
+}
+
+/** Messages that would be lost if the session ended before the client acknowledged them. */
+function reroutable(el: Element): boolean {
+  if (el.name !== 'message') return false;
+  const type = el.attrs.type;
+  return type !== 'error' && type !== 'groupchat' && type !== 'headline';
 }
 
 /**
@@ -81,7 +110,11 @@ export class C2SStream implements Session {
   private inbound = 0;
   private outbound = 0;
   private unacked: Queued[] = [];
+  /** Characters held in `unacked`. */
+  private unackedSize = 0;
   private ackRequested = false;
+  /** Producers waiting for room (see drained()). */
+  private drainWaiters: ((ok: boolean) => void)[] = [];
   private hibernateTimer: NodeJS.Timeout | undefined;
   /** Work on stanzas is serialized so that a client's stanzas are handled in order. */
   private chain: Promise<void> = Promise.resolve();
@@ -132,6 +165,11 @@ export class C2SStream implements Session {
   transportClosed(): void {
     if (!this.transport) return;
     this.transport = undefined;
+    this.connectionLost();
+  }
+
+  /** The transport is gone without a stream close: hibernate (XEP-0198 resumption) or end. */
+  private connectionLost(): void {
     if (this.closed) return;
     // What arrived before the connection dropped is handled first; a resumption may have taken over meanwhile.
     this.chain = this.chain.then(() => {
@@ -141,8 +179,35 @@ export class C2SStream implements Session {
     });
   }
 
+  /**
+   * Writes to the client, unless that would buffer more than `limits.maxOutputBuffer` for this
+   * connection: a client that does not read what it is sent is disconnected instead.
+   */
   private write(data: string): void {
-    this.transport?.write(data);
+    const t = this.transport;
+    if (!t) return;
+    const limit = this.server.config.limits.maxOutputBuffer;
+    const buffered = t.buffered;
+    // Characters bound bytes from below; count exactly only when the bound could be crossed.
+    if (buffered + data.length > limit || (buffered + data.length * 3 > limit && buffered + Buffer.byteLength(data) > limit)) {
+      this.outputOverflow(t);
+      return;
+    }
+    t.write(data);
+  }
+
+  private outputOverflow(t: Transport): void {
+    this.server.log.info({ jid: this.jid?.full, ip: this.ip, buffered: t.buffered }, 'output buffer limit reached: disconnecting a client that does not read');
+    // The error is written past the limit (it is small) and the connection closes after a short grace.
+    const err = streamError('policy-violation', 'output buffer limit reached: the client does not read what it is sent');
+    if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
+    t.write(err.toString() + (t.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>'));
+    this.transport = undefined;
+    t.end();
+    this.wakeDrainWaiters();
+    // With resumption, what was not acknowledged waits in the hibernating session, within its own bounds.
+    if (!this.bound || !this.smResumable) this.end('output buffer limit reached');
+    else this.connectionLost();
   }
 
   private get framed(): boolean {
@@ -342,9 +407,7 @@ export class C2SStream implements Session {
     if (this.saslBusy) return;
     if (!this.mayAuthenticate()) return this.saslFailure(new SaslError('encryption-required', 'use STARTTLS first'), false);
     const name = el.attrs.mechanism ?? '';
-    if (this.server.authLimiter.blocked(this.ip)) {
-      return this.saslFailure(new SaslError('temporary-auth-failure', 'too many failed logins from your address; try again later'), false);
-    }
+    if (this.server.authLimiter.blocked(this.ip)) return this.saslFailure(tooManyFailures(), false);
     if (name === 'PLAIN' && !this.plainAllowed()) return this.saslFailure(new SaslError('encryption-required', 'PLAIN needs TLS'), false);
     const mech = SUPPORTED_MECHANISMS.includes(name) ? createMechanism(name, this.server.accounts.saslBackend(this.host)) : undefined;
     if (!mech) return this.saslFailure(new SaslError('invalid-mechanism'), false);
@@ -362,17 +425,34 @@ export class C2SStream implements Session {
     await this.saslRun(() => mech.step(data));
   }
 
+  /**
+   * Runs one SASL step under the failed-login limit: every step of every mechanism holds a ticket
+   * of the address's limiter while it runs, so concurrent guesses cannot outrun the limit.
+   */
   private async saslRun(run: () => Promise<SaslStep>): Promise<void> {
     this.saslBusy = true;
+    const ticket = await this.server.authLimiter.acquire(this.ip);
+    if (this.closed) {
+      ticket?.release();
+      return;
+    }
+    if (!ticket) {
+      this.saslBusy = false;
+      this.sasl = undefined;
+      return this.saslFailure(tooManyFailures(), false);
+    }
     let step: SaslStep;
     try {
       step = await run();
     } catch (err) {
       this.saslBusy = false;
       this.sasl = undefined;
+      if (err instanceof SaslError && err.condition === 'not-authorized') ticket.failed();
+      else ticket.release();
       if (err instanceof SaslError) return this.saslFailure(err, err.condition === 'not-authorized');
       throw err;
     }
+    ticket.release();
     this.saslBusy = false;
     if (step.kind === 'challenge') {
       this.write(`<challenge xmlns="${NS.sasl}">${step.data.toString('base64')}</challenge>`);
@@ -389,6 +469,7 @@ export class C2SStream implements Session {
     }
     this.sasl = undefined;
     this.user = user;
+    this.transport?.authenticated?.();
     this.write(`<success xmlns="${NS.sasl}">${step.data ? step.data.toString('base64') : ''}</success>`);
     // RFC 6120 §6.4.6: the stream restarts; the next thing the client sends is a new header.
     this.parser.reset();
@@ -399,8 +480,7 @@ export class C2SStream implements Session {
     const f = x('failure', { xmlns: NS.sasl }, x(err.condition));
     if (err.condition !== 'not-authorized' && err.message && err.message !== err.condition) f.c('text', { 'xml:lang': 'en' }).t(err.message);
     this.write(f.toString());
-    if (!countsAsFailedLogin) return;
-    this.server.authLimiter.fail(this.ip);
+    if (!countsAsFailedLogin) return; // the limiter counted it through the step's ticket
     this.server.log.info({ ip: this.ip, host: this.host }, 'failed login');
     if (++this.authFailures >= this.server.config.limits.maxAuthAttempts) {
       this.streamFail('policy-violation', 'too many failed authentication attempts');
@@ -419,7 +499,13 @@ export class C2SStream implements Session {
       return;
     }
     if (resource === '') resource = `parley-${randomBytes(6).toString('hex')}`;
-    this.jid = new JID(this.user!, this.host, resource);
+    const jid = new JID(this.user!, this.host, resource);
+    if (!this.makeRoomForSession(jid)) {
+      const max = this.server.config.c2s.maxSessionsPerAccount;
+      this.writeStanza(errorReply(iq, 'resource-constraint', `Resource limit reached; only ${max} resources allowed`));
+      return;
+    }
+    this.jid = jid;
     const replaced = this.server.sessions.add(this);
     if (replaced && replaced !== this) replaced.close('conflict', 'Replaced by new connection');
     this.bound = true;
@@ -430,6 +516,35 @@ export class C2SStream implements Session {
     delete reply.attrs.to;
     this.writeStanza(reply);
     await this.server.hooks.emit('session-opened', { session: this });
+  }
+
+  /**
+   * Applies `c2s.maxSessionsPerAccount` (ejabberd's max_user_sessions) before binding `jid`: with
+   * the `replace-oldest` policy the oldest session goes (a hibernating one first), with `refuse`
+   * the bind fails. Binding a resource that is bound already replaces it and needs no room.
+   * Synchronous up to the registry insert, so concurrent binds cannot exceed the limit.
+   */
+  private makeRoomForSession(jid: JID): boolean {
+    const sessions = this.server.sessions;
+    if (sessions.get(jid.bare, jid.resource)) return true;
+    const max = this.server.config.c2s.maxSessionsPerAccount;
+    let current = sessions.resources(jid.bare);
+    if (current.length < max) return true;
+    if (this.server.config.c2s.sessionLimitPolicy === 'refuse') return false;
+    while (current.length >= max) {
+      const victim = oldestSession(current);
+      this.server.log.info({ jid: victim.jid.full }, 'session limit of the account reached: replacing its oldest session');
+      victim.close('conflict', 'Replaced by new connection: too many sessions for this account');
+      const after = sessions.resources(jid.bare);
+      if (after.length === current.length) return false; // the victim would not go: refuse rather than exceed
+      current = after;
+    }
+    return true;
+  }
+
+  /** Without a transport: waiting for XEP-0198 resumption. */
+  get hibernating(): boolean {
+    return this.bound && !this.closed && this.transport === undefined;
   }
 
   // ---- stanzas from the client ---------------------------------------------------------
@@ -486,18 +601,37 @@ export class C2SStream implements Session {
 
   // ---- delivery to the client ----------------------------------------------------------
 
-  send(stanza: Element): void {
-    if (this.closed) return;
-    if (this.smEnabled) {
-      this.unacked.push({ seq: ++this.outbound, el: stanza });
-      if (this.unacked.length > this.server.config.c2s.maxUnackedStanzas) {
-        this.streamFail('resource-constraint', 'too many unacknowledged stanzas');
+  send(stanza: Element, receipt?: DeliveryReceipt): void {
+    if (this.closed) {
+      receipt?.failed();
+      return;
+    }
+    if (!this.smEnabled) {
+      if (!this.transport) {
+        receipt?.failed();
         return;
       }
+      this.writeStanza(stanza);
+      if (receipt) {
+        if (this.transport) receipt.acked();
+        else receipt.failed(); // the write overflowed the output buffer and closed the stream
+      }
+      return;
+    }
+    // XEP-0198: kept until acknowledged, within c2s.maxUnackedStanzas and c2s.maxUnackedBytes.
+    const xml = stanza.toString();
+    const q: Queued = { seq: ++this.outbound, xml, hasNs: stanza.attrs.xmlns !== undefined, reroute: receipt === undefined && reroutable(stanza), receipt };
+    this.unacked.push(q);
+    this.unackedSize += xml.length;
+    const c2s = this.server.config.c2s;
+    if (this.unacked.length > c2s.maxUnackedStanzas || this.unackedSize > c2s.maxUnackedBytes) {
+      if (this.transport) this.streamFail('policy-violation', 'too many unacknowledged stanzas');
+      else this.end('the queue of the hibernating session is full');
+      return;
     }
     if (!this.transport) return;
-    this.writeStanza(stanza);
-    if (this.smEnabled && !this.ackRequested) {
+    this.writeQueued(q);
+    if (!this.ackRequested && this.transport) {
       this.ackRequested = true;
       setImmediate(() => this.write(`<r xmlns="${NS.sm}"/>`));
     }
@@ -507,6 +641,43 @@ export class C2SStream implements Session {
     let s = stanza.toString();
     if (this.framed && stanza.attrs.xmlns === undefined) s = `<${stanza.name} xmlns="${NS.client}"${s.slice(stanza.name.length + 1)}`;
     this.write(s);
+  }
+
+  private writeQueued(q: Queued): void {
+    if (this.framed && !q.hasNs) {
+      const name = q.xml.slice(1, q.xml.search(/[\s/>]/));
+      this.write(`<${name} xmlns="${NS.client}"${q.xml.slice(name.length + 1)}`);
+    } else this.write(q.xml);
+  }
+
+  drained(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(false);
+    if (this.hasRoom()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      this.drainWaiters.push(resolve);
+      if (this.drainWaiters.length === 1) this.transport?.onDrain(() => this.wakeDrainWaiters());
+    });
+  }
+
+  /** Under half of every output bound: producers may go on. */
+  private hasRoom(): boolean {
+    const t = this.transport;
+    if (!t || t.buffered > this.server.config.limits.maxOutputBuffer / 2) return false;
+    if (!this.smEnabled) return true;
+    const c2s = this.server.config.c2s;
+    return this.unacked.length <= c2s.maxUnackedStanzas / 2 && this.unackedSize <= c2s.maxUnackedBytes / 2;
+  }
+
+  private wakeDrainWaiters(): void {
+    if (this.drainWaiters.length === 0) return;
+    if (this.closed || this.hasRoom()) {
+      const ok = !this.closed;
+      for (const w of this.drainWaiters.splice(0)) w(ok);
+      return;
+    }
+    // Still full: wait for the transport again when it is the output buffer that is full.
+    const t = this.transport;
+    if (t && t.buffered > this.server.config.limits.maxOutputBuffer / 2) t.onDrain(() => this.wakeDrainWaiters());
   }
 
   // ---- stream management (XEP-0198) ----------------------------------------------------
@@ -553,7 +724,13 @@ export class C2SStream implements Session {
   private acknowledge(h: number): void {
     let i = 0;
     while (i < this.unacked.length && this.unacked[i]!.seq <= h) i++;
-    if (i) this.unacked.splice(0, i);
+    if (i === 0) return;
+    const done = this.unacked.splice(0, i);
+    for (const q of done) {
+      this.unackedSize -= q.xml.length;
+      q.receipt?.acked();
+    }
+    this.wakeDrainWaiters();
   }
 
   private hibernate(): void {
@@ -601,12 +778,13 @@ export class C2SStream implements Session {
     this.headerSent = true;
     this.acknowledge(h);
     this.write(`<resumed xmlns="${NS.sm}" previd="${this.smId}" h="${this.inbound >>> 0}"/>`);
-    for (const q of this.unacked) this.writeStanza(q.el);
+    for (const q of this.unacked) this.writeQueued(q);
     this.ackRequested = false;
     if (this.unacked.length) {
       this.ackRequested = true;
       this.write(`<r xmlns="${NS.sm}"/>`);
     }
+    this.wakeDrainWaiters();
   }
 
   // ---- end of the session --------------------------------------------------------------
@@ -627,14 +805,27 @@ export class C2SStream implements Session {
     clearTimeout(this.negotiationTimer);
     if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
     if (this.smId) this.server.resumable.delete(this.smId);
+    this.wakeDrainWaiters();
     if (!this.bound) return;
     const removed = this.server.sessions.remove(this);
-    if (removed) await this.server.hooks.emit('session-closed', { session: this, reason });
-    // Messages the client never acknowledged are delivered again: to other resources or offline storage.
     const pending = this.unacked;
     this.unacked = [];
-    for (const { el } of pending) {
-      if (el.name !== 'message' || el.attrs.type === 'error' || el.attrs.type === 'groupchat' || el.attrs.type === 'headline') continue;
+    this.unackedSize = 0;
+    if (removed) await this.server.hooks.emit('session-closed', { session: this, reason });
+    // Messages the client never acknowledged are delivered again: to other resources or offline
+    // storage, or by their sender (a receipt: offline storage still holds them).
+    for (const q of pending) {
+      if (q.receipt) {
+        q.receipt.failed();
+        continue;
+      }
+      if (!q.reroute) continue;
+      let el: Element;
+      try {
+        el = parseElement(q.xml, Infinity);
+      } catch {
+        continue;
+      }
       const from = tryParseJID(el.attrs.from ?? '');
       if (!from) continue;
       await this.server.router.route(el, from, this.jid.bareJID());

@@ -70,7 +70,10 @@ export const configSchema = z
         registrationTimeout: z.number().int().min(0).default(600).describe('seconds between in-band registrations from one address (0: no limit)'),
         resumeTimeout: z.number().int().min(0).default(300).describe('XEP-0198 seconds a lost session may be resumed'),
         negotiationTimeout: z.number().int().min(1).default(60).describe('seconds a new connection has to authenticate and bind'),
-        maxUnackedStanzas: z.number().int().min(10).default(10_000),
+        maxUnackedStanzas: z.number().int().min(10).default(5000).describe("XEP-0198 stanzas kept until the client acknowledges them (ejabberd's max_ack_queue); beyond, the stream ends"),
+        maxUnackedBytes: z.number().int().min(65_536).default(1_048_576).describe('characters of XEP-0198 stanzas kept unacknowledged, connected or hibernating; beyond, the session ends'),
+        maxSessionsPerAccount: z.number().int().min(1).default(10).describe("sessions one account may have at once, hibernating ones included (ejabberd's max_user_sessions)"),
+        sessionLimitPolicy: z.enum(['replace-oldest', 'refuse']).default('replace-oldest').describe('over maxSessionsPerAccount: replace the oldest session (a hibernating one first), or refuse the new bind with resource-constraint'),
       })
       .strict()
       .default({
@@ -80,7 +83,10 @@ export const configSchema = z
         registrationTimeout: 600,
         resumeTimeout: 300,
         negotiationTimeout: 60,
-        maxUnackedStanzas: 10_000,
+        maxUnackedStanzas: 5000,
+        maxUnackedBytes: 1_048_576,
+        maxSessionsPerAccount: 10,
+        sessionLimitPolicy: 'replace-oldest',
       }),
     limits: z
       .object({
@@ -90,6 +96,7 @@ export const configSchema = z
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
         maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
+        maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
       })
       .strict()
       .default({
@@ -99,6 +106,7 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
+        maxOutputBuffer: 2_097_152,
       }),
     apiPermissions: z
       .record(z.string(), permissionRule)

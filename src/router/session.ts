@@ -20,11 +20,30 @@ export interface Session {
   carbons: boolean;
   /** Full JIDs this resource sent directed presence to, which must learn when it goes offline. */
   directedPresence: Set<string>;
-  send(stanza: Element): void;
+  /**
+   * Delivers a stanza to the client. With a receipt, the sender learns whether the client got it:
+   * `acked` once it is known to have arrived (with XEP-0198, when the client acknowledges it;
+   * without, once it is written), `failed` when the session ends first. Stanzas sent with a
+   * receipt are the sender's to deliver again: the session does not reroute them when it ends.
+   */
+  send(stanza: Element, receipt?: DeliveryReceipt): void;
+  /**
+   * Resolves true once the session can take more output without nearing its limits (output
+   * buffer, unacknowledged stanzas), false once it has ended. Producers of many stanzas (offline
+   * delivery) wait on it between batches.
+   */
+  drained?(): Promise<boolean>;
+  /** Bound but without a connection: waiting for XEP-0198 resumption. */
+  readonly hibernating?: boolean;
   /** Processes a stanza as if this client had sent it (send_stanza_c2s, set_presence). */
   inject?(stanza: Element): Promise<void>;
   /** Ends the session with a stream error condition (e.g. 'conflict', 'policy-violation'). */
   close(condition?: string, text?: string): void;
+}
+
+export interface DeliveryReceipt {
+  acked(): void;
+  failed(): void;
 }
 
 export function isAvailable(s: Session): boolean {

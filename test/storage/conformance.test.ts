@@ -279,6 +279,9 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
       });
     });
 
+    /** Every stored offline message of an owner, oldest first. */
+    const all = (owner: string) => s.offline.list(owner, 0, 1_000_000);
+
     describe('offline', () => {
       // Timestamps here are realistic (ms since 1970); the deleteOlderThan test uses tiny ones so it
       // only ever sees its own messages, whatever else is stored.
@@ -296,7 +299,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.offline.count('cnt-c@o.example'), 0);
       });
 
-      it('takeAll returns messages oldest first with all fields, then they are gone', async () => {
+      it('list returns messages oldest first with all fields, pages by id, and removes nothing', async () => {
         const owner = 'take@o.example';
         const big = `<message><body>${'é'.repeat(50_000)} 🎉</body></message>`;
         // createdAt deliberately not monotonic: order is insertion order (id), not the timestamp.
@@ -306,41 +309,52 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           [big, T + 300],
           ['<message id="m4"><body>fourth</body></message>', T + 900],
         ];
-        for (const [stanza, at] of stanzas) await s.offline.add(owner, stanza, at);
+        for (const [stanza, at] of stanzas) assert.equal(await s.offline.add(owner, stanza, at), true);
         await s.offline.add('bystander@o.example', '<message>keep</message>', T);
 
-        const taken = await s.offline.takeAll(owner);
-        assert.equal(taken.length, stanzas.length);
+        const listed = await all(owner);
         assert.deepEqual(
-          taken.map((m) => [m.stanza, m.createdAt]),
+          listed.map((m) => [m.stanza, m.createdAt]),
           stanzas,
         );
-        for (const m of taken) {
+        for (const m of listed) {
           assert.equal(m.owner, owner);
-          assert.equal(typeof m.id, 'number');
           assert.equal(typeof m.createdAt, 'number');
           assert.ok(Number.isSafeInteger(m.id));
         }
-        for (let i = 1; i < taken.length; i++) assert.ok(taken[i]!.id > taken[i - 1]!.id, 'ids increase with insertion');
-        assert.equal(new Set(taken.map((m) => m.id)).size, taken.length);
+        for (let i = 1; i < listed.length; i++) assert.ok(listed[i]!.id > listed[i - 1]!.id, 'ids increase with insertion');
+        assert.equal(await s.offline.count(owner), 4, 'listing removes nothing');
 
-        assert.equal(await s.offline.count(owner), 0);
-        assert.deepEqual(await s.offline.takeAll(owner), []);
-        assert.equal(await s.offline.count('bystander@o.example'), 1, "other owners' messages stay");
-        assert.deepEqual(await s.offline.takeAll('nobody@o.example'), []);
+        const first = await s.offline.list(owner, 0, 2);
+        const second = await s.offline.list(owner, first[1]!.id, 2);
+        assert.deepEqual([...first, ...second].map((m) => m.id), listed.map((m) => m.id));
+        assert.deepEqual(await s.offline.list(owner, listed[3]!.id, 10), []);
+        assert.deepEqual(await all('nobody@o.example'), []);
       });
 
-      it('concurrent takeAll calls hand each message out exactly once', async () => {
-        const owner = 'race@o.example';
-        for (let i = 0; i < 40; i++) await s.offline.add(owner, `<message>${i}</message>`, T + i);
-        const results = await Promise.all([s.offline.takeAll(owner), s.offline.takeAll(owner), s.offline.takeAll(owner)]);
-        const all = results.flat().map((m) => m.stanza);
-        assert.equal(all.length, 40);
-        assert.equal(new Set(all).size, 40);
-        for (const r of results) {
-          for (let i = 1; i < r.length; i++) assert.ok(r[i]!.id > r[i - 1]!.id);
-        }
-        assert.equal(await s.offline.count(owner), 0);
+      it('remove deletes the given messages of that owner only', async () => {
+        const owner = 'rm@o.example';
+        for (let i = 0; i < 5; i++) await s.offline.add(owner, `<message>${i}</message>`, T + i);
+        await s.offline.add('rm-other@o.example', '<message>other</message>', T);
+        const [m0, m1, m2, m3, m4] = await all(owner);
+        const other = (await all('rm-other@o.example'))[0]!;
+        assert.equal(await s.offline.remove(owner, [m1!.id, m3!.id, other.id]), 2, "another owner's id is not removed");
+        assert.deepEqual((await all(owner)).map((m) => m.id), [m0!.id, m2!.id, m4!.id]);
+        assert.equal(await s.offline.remove(owner, [m1!.id]), 0, 'removing twice is fine');
+        assert.equal(await s.offline.remove(owner, []), 0);
+        assert.equal(await s.offline.count('rm-other@o.example'), 1);
+        const many = [];
+        for (let i = 0; i < 1200; i++) many.push(i + 1_000_000_000);
+        assert.equal(await s.offline.remove(owner, [...many, m0!.id]), 1, 'long id lists work');
+      });
+
+      it('add with a limit holds under concurrency', async () => {
+        const owner = 'quota@o.example';
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => s.offline.add(owner, `<message>${i}</message>`, T + i, 10)));
+        assert.equal(results.filter((r) => r).length, 10);
+        assert.equal(await s.offline.count(owner), 10);
+        assert.equal(await s.offline.add(owner, '<message>more</message>', T, 10), false);
+        assert.equal(await s.offline.add(owner, '<message>no limit</message>', T), true);
       });
 
       it('deleteAll removes one owner\'s messages only', async () => {
@@ -349,11 +363,11 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         await s.offline.add('da-b@o.example', '<message>b1</message>', T);
         await s.offline.deleteAll('da-a@o.example');
         assert.equal(await s.offline.count('da-a@o.example'), 0);
-        assert.deepEqual(await s.offline.takeAll('da-a@o.example'), []);
+        assert.deepEqual(await all('da-a@o.example'), []);
         assert.equal(await s.offline.count('da-b@o.example'), 1);
         await s.offline.deleteAll('da-a@o.example'); // nothing left: fine
         await s.offline.deleteAll('never@o.example');
-        assert.equal((await s.offline.takeAll('da-b@o.example'))[0]!.stanza, '<message>b1</message>');
+        assert.equal((await all('da-b@o.example'))[0]!.stanza, '<message>b1</message>');
       });
 
       it('deleteOlderThan removes messages strictly older than the cutoff, across owners, and counts them', async () => {
@@ -367,10 +381,11 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.offline.count('old-a@o.example'), 1);
         assert.equal(await s.offline.count('old-b@o.example'), 1);
         assert.deepEqual(
-          (await s.offline.takeAll('old-a@o.example')).map((m) => m.createdAt),
+          (await all('old-a@o.example')).map((m) => m.createdAt),
           [2000],
         );
-        assert.equal(await s.offline.deleteOlderThan(3001), 1);
+        assert.equal(await s.offline.deleteOlderThan(3001), 2, "listing removed nothing: 2000 and 3000 go");
+        assert.equal(await s.offline.count("old-a@o.example"), 0);
         assert.equal(await s.offline.count('old-b@o.example'), 0);
       });
     });
@@ -402,7 +417,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         });
         assert.deepEqual(await s.accounts.list('list.example'), accountsBefore);
         assert.deepEqual(await s.roster.list('frank@reopen.example'), [ritem]);
-        const taken = await s.offline.takeAll('frank@reopen.example');
+        const taken = await all('frank@reopen.example');
         assert.deepEqual(
           taken.map((m) => [m.stanza, m.createdAt]),
           [
@@ -416,7 +431,11 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         await s.close();
         s = await harness.open();
         await s.offline.add('frank@reopen.example', '<message>new</message>', T0 + 3);
-        const [fresh] = await s.offline.takeAll('frank@reopen.example');
+        await s.offline.remove('frank@reopen.example', taken.map((m) => m.id));
+        await s.close();
+        s = await harness.open();
+        await s.offline.add('frank@reopen.example', '<message>newer</message>', T0 + 4);
+        const [, fresh] = await all('frank@reopen.example');
         assert.ok(fresh!.id > maxId, `new id ${fresh!.id} > ${maxId}`);
       });
     });

@@ -5,6 +5,9 @@ import { parseElement } from '../../xmpp/xml/parse.js';
 import type { RouteContext } from '../../router/router.js';
 import type { Session } from '../../router/session.js';
 
+/** Messages read from storage per step of a delivery; the event loop serves others between steps. */
+const DELIVERY_BATCH = 100;
+
 /** Whether a message is worth keeping for later (XEP-0160): chat or normal with content. */
 function storable(ctx: RouteContext): boolean {
   const type = ctx.stanza.attrs.type ?? 'normal';
@@ -14,11 +17,27 @@ function storable(ctx: RouteContext): boolean {
   return s.getChild('body') !== undefined || s.getChild('subject') !== undefined || s.getChild('store', NS.hints) !== undefined;
 }
 
-/** Offline storage: messages for accounts with no available resource, delivered on initial presence. */
+/**
+ * Offline storage: messages for accounts with no available resource, delivered on initial presence.
+ *
+ * A message leaves storage only once the client has it: with stream management (XEP-0198) when the
+ * client acknowledges it, without it once it is written to the connection. Messages being delivered
+ * are claimed, so two resources coming online together do not both get them; a claim ends when the
+ * message is acknowledged (removed) or its session ends first (it stays stored for the next delivery).
+ */
 export class OfflineService {
+  /** Ids being delivered, and deliveries running, per owner. */
+  private claimed = new Map<string, { ids: Set<number>; deliveries: number }>();
+  /** Acknowledged ids waiting to be removed, per owner: removed in one statement per turn of the event loop. */
+  private acked = new Map<string, number[]>();
+  private flushScheduled = false;
+
   constructor(private readonly server: Server) {
     server.router.on('message/bare', (ctx) => this.store(ctx), -50);
-    server.hooks.on('session-available', ({ session }) => this.deliver(session));
+    // Not awaited: delivery waits for the client to acknowledge, which the client's own stanza handling must be free to do.
+    server.hooks.on('session-available', ({ session }) => {
+      this.deliver(session).catch((err) => this.server.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
+    });
     server.hooks.on('account-removed', ({ user, host }) => this.server.storage.offline.deleteAll(`${user}@${host}`));
   }
 
@@ -26,28 +45,105 @@ export class OfflineService {
     if (!storable(ctx)) return false;
     const owner = ctx.to.bare;
     if (!(await this.server.accounts.exists(ctx.to.local, ctx.to.domain))) return false;
-    const store = this.server.storage.offline;
-    if ((await store.count(owner)) >= this.server.config.limits.maxOfflineMessages) {
-      await this.server.router.bounce(ctx, 'service-unavailable', 'Your contact offline message queue is full');
-      return true;
-    }
     const stanza = ctx.stanza.clone();
     if (!stanza.getChild('delay', NS.delay)) {
       stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
     }
-    await store.add(owner, stanza.toString(), Date.now());
+    const stored = await this.server.storage.offline.add(owner, stanza.toString(), Date.now(), this.server.config.limits.maxOfflineMessages);
+    if (!stored) await this.server.router.bounce(ctx, 'service-unavailable', 'Your contact offline message queue is full');
     return true;
   }
 
+  /** Sends the owner's stored messages to the session, in batches paced by what the session can take. */
   private async deliver(session: Session): Promise<void> {
     if (session.priority < 0) return;
-    const messages = await this.server.storage.offline.takeAll(session.jid.bare);
-    for (const m of messages) {
-      try {
-        session.send(parseElement(m.stanza));
-      } catch (err) {
-        this.server.log.warn({ err, id: m.id }, 'dropping an unreadable offline message');
+    const owner = session.jid.bare;
+    let claimed = this.claimed.get(owner);
+    if (!claimed) this.claimed.set(owner, (claimed = { ids: new Set(), deliveries: 0 }));
+    claimed.deliveries++;
+    try {
+      await this.deliverClaiming(session, owner, claimed.ids);
+    } finally {
+      claimed.deliveries--;
+      this.forget(owner);
+    }
+  }
+
+  private async deliverClaiming(session: Session, owner: string, claims: Set<number>): Promise<void> {
+    let after = 0;
+    for (;;) {
+      if (session.drained && !(await session.drained())) return;
+      const batch = await this.server.storage.offline.list(owner, after, DELIVERY_BATCH);
+      if (batch.length === 0) break;
+      for (const m of batch) {
+        after = m.id;
+        if (claims.has(m.id)) continue;
+        let el;
+        try {
+          el = parseElement(m.stanza, Infinity);
+        } catch (err) {
+          this.server.log.warn({ err, id: m.id }, 'dropping an unreadable offline message');
+          this.ack(owner, m.id);
+          continue;
+        }
+        claims.add(m.id);
+        session.send(el, {
+          acked: () => {
+            claims.delete(m.id);
+            this.ack(owner, m.id);
+          },
+          failed: () => this.unclaim(owner, m.id),
+        });
       }
+      if (batch.length < DELIVERY_BATCH) break;
+      // Let everyone else's stanzas through between batches.
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** Drops the owner's claim record once nothing is claimed or being delivered. */
+  private forget(owner: string): void {
+    const c = this.claimed.get(owner);
+    if (c && c.ids.size === 0 && c.deliveries === 0) this.claimed.delete(owner);
+  }
+
+  private ack(owner: string, id: number): void {
+    let ids = this.acked.get(owner);
+    if (!ids) this.acked.set(owner, (ids = []));
+    ids.push(id);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const all = [...this.acked];
+    this.acked.clear();
+    for (const [owner, ids] of all) {
+      try {
+        await this.server.storage.offline.remove(owner, ids);
+      } catch (err) {
+        this.server.log.error({ err, owner }, 'removing delivered offline messages failed');
+      }
+      this.forget(owner);
+    }
+  }
+
+  /** The session ended before the client had the message: it stays stored, for another resource or the next login. */
+  private unclaim(owner: string, id: number): void {
+    const claims = this.claimed.get(owner);
+    if (!claims) return;
+    claims.ids.delete(id);
+    if (claims.ids.size > 0 || claims.deliveries > 0) return;
+    this.claimed.delete(owner);
+    const next = this.server.sessions.messageTargets(owner)[0];
+    if (next) {
+      setImmediate(() => {
+        this.deliver(next).catch((err) => this.server.log.error({ err, jid: next.jid.full }, 'offline delivery failed'));
+      });
     }
   }
 

@@ -8,10 +8,16 @@ export interface OfflineMessage {
 }
 
 export interface OfflineStore {
-  add(owner: string, stanza: string, createdAt: number): Promise<void>;
+  /**
+   * Stores a message unless the owner already has `limit` of them (checked and written atomically,
+   * so concurrent writers cannot exceed it). Returns false when the limit refused it.
+   */
+  add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean>;
   count(owner: string): Promise<number>;
-  /** Returns and removes all stored messages of the owner, oldest first. */
-  takeAll(owner: string): Promise<OfflineMessage[]>;
+  /** Up to `limit` messages of the owner with an id above `afterId`, oldest first. Nothing is removed. */
+  list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]>;
+  /** Removes these messages of the owner (delivered and acknowledged); returns how many were removed. */
+  remove(owner: string, ids: readonly number[]): Promise<number>;
   deleteAll(owner: string): Promise<void>;
   deleteOlderThan(createdBefore: number): Promise<number>;
 }

@@ -37,14 +37,24 @@ export async function handlePreAuthRegistration(server: Server, iq: Element, hos
   if (!registrationAllowed(server, ip, now)) {
     return reply(errorReply(iq, 'resource-constraint', 'Users are not allowed to register accounts so quickly', 'wait'));
   }
+  // The address's turn is taken before the account is created (which awaits): concurrent
+  // requests from one address see it taken. A failed registration gives it back.
+  let seen = lastRegistration.get(server);
+  if (!seen) lastRegistration.set(server, (seen = new Map()));
+  const previous = seen.get(ip);
+  const timed = server.config.c2s.registrationTimeout > 0;
+  if (timed) seen.set(ip, now);
+  const giveBack = () => {
+    if (!timed || seen.get(ip) !== now) return;
+    if (previous === undefined) seen.delete(ip);
+    else seen.set(ip, previous);
+  };
   try {
     await server.accounts.register(user, host, password);
-    let seen = lastRegistration.get(server);
-    if (!seen) lastRegistration.set(server, (seen = new Map()));
-    seen.set(ip, now);
     server.log.info({ user, host, ip }, 'account created by in-band registration');
     return reply(iqResult(iq));
   } catch (err) {
+    giveBack();
     if (err instanceof DomainError) {
       return reply(errorReply(iq, err.kind === 'conflict' ? 'conflict' : 'not-acceptable', err.message));
     }

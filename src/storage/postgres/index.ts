@@ -12,6 +12,8 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** First key of the two-part advisory lock taken while migrating (the second is the schema's hash). */
 const MIGRATION_LOCK_CLASS = 0x50_61_72_6c; // 'Parl'
+/** First key of the advisory lock writers of one owner's offline messages take (the second is the owner's hash). */
+const OFFLINE_LOCK_CLASS = 0x4f_66_66_6c; // 'Offl'
 
 /** Quote an SQL identifier (schema name). */
 function quoteIdent(name: string): string {
@@ -139,22 +141,47 @@ interface OfflineRow {
 
 class PgOffline implements OfflineStore {
   constructor(private readonly pool: Pool) {}
-  async add(owner: string, stanza: string, createdAt: number): Promise<void> {
-    await this.pool.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
+  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
+    if (limit === undefined) {
+      await this.pool.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
+      return true;
+    }
+    // Writers to one owner take turns (a transaction-scoped advisory lock), so the count each one
+    // reads is current and the limit holds under concurrency.
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [OFFLINE_LOCK_CLASS, owner]);
+      const { rows } = await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM offline_messages WHERE owner = $1', [owner]);
+      if (Number(rows[0]!.n) >= limit) {
+        await client.query('ROLLBACK');
+        return false;
+      }
+      await client.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
+      await client.query('COMMIT');
+      return true;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
   }
   async count(owner: string): Promise<number> {
     const { rows } = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM offline_messages WHERE owner = $1', [owner]);
     return Number(rows[0]!.n);
   }
-  async takeAll(owner: string): Promise<OfflineMessage[]> {
-    // One statement reads and removes: a message added concurrently is either returned here or left for the next call.
+  async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
     const { rows } = await this.pool.query<OfflineRow>(
-      'DELETE FROM offline_messages WHERE owner = $1 RETURNING id, owner, stanza, created_at',
-      [owner],
+      'SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3',
+      [owner, afterId, limit],
     );
-    return rows
-      .map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }))
-      .sort((a, b) => a.id - b.id);
+    return rows.map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
+  }
+  async remove(owner: string, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const res = await this.pool.query('DELETE FROM offline_messages WHERE owner = $1 AND id = ANY($2::bigint[])', [owner, ids]);
+    return res.rowCount ?? 0;
   }
   async deleteAll(owner: string): Promise<void> {
     await this.pool.query('DELETE FROM offline_messages WHERE owner = $1', [owner]);

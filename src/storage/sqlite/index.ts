@@ -99,29 +99,39 @@ class SqliteRoster implements RosterStore {
 
 class SqliteOffline implements OfflineStore {
   private q;
-  private takeTx;
-  constructor(db: DB) {
+  private addTx;
+  constructor(private readonly db: DB) {
     this.q = {
       add: db.prepare('INSERT INTO offline_messages (owner, stanza, created_at) VALUES (?, ?, ?)'),
       count: db.prepare('SELECT COUNT(*) FROM offline_messages WHERE owner = ?').pluck(),
-      list: db.prepare('SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = ? ORDER BY id'),
+      list: db.prepare('SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = ? AND id > ? ORDER BY id LIMIT ?'),
       deleteAll: db.prepare('DELETE FROM offline_messages WHERE owner = ?'),
       deleteOlder: db.prepare('DELETE FROM offline_messages WHERE created_at < ?'),
     };
-    this.takeTx = db.transaction((owner: string) => {
-      const rows = this.q.list.all(owner) as { id: number; owner: string; stanza: string; created_at: number }[];
-      this.q.deleteAll.run(owner);
-      return rows;
+    this.addTx = db.transaction((owner: string, stanza: string, createdAt: number, limit: number | undefined) => {
+      if (limit !== undefined && Number(this.q.count.get(owner)) >= limit) return false;
+      this.q.add.run(owner, stanza, createdAt);
+      return true;
     });
   }
-  async add(owner: string, stanza: string, createdAt: number): Promise<void> {
-    this.q.add.run(owner, stanza, createdAt);
+  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
+    return this.addTx.immediate(owner, stanza, createdAt, limit);
   }
   async count(owner: string): Promise<number> {
     return Number(this.q.count.get(owner));
   }
-  async takeAll(owner: string): Promise<OfflineMessage[]> {
-    return this.takeTx(owner).map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
+  async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
+    const rows = this.q.list.all(owner, afterId, limit) as { id: number; owner: string; stanza: string; created_at: number }[];
+    return rows.map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
+  }
+  async remove(owner: string, ids: readonly number[]): Promise<number> {
+    let removed = 0;
+    // Bound parameters per statement stay far below SQLite's limit.
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      removed += this.db.prepare(`DELETE FROM offline_messages WHERE owner = ? AND id IN (${part.map(() => '?').join(',')})`).run(owner, ...part).changes;
+    }
+    return removed;
   }
   async deleteAll(owner: string): Promise<void> {
     this.q.deleteAll.run(owner);
