@@ -31,6 +31,8 @@ export interface Transport {
   destroy(): void;
   /** The client authenticated: the transport may switch to the limits for authenticated connections (shaper). */
   authenticated?(): void;
+  /** Stops or restarts reading from the client (the stream's own backlog; the shaper pauses on its own too). */
+  setReadPaused?(paused: boolean): void;
   /** Upgrades to TLS in place (TCP only); calls back once the handshake completed. */
   startTls?(onSecure: () => void, onError: (err: Error) => void): void;
 }
@@ -42,6 +44,12 @@ export interface ConnectionSlot {
 
 const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
+
+/** Elements waiting to be handled at which reading from the client pauses, and resumes. */
+const QUEUE_HIGH = 256;
+const QUEUE_LOW = 32;
+/** Elements handled in a row before the stream lets other connections run. */
+const BURST_YIELD = 32;
 
 /** A stanza sent under XEP-0198, kept serialized until the client acknowledges it. */
 interface Queued {
@@ -118,6 +126,11 @@ export class C2SStream implements Session {
   private hibernateTimer: NodeJS.Timeout | undefined;
   /** Work on stanzas is serialized so that a client's stanzas are handled in order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Elements parsed and waiting in `chain`. */
+  private queued = 0;
+  private readPaused = false;
+  /** Elements handled since the stream last yielded to the event loop. */
+  private handledInBurst = 0;
 
   constructor(private readonly server: Server, transport: Transport, private slot: ConnectionSlot) {
     this.transport = transport;
@@ -332,7 +345,27 @@ export class C2SStream implements Session {
 
   private onElement(el: Element): void {
     if (this.closed) return;
-    this.chain = this.chain.then(() => this.handleElement(el)).catch((err) => this.internalError(err));
+    // A client that sends faster than its stanzas are handled is not read until the queue drains.
+    if (++this.queued === QUEUE_HIGH && this.transport?.setReadPaused) {
+      this.readPaused = true;
+      this.transport.setReadPaused(true);
+    }
+    this.chain = this.chain
+      .then(() => {
+        if (--this.queued === QUEUE_LOW && this.readPaused) {
+          this.readPaused = false;
+          this.transport?.setReadPaused?.(false);
+        }
+        // Stanzas whose handling completes at once (synchronous storage) would otherwise run back to
+        // back without giving other connections a turn: a burst yields to the event loop now and then.
+        if (this.queued === 0) this.handledInBurst = 0; // the last of a burst
+        else if (++this.handledInBurst >= BURST_YIELD) {
+          this.handledInBurst = 0;
+          return new Promise<void>((r) => setImmediate(r)).then(() => this.handleElement(el));
+        }
+        return this.handleElement(el);
+      })
+      .catch((err) => this.internalError(err));
   }
 
   private async handleElement(el: Element): Promise<void> {

@@ -104,6 +104,11 @@ class SocketTransport implements Transport {
     this.socket.destroy();
   }
 
+  setReadPaused(paused: boolean): void {
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+
   private upgrade(onSecure: () => void, onError: (err: Error) => void): void {
     const raw = this.socket;
     raw.removeAllListeners('data');
@@ -157,6 +162,10 @@ class WebSocketTransport implements Transport {
   }
   destroy(): void {
     this.ws.terminate();
+  }
+  setReadPaused(paused: boolean): void {
+    if (paused) this.ws.pause();
+    else this.ws.resume();
   }
 }
 

@@ -179,3 +179,24 @@ test('item 2: forty roster gets of a large roster, never read, cannot buffer pas
   assert.ok(maxBuffered <= limit, `buffered at most the limit (saw ${maxBuffered})`);
   c.destroy();
 });
+
+test("a client's backlog of stanzas waiting to be handled is bounded: the server stops reading until it drains", async () => {
+  const parley = await start({});
+  await parley.register('fast');
+  const c = await RawConn.tcp(parley.ports.c2s);
+  await c.login('fast', 'fastpw', 'f');
+  c.write(`<enable xmlns='${NS_SM}'/>`);
+  await c.expect(/<enabled /);
+  const stream = parley.server.sessions.get('fast@localhost', 'f') as unknown as { queued: number };
+  let maxQueued = 0;
+  const sample = setInterval(() => (maxQueued = Math.max(maxQueued, stream.queued)), 1);
+  // 1,200 password changes: each waits for key derivation on the thread pool, so they pile up
+  // unless the server stops reading. Their answers are not read either (the output bound is large enough).
+  const iq = `<iq type='set' id='pw'><query xmlns='jabber:iq:register'><username>fast</username><password>fastpw</password></query></iq>`;
+  for (let i = 0; i < 12; i++) c.write(iq.repeat(100));
+  c.write(`<r xmlns='${NS_SM}'/>`);
+  await c.expect(/<a xmlns="urn:xmpp:sm:3" h="1200"\/>/, 30_000);
+  clearInterval(sample);
+  assert.ok(maxQueued < 900, `at most ${maxQueued} stanzas waited at once`);
+  c.destroy();
+});
