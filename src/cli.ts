@@ -24,7 +24,8 @@ const MAIN_HELP = `Usage: parley <command>
 
 Commands:
   start [--config FILE]          run the server
-  ctl <command> [args...]        run an admin command on the running server (like ejabberdctl)
+  ctl <command> [args...]        run an admin command on the running server (like ejabberdctl);
+                                 --config FILE may stand anywhere, and after -- every word is an argument
   ctl help [command]             list admin commands, or describe one
   version                        print the version
 `;
@@ -74,16 +75,38 @@ async function start(argv: string[]): Promise<number> {
   return -1; // keep running
 }
 
-async function ctl(argv: string[]): Promise<number> {
+/**
+ * Splits `parley ctl` arguments into the config file and the command's own arguments. `--config F`
+ * and `--config=F` may stand anywhere (operators add them at the end, as to other commands);
+ * after `--` everything is an argument, for the rare argument that is itself `--config`.
+ */
+export function parseCtlArgs(argv: string[]): { configPath?: string; args: string[] } {
   let configPath: string | undefined;
-  if (argv[0] === '--config') {
-    configPath = argv[1];
-    argv = argv.slice(2);
+  const args: string[] = [];
+  const setConfig = (value: string | undefined) => {
+    if (value === undefined || value === '') throw new ConfigError('ctl: --config needs a file name');
+    if (configPath !== undefined) throw new ConfigError('ctl: --config given more than once');
+    configPath = value;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === '--config') setConfig(argv[++i]);
+    else if (a.startsWith('--config=')) setConfig(a.slice('--config='.length));
+    else args.push(a);
   }
+  return configPath === undefined ? { args } : { configPath, args };
+}
+
+async function ctl(argv: string[]): Promise<number> {
+  const { configPath, args } = parseCtlArgs(argv);
   const { config, baseDir } = loadConfig(configPath);
   const dataDir = resolveIn(baseDir, config.dataDir);
   const socket = resolveIn(dataDir, config.ctl.socket);
-  const res = await callCtl(socket, argv, `parley@${config.hosts[0]}`);
+  const res = await callCtl(socket, args, `parley@${config.hosts[0]}`);
   process.stdout.write(res.stdout);
   return res.exitCode;
 }

@@ -25,6 +25,7 @@ import { registerCoreCommands } from './admin/commands.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
+import { prepareAdmins } from './admin/auth.js';
 
 export interface ServerOptions {
   config: Config;
@@ -74,6 +75,7 @@ export class Server {
     this.router = new Router({ isLocalHost: (d) => this.hostSet.has(d) });
     this.iq = new IqHandlers(this.router, (el, from, to) => this.router.route(el, from, to));
     this.authLimiter = new AuthLimiter(this.config.limits.authFailuresPerMinute);
+    this.admins(); // a bad `admins` entry stops the start, naming it
   }
 
   get hosts(): string[] {
@@ -95,9 +97,11 @@ export class Server {
     }
   }
 
+  /** Admin accounts as bare, prepared JIDs (prepared once; an invalid entry is a ConfigError). */
   admins(): Set<string> {
-    return new Set(this.config.admins ?? [`admin@${this.config.hosts[0]}`]);
+    return (this.adminSet ??= prepareAdmins(this.config.admins ?? [`admin@${this.config.hosts[0]}`]));
   }
+  private adminSet: Set<string> | undefined;
 
   /** Routes a stanza from a trusted origin (server code, admin commands). */
   send(stanza: Element, from: JID, to: JID): Promise<void> {

@@ -1,5 +1,27 @@
 import type { Server } from '../server.js';
-import { tryParseJID } from '../xmpp/jid.js';
+import { ConfigError } from '../config/load.js';
+import { parseJID, tryParseJID } from '../xmpp/jid.js';
+
+/**
+ * The configured `admins`, prepared as callers' JIDs are (nodeprep, nameprep, bare), so that
+ * `Admin@LocalHost` names the account `admin@localhost`. An entry that is not an account's JID
+ * is a configuration error naming it: a typo must not silently leave the server without admins.
+ */
+export function prepareAdmins(entries: string[]): Set<string> {
+  const admins = new Set<string>();
+  entries.forEach((entry, i) => {
+    let bare: string;
+    try {
+      const jid = parseJID(entry);
+      if (jid.local === '') throw new Error('it has no user name (expected user@host)');
+      bare = jid.bare;
+    } catch (err) {
+      throw new ConfigError(`invalid config:\n  admins.${i}: ${JSON.stringify(entry)} is not a valid account JID: ${(err as Error).message}`);
+    }
+    admins.add(bare);
+  });
+  return admins;
+}
 
 /**
  * HTTP basic credentials of an account (JID + password) for the admin APIs. Returns the

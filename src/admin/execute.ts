@@ -2,6 +2,7 @@ import { BlockList, isIP } from 'node:net';
 import type { Server } from '../server.js';
 import type { PermissionRule } from '../config/schema.js';
 import { DomainError } from '../errors.js';
+import { tryParseJID } from '../xmpp/jid.js';
 import { matchesWhat, type ArgSpec, type Args, type Caller, type CommandDef } from './registry.js';
 
 /** A request whose arguments do not fit the command; the message is ejabberd's wording. */
@@ -25,12 +26,31 @@ export function erlangTerm(v: unknown): string {
   return String(v);
 }
 
-function coerce(spec: ArgSpec, value: unknown, source: ArgSource): unknown {
+/**
+ * Anything outside XML 1.0's Char production (#x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] |
+ * [#x10000-#x10FFFF]). With the `u` flag a lone surrogate is a code point of its own, so it matches too.
+ */
+const NOT_XML_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+/**
+ * Every string argument ends up in a stanza or in storage, and one character that XML does not
+ * allow breaks the recipient's stream or every later read of the stored item: refused here, once.
+ */
+function checkXmlText(name: string, s: string): string {
+  const m = NOT_XML_CHAR.exec(s);
+  if (m) {
+    const cp = m[0].codePointAt(0)!;
+    throw new ArgumentError(`Arg ${name} holds a character that XML does not allow (U+${cp.toString(16).toUpperCase().padStart(4, '0')})`);
+  }
+  return s;
+}
+
+function coerce(spec: ArgSpec, value: unknown, source: ArgSource, name = spec.name): unknown {
   const t = spec.type;
   if (t === 'string') {
-    if (typeof value === 'string') return value;
+    if (typeof value === 'string') return checkXmlText(name, value);
     // ejabberd takes a list of strings as an iolist and concatenates it.
-    if (Array.isArray(value) && value.length > 0 && value.every((s) => typeof s === 'string')) return value.join('');
+    if (Array.isArray(value) && value.length > 0 && value.every((s) => typeof s === 'string')) return checkXmlText(name, value.join(''));
     throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format binary`);
   }
   if (t === 'integer') {
@@ -41,7 +61,8 @@ function coerce(spec: ArgSpec, value: unknown, source: ArgSource): unknown {
   }
   if ('list' in t) {
     if (!Array.isArray(value)) throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format list`);
-    return value.map((v) => coerce(t.list, v, source));
+    // A list element is reported under the list's name (its element spec's name is internal).
+    return value.map((v) => coerce(t.list, v, source, name));
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ArgumentError(`Arg ${erlangTerm(value)} is not in format tuple`);
@@ -121,11 +142,23 @@ function ipMatches(ip: string | undefined, cidrs: string[]): boolean {
   return version !== 0 && blockListOf(cidrs).check(ip!, version === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** `who: {user: [...]}` lists as prepared bare JIDs (callers' JIDs are prepared), built once per list. */
+const userSets = new WeakMap<string[], Set<string>>();
+
+function userSetOf(users: string[]): Set<string> {
+  let set = userSets.get(users);
+  if (set) return set;
+  // An entry that is not a JID matches nobody, as before.
+  set = new Set(users.map((u) => tryParseJID(u)?.bare ?? u));
+  userSets.set(users, set);
+  return set;
+}
+
 function whoMatches(rule: PermissionRule, caller: Caller): boolean {
   const who = rule.who;
   if (who === 'all') return true;
   if (who === 'admin') return caller.admin;
-  if (who.user && caller.jid && who.user.includes(caller.jid)) return true;
+  if (who.user && caller.jid && userSetOf(who.user).has(caller.jid)) return true;
   if (who.ip && ipMatches(caller.ip, who.ip)) return true;
   return false;
 }
@@ -141,7 +174,9 @@ export function isAllowed(server: Server, def: CommandDef, caller: Caller, args:
   }
   if (def.policy === 'user' && caller.jid) {
     const host = args.host ?? args.server;
-    return typeof args.user === 'string' && `${args.user}@${host}`.toLowerCase() === caller.jid;
+    if (typeof args.user !== 'string' || typeof host !== 'string') return false;
+    const p = server.accounts.tryPrepare(args.user, host);
+    return p !== undefined && `${p.user}@${p.host}` === caller.jid;
   }
   return false;
 }

@@ -189,6 +189,8 @@ export function verifyPasswordAgainstScram(password: string, hash: ScramHash, cr
 export interface SaslBackend {
   getScram(username: string, hash: ScramHash): Promise<ScramCredentials | undefined>;
   checkPlain(username: string, password: string): Promise<boolean>;
+  /** Iteration count offered for unknown users (the one new accounts get), so `i=` does not tell them apart. */
+  scramIterations?: number;
 }
 
 export type SaslStep =
@@ -332,11 +334,11 @@ class PlainMechanism extends BaseMechanism {
 const FAKE_SALT_KEY = randomBytes(32);
 const FAKE_ITERATIONS = 4096;
 
-function fakeCredentials(hash: ScramHash, username: string): ScramCredentials {
+function fakeCredentials(hash: ScramHash, username: string, iterations = FAKE_ITERATIONS): ScramCredentials {
   const salt = createHmac('sha256', FAKE_SALT_KEY).update(`${hash}\0${username}`).digest().subarray(0, 16);
   return {
     salt: salt.toString('base64'),
-    iterations: FAKE_ITERATIONS,
+    iterations,
     storedKey: randomBytes(HASH_LEN[hash]).toString('base64'),
     serverKey: randomBytes(HASH_LEN[hash]).toString('base64'),
   };
@@ -430,7 +432,7 @@ class ScramMechanism extends BaseMechanism {
     checkExtensions(attrs.slice(2));
 
     const found = await callBackend(() => this.backend.getScram(username, this.hash));
-    const creds = found ?? fakeCredentials(this.hash, username);
+    const creds = found ?? fakeCredentials(this.hash, username, this.backend.scramIterations);
 
     const serverNonce = this.makeNonce();
     const nonce = clientNonce + serverNonce;

@@ -28,7 +28,7 @@ export const configSchema = z
   .object({
     hosts: z.array(z.string().min(1)).min(1).default(['localhost']).describe('virtual hosts served'),
     dataDir: z.string().min(1).default('./data').describe('directory for the database, certificates and secrets'),
-    admins: z.array(z.string()).optional().describe('admin JIDs (default: admin@<first host>)'),
+    admins: z.array(z.string()).optional().describe('admin accounts as user@host, compared after preparation (Admin@Example.org is admin@example.org); an entry that is not user@host stops the start (default: admin@<first host>)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     storage: z
       .object({

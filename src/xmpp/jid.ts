@@ -45,7 +45,7 @@ export class JIDError extends Error {
   }
 }
 
-/** Maximum size of each part, in bytes of UTF-8 (RFC 6122 §2.1). */
+/** Maximum size of each part, in bytes of UTF-8 after preparation (RFC 7622 §3.2–3.4, RFC 6122 §2.1). */
 const MAX_PART_BYTES = 1023;
 
 /** An XMPP address. Immutable; the parts are already prepared. */
@@ -160,17 +160,19 @@ function parseUncached(s: string): JID {
 /** Prepares a localpart or resourcepart that is present: must be non-empty before and after. */
 function preparePart(s: string, profile: Profile): string {
   if (s.length === 0) throw new JIDError(`invalid ${profile.part}: empty`);
+  // The profile's entry point also checks the length.
   const out = profile.prep(s);
   if (out.length === 0) throw new JIDError(`invalid ${profile.part}: empty after preparation`);
-  checkLength(out, profile.part);
   return out;
 }
 
-function checkLength(s: string, part: string): void {
+/** Returns the prepared part, or throws when it is over MAX_PART_BYTES of UTF-8. */
+function checkLength(s: string, part: string): string {
   // A UTF-16 code unit is at most 3 bytes of UTF-8 (a surrogate pair is 4 for 2 units).
   if (s.length * 3 > MAX_PART_BYTES && Buffer.byteLength(s, 'utf8') > MAX_PART_BYTES) {
     throw new JIDError(`invalid ${part}: longer than ${MAX_PART_BYTES} bytes`);
   }
+  return s;
 }
 
 /** IDNA label separators (RFC 3490 §3.1): full stop, ideographic, full-width and half-width ideographic full stops. */
@@ -333,7 +335,7 @@ function asciiResource(s: string): string | undefined {
 
 /** Nodeprep (RFC 3920 Appendix A), for localparts. Throws JIDError. */
 export function nodeprep(s: string): string {
-  return asciiFold(s, NODE_ASCII_BAD, 'localpart') ?? stringprep(s, NODEPREP);
+  return checkLength(asciiFold(s, NODE_ASCII_BAD, 'localpart') ?? stringprep(s, NODEPREP), 'localpart');
 }
 
 /**
@@ -342,12 +344,12 @@ export function nodeprep(s: string): string {
  * label by label, so that the bidi rule holds per label as in IDNA.)
  */
 export function nameprep(s: string): string {
-  return asciiFold(s, NAME_ASCII_BAD, 'domainpart') ?? stringprep(s, NAMEPREP);
+  return checkLength(asciiFold(s, NAME_ASCII_BAD, 'domainpart') ?? stringprep(s, NAMEPREP), 'domainpart');
 }
 
 /** Resourceprep (RFC 3920 Appendix B), for resourceparts. Throws JIDError. */
 export function resourceprep(s: string): string {
-  return asciiResource(s) ?? stringprep(s, RESOURCEPREP);
+  return checkLength(asciiResource(s) ?? stringprep(s, RESOURCEPREP), 'resourcepart');
 }
 
 const B1_SET: ReadonlySet<number> = new Set(B_1);

@@ -64,28 +64,38 @@ export async function executeCtl(server: Server, argv: string[]): Promise<CtlRes
   return renderCtl(def, await runCommand(server, def, args, caller));
 }
 
+async function respond(server: Server, line: string): Promise<CtlResponse> {
+  try {
+    const req = JSON.parse(line) as CtlRequest;
+    if (!Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string')) throw new Error('bad request');
+    return await executeCtl(server, req.args);
+  } catch (err) {
+    server.log.error({ err }, 'ctl request failed');
+    return { stdout: 'Error: internal_error\n', exitCode: 1 };
+  }
+}
+
 /** Listens on a Unix socket that only the server's user can open (mode 0600): that is the authentication. */
 export async function startCtlServer(server: Server, path: string): Promise<() => Promise<void>> {
   mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true });
   const srv = net.createServer((sock) => {
     let buf = '';
+    let received = false;
     sock.setEncoding('utf8');
-    sock.on('data', async (d: string) => {
-      buf += d;
-      if (buf.length > 1 << 20) return sock.destroy();
-      const nl = buf.indexOf('\n');
-      if (nl < 0) return;
-      let response: CtlResponse;
-      try {
-        const req = JSON.parse(buf.slice(0, nl)) as CtlRequest;
-        if (!Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string')) throw new Error('bad request');
-        response = await executeCtl(server, req.args);
-      } catch (err) {
-        server.log.error({ err }, 'ctl request failed');
-        response = { stdout: 'Error: internal_error\n', exitCode: 1 };
+    sock.on('data', (d: string) => {
+      // One request per connection: bytes after its line are read and dropped, never run.
+      if (received) return;
+      const nl = d.indexOf('\n');
+      if (nl < 0) {
+        buf += d;
+        if (buf.length > 1 << 20) sock.destroy();
+        return;
       }
-      sock.end(JSON.stringify(response) + '\n');
+      received = true;
+      const line = buf + d.slice(0, nl);
+      buf = '';
+      void respond(server, line).then((response) => sock.end(JSON.stringify(response) + '\n'));
     });
     sock.on('error', () => sock.destroy());
   });

@@ -3,7 +3,7 @@ import type { Server } from '../../server.js';
 import type { CommandDef, Caller } from '../registry.js';
 import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type ArgSource } from '../execute.js';
 import { shape } from '../render.js';
-import { topLevelKeys } from './json-keys.js';
+import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
 import { normalizeIp } from '../../transports/address.js';
 import type { DomainError } from '../../errors.js';
@@ -80,13 +80,25 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
     res.end();
     return;
   }
-  const url = new URL(req.url ?? '/', 'http://localhost');
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  if ((method !== 'GET' && method !== 'POST') || segments.length !== 2 || segments[0] !== 'api') {
+  let url: URL | undefined;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    // An unparsable request target names no command.
+  }
+  const segments = url ? url.pathname.split('/').filter((s) => s !== '') : [];
+  if (!url || (method !== 'GET' && method !== 'POST') || segments.length !== 2 || segments[0] !== 'api') {
     req.resume();
     return envelope(res, 400, 40, 'Missing command name.');
   }
-  const name = decodeURIComponent(segments[1]!);
+  let name: string;
+  try {
+    name = decodeURIComponent(segments[1]!);
+  } catch {
+    // A malformed percent-encoding (`/api/%`) cannot name a command.
+    req.resume();
+    return envelope(res, 404, 40, 'Endpoint not found.');
+  }
 
   // Arguments first: a malformed request is reported before anything else (ejabberd's order).
   let entries: [string, unknown][] = [];
@@ -104,6 +116,7 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
     let parsed: unknown;
     try {
       text = new TextDecoder('utf-8', { fatal: true }).decode(body);
+      if (nestedDeeperThan(text, MAX_JSON_DEPTH)) return send(res, 400, `Invalid JSON input: nested deeper than ${MAX_JSON_DEPTH} levels`);
       // A body of JSON whitespace only (e.g. curl --data-binary $'\n') means no arguments, as in ejabberd.
       parsed = /^[ \t\r\n]*$/.test(text) ? null : JSON.parse(text);
     } catch {

@@ -29,3 +29,26 @@ export function topLevelKeys(text: string): string[] {
   }
   return keys;
 }
+
+/**
+ * Deepest nesting of objects and arrays accepted in a request body. ejabberd's arguments are at
+ * most a few levels deep; the bound keeps every later walk of the value (type errors print it in
+ * Erlang notation, recursively) far from the stack's limit. Like the XML parser's depth, a constant.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether a JSON text nests objects and arrays deeper than `max` (one pass, no recursion, strings skipped). */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      i++;
+      while (i < n && text.charCodeAt(i) !== 0x22) i += text.charCodeAt(i) === 0x5c /* \ */ ? 2 : 1;
+    } else if (c === 0x7b /* { */ || c === 0x5b /* [ */) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) depth--;
+  }
+  return false;
+}

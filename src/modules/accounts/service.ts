@@ -14,6 +14,8 @@ export class AccountService {
    */
   private verified = new Map<string, number>();
   private readonly cacheKey = randomBytes(32);
+  /** What an unknown account's password is checked against, so that a failure costs the same either way. */
+  private decoy: Promise<StoredCredentials> | undefined;
 
   constructor(private readonly server: Server) {}
 
@@ -99,7 +101,30 @@ export class AccountService {
     const p = this.tryPrepare(user, host);
     if (!p) return false;
     const rec = await this.store.get(p.host, p.user);
-    return rec !== undefined && (await this.verify(p, rec, password));
+    if (rec === undefined) return this.failLikeAKnownAccount(p, password);
+    return this.verify(p, rec, password);
+  }
+
+  /**
+   * The failure path for an account that does not exist, at the cost of a wrong password for one
+   * that does: the same cache key and the same check (PBKDF2 at the configured iteration count, or
+   * a comparison when passwords are stored in plain) against decoy credentials. Otherwise the time
+   * of a failed login tells whether the user name exists (about 1 ms at 4096 iterations).
+   */
+  private async failLikeAKnownAccount(p: { user: string; host: string }, password: string): Promise<false> {
+    const decoy = await (this.decoy ??= this.decoyCredentials());
+    createHmac('sha256', this.cacheKey).update(`${p.user}@${p.host}\0${decoy.scramSha256?.storedKey ?? ''}\0`).update(password).digest('base64');
+    await verifyStored(decoy, password);
+    return false;
+  }
+
+  private async decoyCredentials(): Promise<StoredCredentials> {
+    const secret = randomBytes(24).toString('base64');
+    const creds: StoredCredentials = {
+      scramSha256: await deriveScramCredentialsAsync(secret, 'sha256', this.server.config.storage.scramIterations),
+    };
+    if (this.server.config.storage.passwordFormat === 'plain') creds.plain = secret;
+    return creds;
   }
 
   async changePassword(user: string, host: string, password: string): Promise<void> {
@@ -140,8 +165,10 @@ export class AccountService {
       },
       checkPlain: async (username: string, password: string) => {
         const rec = await lookup(username);
-        return rec !== undefined && (await this.verify({ user: rec.user, host }, rec, password));
+        if (rec === undefined) return this.failLikeAKnownAccount({ user: username, host }, password);
+        return this.verify({ user: rec.user, host }, rec, password);
       },
+      scramIterations: this.server.config.storage.scramIterations,
     };
   }
 }
