@@ -135,7 +135,10 @@ class SocketTransport implements Transport {
     );
     this.attach(socket);
     socket.resume(); // a socket paused while its PROXY header was read
-    if (kind === 'c2s') this.startTls = this.upgrade;
+    if (kind === 'c2s') {
+      this.startTls = this.upgrade;
+      this.beforeTls = true;
+    }
   }
 
   startTls?: Transport['startTls'];
@@ -169,8 +172,15 @@ class SocketTransport implements Transport {
       this.slot.handler.invalidData('invalid UTF-8');
       return;
     }
-    if (buf.length) this.slot.handler.receive(buf.toString('utf8'));
+    if (!buf.length) return;
+    if (this.beforeTls) this.endsWithTag = lastNonSpaceIs(buf, 0x3e /* > */);
+    this.slot.handler.receive(buf.toString('utf8'));
   }
+
+  /** STARTTLS is still possible: reads are watched for data after `<starttls/>`. */
+  private beforeTls = false;
+  /** Whether the last read ended with a tag (and white space): false when something followed `<starttls/>`. */
+  private endsWithTag = true;
 
   write(data: string): void {
     if (this.socket.destroyed) return;
@@ -208,6 +218,14 @@ class SocketTransport implements Transport {
 
   private upgrade(onSecure: () => void, onError: (err: Error) => void): void {
     const raw = this.socket;
+    this.beforeTls = false;
+    // RFC 6120 §5.4.3.3: nothing may follow <starttls/> before <proceed/>. Text that came with it in the same
+    // read went to the XML parser, and the handshake would wait for a ClientHello that never comes.
+    if (!this.endsWithTag) {
+      raw.destroy();
+      onError(new Error('data after <starttls/>'));
+      return;
+    }
     // Only this transport's listeners: the listeners' own (the address count, the socket set) stay.
     raw.off('data', this.onData);
     raw.off('close', this.onClose);
@@ -235,6 +253,14 @@ class SocketTransport implements Transport {
       onError(err);
     });
   }
+}
+
+function lastNonSpaceIs(buf: Buffer, byte: number): boolean {
+  for (let i = buf.length - 1; i >= 0; i--) {
+    const b = buf[i]!;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return b === byte;
+  }
+  return true;
 }
 
 /** Length of the prefix of buf that ends on a character boundary (at most 3 bytes are held back). */
