@@ -389,6 +389,7 @@ export class C2SStream implements Session {
     }
     this.sasl = undefined;
     this.user = user;
+    this.transport?.authenticated?.();
     this.write(`<success xmlns="${NS.sasl}">${step.data ? step.data.toString('base64') : ''}</success>`);
     // RFC 6120 §6.4.6: the stream restarts; the next thing the client sends is a new header.
     this.parser.reset();
