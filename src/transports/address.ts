@@ -79,6 +79,17 @@ export function trustedProxiesOf(config: { trustedProxies: readonly string[] }):
   return t;
 }
 
+/**
+ * Whether a trusted proxy says that it received the request over TLS (`X-Forwarded-Proto: https`, the
+ * value it appended last): a WebSocket that the proxy decrypted counts as encrypted, as it does for ejabberd.
+ */
+export function forwardedOverTls(server: { config: { trustedProxies: readonly string[] } }, req: IncomingMessage): boolean {
+  const proto = req.headers['x-forwarded-proto'];
+  if (proto === undefined || !trustedProxiesOf(server.config).has(normalizeIp(req.socket.remoteAddress ?? ''))) return false;
+  const last = (Array.isArray(proto) ? proto.join(',') : proto).split(',').pop()!.trim().toLowerCase();
+  return last === 'https' || last === 'wss';
+}
+
 /** The address an HTTP request comes from, as every per-address limit and permission sees it. */
 export function clientAddress(server: { config: { trustedProxies: readonly string[] } }, req: IncomingMessage): string {
   const peer = normalizeIp(req.socket.remoteAddress ?? '');

@@ -9,7 +9,7 @@ import type { ConnectionKind } from '../router/session.js';
 import { handleApiRequest } from '../admin/ejabberd/http.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
-import { clientAddress, isLoopbackBind, normalizeIp, trustedProxiesOf, type TrustedProxies } from './address.js';
+import { clientAddress, forwardedOverTls, isLoopbackBind, normalizeIp, trustedProxiesOf, type TrustedProxies } from './address.js';
 import { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 
 export interface BoundAddress {
@@ -578,7 +578,8 @@ export class Listeners {
           return;
         }
         const slot = { handler: undefined as unknown as ConnectionSlot['handler'] };
-        new C2SStream(this.server, new WebSocketTransport(ws, socket, slot, this.server, ip, req.socket.remotePort ?? 0, secure), slot);
+        const encrypted = secure || forwardedOverTls(this.server, req);
+        new C2SStream(this.server, new WebSocketTransport(ws, socket, slot, this.server, ip, req.socket.remotePort ?? 0, encrypted), slot);
       });
     });
     srv.requestTimeout = 30_000;

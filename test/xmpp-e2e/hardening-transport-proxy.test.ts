@@ -161,10 +161,10 @@ test('a PROXY header is only believed from a trusted proxy; malformed or late he
 });
 
 /** A framed secure WebSocket login from `from`, with X-Forwarded-For. */
-async function wsLogin(from: string, xff: string, resource: string): Promise<WebSocket> {
-  const ws = new WebSocket(`wss://127.0.0.1:${parley.ports.https}/ws`, ['xmpp'], {
+async function wsLogin(from: string, xff: string, resource: string, headers: Record<string, string> = {}, url = `wss://127.0.0.1:${parley.ports.https}/ws`): Promise<WebSocket> {
+  const ws = new WebSocket(url, ['xmpp'], {
     localAddress: from,
-    headers: { 'x-forwarded-for': xff },
+    headers: { 'x-forwarded-for': xff, ...headers },
     rejectUnauthorized: false,
   });
   let text = '';
@@ -210,6 +210,23 @@ test('X-Forwarded-For: believed from a trusted proxy (rightmost untrusted hop) f
   assert.equal(await call(PROXY, '198.51.100.9'), 200);
   assert.notEqual(await call(PROXY, '198.51.100.10'), 200);
   assert.notEqual(await call(STRANGER, '198.51.100.9'), 200);
+});
+
+test('X-Forwarded-Proto: https from a trusted proxy makes a WebSocket it decrypted count as encrypted', async () => {
+  const url = `ws://127.0.0.1:${parley.ports.http}/ws`;
+  const ws = await wsLogin(PROXY, '198.51.100.70', 'tls-terminated', { 'x-forwarded-proto': 'https' }, url);
+  assert.equal(await sessionIp('bob@localhost/tls-terminated'), '198.51.100.70');
+  // Without it, a remote client on plain ws:// may not authenticate (c2s.requireTls).
+  const clear = new WebSocket(url, ['xmpp'], { localAddress: PROXY, headers: { 'x-forwarded-for': '198.51.100.71' } });
+  let text = '';
+  clear.on('message', (d) => (text += d.toString()));
+  await new Promise((resolve, reject) => clear.once('open', resolve).once('error', reject));
+  clear.send(`<open xmlns='${NS_FRAMING}' to='localhost' version='1.0'/>`);
+  await eventually(() => text.includes('</stream:features>'), 3000, 'features');
+  clear.send(plainAuth('bob', 'bobpw'));
+  await eventually(() => text.includes('<encryption-required/>'), 3000, 'encryption-required');
+  assert.doesNotMatch(text, /<success/);
+  for (const w of [ws, clear]) w.terminate();
 });
 
 test('start-up warns when the HTTP listener (API and WebSocket without TLS) is bound to a non-loopback address', async () => {
