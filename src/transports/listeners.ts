@@ -561,7 +561,8 @@ export class Listeners {
     srv.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/ws' && path !== '/xmpp-websocket') {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
         return;
       }
       // Behind a trusted proxy the connection is the proxy's (not counted): the client is counted from here.

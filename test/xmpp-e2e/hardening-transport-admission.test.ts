@@ -79,7 +79,7 @@ test('refused connections that never close are fully closed within seconds: no d
   await Promise.all(refused.map((r) => r.ended));
   for (const r of refused) assert.match(r.text(), /<policy-violation /, 'the refused client is told why');
   // The server's sides are destroyed after the grace period although the clients never close theirs.
-  await eventually(() => stats().sockets === socketsBefore, 5000, 'refused sockets destroyed');
+  await eventually(() => stats().sockets <= socketsBefore, 5000, 'refused sockets destroyed');
   // Only the clients' own N descriptors remain in this process (before the fix: 2N).
   await eventually(() => openFds() <= fdsBefore + N + 4, 3000, `descriptors back near the baseline (${fdsBefore} + ${N} client sides)`);
   for (const r of refused) r.socket.destroy();
