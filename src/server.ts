@@ -23,7 +23,7 @@ import { setupCarbons } from './modules/carbons/index.js';
 import { setupRegister } from './modules/register/index.js';
 import { registerCoreCommands } from './admin/commands.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
-import { Listeners, type BoundAddresses } from './transports/listeners.js';
+import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
 import { prepareAdmins } from './admin/auth.js';
 
@@ -62,6 +62,10 @@ export class Server {
   startedAt = 0;
   addresses: BoundAddresses = {};
   private listeners?: Listeners;
+  /** Open sockets and connections per address of the listeners (for tests and diagnostics). */
+  get listenerStats(): ListenerStats | undefined {
+    return this.listeners?.stats();
+  }
   private readonly hostSet: Set<string>;
   private readonly options: ServerOptions;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isCidr } from '../transports/address.js';
 
 const port = z.number().int().min(0).max(65535);
 const listener = (address: string, p: number) =>
@@ -10,6 +11,27 @@ const listener = (address: string, p: number) =>
     .strict();
 const optionalListener = (address: string, p: number) =>
   z.union([listener(address, p), z.null()]).default({ address, port: p });
+/** An XMPP client listener; behind a load balancer it may expect PROXY protocol headers. */
+const clientListener = (address: string, p: number) =>
+  z
+    .union([
+      listener(address, p).extend({
+        proxyProtocol: z
+          .boolean()
+          .default(false)
+          .describe('connections from trustedProxies start with a PROXY protocol header (v1 or v2) giving the client address'),
+      }),
+      z.null(),
+    ])
+    .default({ address, port: p, proxyProtocol: false });
+const rateLimit = (rate: number, burst: number) =>
+  z
+    .object({
+      rate: z.number().int().min(0).default(rate).describe('bytes per second (0: unlimited)'),
+      burst: z.number().int().min(1).default(burst).describe('bytes that may arrive at once before the rate applies'),
+    })
+    .strict()
+    .default({ rate, burst });
 
 const permissionRule = z
   .object({
@@ -50,15 +72,15 @@ export const configSchema = z
       .default({}),
     listen: z
       .object({
-        c2s: optionalListener('0.0.0.0', 5222).describe('client connections with STARTTLS'),
-        c2sTls: optionalListener('0.0.0.0', 5223).describe('client connections over direct TLS (XEP-0368)'),
+        c2s: clientListener('0.0.0.0', 5222).describe('client connections with STARTTLS'),
+        c2sTls: clientListener('0.0.0.0', 5223).describe('client connections over direct TLS (XEP-0368)'),
         http: optionalListener('127.0.0.1', 5280).describe('HTTP: /api and /ws'),
         https: optionalListener('127.0.0.1', 5443).describe('HTTPS: /api and /ws'),
       })
       .strict()
       .default({
-        c2s: { address: '0.0.0.0', port: 5222 },
-        c2sTls: { address: '0.0.0.0', port: 5223 },
+        c2s: { address: '0.0.0.0', port: 5222, proxyProtocol: false },
+        c2sTls: { address: '0.0.0.0', port: 5223, proxyProtocol: false },
         http: { address: '127.0.0.1', port: 5280 },
         https: { address: '127.0.0.1', port: 5443 },
       }),
@@ -91,7 +113,16 @@ export const configSchema = z
     limits: z
       .object({
         maxStanzaSize: z.number().int().min(1024).default(262_144).describe('largest stanza in bytes'),
-        maxConnectionsPerIp: z.number().int().min(1).default(5000).describe('client connections (TCP, TLS, WebSocket) from one address'),
+        maxConnectionsPerIp: z
+          .number()
+          .int()
+          .min(1)
+          .default(5000)
+          .describe(
+            'open connections from one address on all listeners (c2s, direct TLS, HTTP/HTTPS including keep-alive and WebSocket), counted at accept time; trustedProxies are exempt, their clients are counted by their forwarded address',
+          ),
+        tlsHandshakeTimeout: z.number().int().min(1).default(10).describe('seconds a TLS handshake (direct TLS, HTTPS, STARTTLS) may take in all'),
+        proxyHeaderTimeout: z.number().int().min(1).default(5).describe('seconds a trusted proxy has to send the PROXY protocol header'),
         maxAuthAttempts: z.number().int().min(1).default(5).describe('failed SASL attempts before a stream is closed'),
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
@@ -102,12 +133,28 @@ export const configSchema = z
       .default({
         maxStanzaSize: 262_144,
         maxConnectionsPerIp: 5000,
+        tlsHandshakeTimeout: 10,
+        proxyHeaderTimeout: 5,
         maxAuthAttempts: 5,
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
       }),
+    trustedProxies: z
+      .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
+      .default([])
+      .describe(
+        'addresses or CIDR blocks of load balancers: their PROXY protocol headers (listeners with proxyProtocol) and X-Forwarded-For (HTTP) give the client address used by every per-address limit',
+      ),
+    shaper: z
+      .object({
+        unauthenticated: rateLimit(10_240, 65_536).describe('inbound rate limit of a client connection before it authenticates'),
+        authenticated: rateLimit(102_400, 1_048_576).describe('inbound rate limit of an authenticated client connection'),
+      })
+      .strict()
+      .default({ unauthenticated: { rate: 10_240, burst: 65_536 }, authenticated: { rate: 102_400, burst: 1_048_576 } })
+      .describe('per-connection inbound rate limits (token bucket); reads pause while a connection is over its rate'),
     apiPermissions: z
       .record(z.string(), permissionRule)
       .optional()

@@ -2,7 +2,6 @@ import net from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import tls from 'node:tls';
 import http from 'node:http';
-import https from 'node:https';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Server } from '../server.js';
 import { C2SStream, type ConnectionSlot, type Transport } from '../c2s/stream.js';
@@ -10,7 +9,8 @@ import type { ConnectionKind } from '../router/session.js';
 import { handleApiRequest } from '../admin/ejabberd/http.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
-import { normalizeIp } from './address.js';
+import { clientAddress, forwardedOverTls, isLoopbackBind, normalizeIp, trustedProxiesOf, type TrustedProxies } from './address.js';
+import { parseProxyHeader, type ProxyHeader } from './proxy-protocol.js';
 
 export interface BoundAddress {
   address: string;
@@ -24,16 +24,99 @@ export interface BoundAddresses {
   ctl?: string;
 }
 
+/** How long a refused connection may linger (read and discarded) before it is destroyed. */
+const REFUSED_GRACE_MS = 2000;
+
+export interface RateLimit {
+  /** Bytes per second; 0: unlimited. */
+  rate: number;
+  /** Bytes that may arrive at once. */
+  burst: number;
+}
+
+/**
+ * Inbound token bucket (ejabberd's shaper, Prosody's mod_limits): every read takes its size from the
+ * bucket; when it runs dry, reads pause until the rate has refilled it. One subtraction per read, a clock
+ * read only when the bucket is overdrawn, one timer only while paused. The refill is computed when the
+ * bucket runs dry, so right after an idle period up to twice `burst` can pass before the rate applies.
+ */
+export class Shaper {
+  private rate = 0;
+  private burst = 0;
+  private credit = 0;
+  private last = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pause: () => void,
+    private readonly resume: () => void,
+    limit: RateLimit,
+  ) {
+    this.set(limit);
+  }
+
+  /** New limits with a full bucket (on authentication); reads resume if they were paused. */
+  set(limit: RateLimit): void {
+    this.rate = limit.rate;
+    this.burst = limit.burst;
+    this.credit = limit.burst;
+    this.last = Date.now();
+    if (this.timer) {
+      this.cancel();
+      this.resume();
+    }
+  }
+
+  consume(bytes: number): void {
+    this.credit -= bytes;
+    if (this.credit < 0 && this.rate > 0) this.overdrawn();
+  }
+
+  /** Forgets a pending resumption (the connection closed, or its reading moved to another socket). */
+  cancel(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  get paused(): boolean {
+    return this.timer !== undefined;
+  }
+
+  private overdrawn(): void {
+    this.refill();
+    if (this.credit >= 0 || this.timer) return;
+    this.pause();
+    this.arm();
+  }
+
+  private arm(): void {
+    this.timer = setTimeout(this.wake, Math.ceil((-this.credit * 1000) / this.rate));
+    this.timer.unref();
+  }
+
+  private readonly wake = (): void => {
+    this.timer = undefined;
+    this.refill();
+    if (this.credit < 0) this.arm();
+    else this.resume();
+  };
+
+  private refill(): void {
+    const now = Date.now();
+    this.credit = Math.min(this.burst, this.credit + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+  }
+}
+
 /** Socket transport: coalesces the writes of one event-loop turn into one syscall. */
 class SocketTransport implements Transport {
   readonly framed = false;
-  readonly ip: string;
-  readonly port: number;
   private corked = false;
   private readonly uncork = () => {
     this.corked = false;
     this.socket.uncork();
   };
+  private readonly shaper: Shaper;
 
   constructor(
     private socket: net.Socket,
@@ -41,11 +124,21 @@ class SocketTransport implements Transport {
     public secure: boolean,
     private readonly slot: ConnectionSlot,
     private readonly server: Server,
+    /** The client's address: the peer's, or the one a trusted proxy's PROXY header gave. */
+    readonly ip: string,
+    readonly port: number,
   ) {
-    this.ip = normalizeIp(socket.remoteAddress ?? '');
-    this.port = socket.remotePort ?? 0;
+    this.shaper = new Shaper(
+      () => this.socket.pause(),
+      () => this.socket.resume(),
+      server.config.shaper.unauthenticated,
+    );
     this.attach(socket);
-    if (kind === 'c2s') this.startTls = this.upgrade;
+    socket.resume(); // a socket paused while its PROXY header was read
+    if (kind === 'c2s') {
+      this.startTls = this.upgrade;
+      this.beforeTls = true;
+    }
   }
 
   startTls?: Transport['startTls'];
@@ -53,14 +146,21 @@ class SocketTransport implements Transport {
   /** Bytes of a multi-byte character split across reads, kept for the next read. */
   private pending: Buffer | undefined;
 
+  private readonly onData = (d: Buffer): void => this.data(d);
+  private readonly onClose = (): void => {
+    this.shaper.cancel();
+    this.slot.handler.transportClosed();
+  };
+
   private attach(socket: net.Socket): void {
-    socket.on('data', (d: Buffer) => this.data(d));
-    socket.on('close', () => this.slot.handler.transportClosed());
+    socket.on('data', this.onData);
+    socket.on('close', this.onClose);
     socket.on('error', () => socket.destroy());
   }
 
   /** Decodes strictly: invalid UTF-8 ends the stream (RFC 6120 §11.6) instead of becoming U+FFFD. */
   private data(chunk: Buffer): void {
+    this.shaper.consume(chunk.length);
     let buf = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = undefined;
     const cut = completeUtf8Length(buf);
@@ -72,8 +172,15 @@ class SocketTransport implements Transport {
       this.slot.handler.invalidData('invalid UTF-8');
       return;
     }
-    if (buf.length) this.slot.handler.receive(buf.toString('utf8'));
+    if (!buf.length) return;
+    if (this.beforeTls) this.endsWithTag = lastNonSpaceIs(buf, 0x3e /* > */);
+    this.slot.handler.receive(buf.toString('utf8'));
   }
+
+  /** STARTTLS is still possible: reads are watched for data after `<starttls/>`. */
+  private beforeTls = false;
+  /** Whether the last read ended with a tag (and white space): false when something followed `<starttls/>`. */
+  private endsWithTag = true;
 
   write(data: string): void {
     if (this.socket.destroyed) return;
@@ -85,13 +192,18 @@ class SocketTransport implements Transport {
     this.socket.write(data);
   }
 
+  /** After STARTTLS this is the TLS socket's queue (clear text not yet encrypted and sent). */
   get buffered(): number {
     return this.socket.writableLength;
   }
 
+  /** Also calls back when the connection closes first, so that nobody waits for a drain that never comes. */
   onDrain(cb: () => void): void {
-    if (this.socket.writableLength === 0) queueMicrotask(cb);
-    else this.socket.once('drain', cb);
+    whenDrained(this.socket, () => this.socket.writableLength, cb);
+  }
+
+  authenticated(): void {
+    this.shaper.set(this.server.config.shaper.authenticated);
   }
 
   end(): void {
@@ -111,21 +223,49 @@ class SocketTransport implements Transport {
 
   private upgrade(onSecure: () => void, onError: (err: Error) => void): void {
     const raw = this.socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    raw.removeAllListeners('error');
-    raw.on('error', () => raw.destroy());
+    this.beforeTls = false;
+    // RFC 6120 §5.4.3.3: nothing may follow <starttls/> before <proceed/>. Text that came with it in the same
+    // read went to the XML parser, and the handshake would wait for a ClientHello that never comes.
+    if (!this.endsWithTag) {
+      raw.destroy();
+      onError(new Error('data after <starttls/>'));
+      return;
+    }
+    // Only this transport's listeners: the listeners' own (the address count, the socket set) stay.
+    raw.off('data', this.onData);
+    raw.off('close', this.onClose);
     // The proceed element must leave before the handshake starts.
     if (this.corked) {
       this.corked = false;
       raw.uncork();
     }
+    // Reading moves to the TLS socket, which starts reading by itself.
+    this.shaper.cancel();
     const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.server.tls.context });
     this.socket = secure;
     this.attach(secure);
-    secure.once('secure', onSecure);
-    secure.once('error', onError);
+    const deadline = setTimeout(() => secure.destroy(), this.server.config.limits.tlsHandshakeTimeout * 1000);
+    deadline.unref();
+    secure.once('close', () => clearTimeout(deadline));
+    secure.once('secure', () => {
+      clearTimeout(deadline);
+      onSecure();
+    });
+    secure.once('error', (err) => {
+      clearTimeout(deadline);
+      // Not a half-open socket waiting for the negotiation timeout: closed at once.
+      secure.destroy();
+      onError(err);
+    });
   }
+}
+
+function lastNonSpaceIs(buf: Buffer, byte: number): boolean {
+  for (let i = buf.length - 1; i >= 0; i--) {
+    const b = buf[i]!;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return b === byte;
+  }
+  return true;
 }
 
 /** Length of the prefix of buf that ends on a character boundary (at most 3 bytes are held back). */
@@ -140,25 +280,70 @@ function completeUtf8Length(buf: Buffer): number {
   return n;
 }
 
+/** Calls back once when `pending()` is zero after a 'drain', or when the socket closes. */
+function whenDrained(socket: net.Socket, pending: () => number, cb: () => void): void {
+  if (socket.destroyed || pending() === 0) {
+    queueMicrotask(cb);
+    return;
+  }
+  const check = () => {
+    if (!socket.destroyed && pending() > 0) return;
+    socket.off('drain', check);
+    socket.off('close', check);
+    cb();
+  };
+  socket.on('drain', check);
+  socket.on('close', check);
+}
+
 class WebSocketTransport implements Transport {
   readonly framed = true;
   readonly kind = 'websocket' as const;
-  constructor(private readonly ws: WebSocket, readonly ip: string, readonly port: number, public secure: boolean) {}
+  private readonly shaper: Shaper;
+
+  constructor(
+    private readonly ws: WebSocket,
+    /** The TCP (or TLS) socket under the WebSocket: its 'drain' tells when ws.bufferedAmount falls. */
+    private readonly socket: net.Socket,
+    private readonly slot: ConnectionSlot,
+    private readonly server: Server,
+    readonly ip: string,
+    readonly port: number,
+    public secure: boolean,
+  ) {
+    this.shaper = new Shaper(
+      () => ws.pause(),
+      () => ws.resume(),
+      server.config.shaper.unauthenticated,
+    );
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.shaper.consume(data.length);
+      // RFC 7395 §3.2: every frame is a text frame (which ws has checked to be valid UTF-8).
+      if (isBinary) this.slot.handler.invalidData('binary WebSocket frames are not allowed');
+      else this.slot.handler.receive(data.toString('utf8'));
+    });
+    ws.on('close', () => {
+      this.shaper.cancel();
+      this.slot.handler.transportClosed();
+    });
+    ws.on('error', () => ws.terminate());
+  }
   write(data: string): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(data);
   }
   get buffered(): number {
     return this.ws.bufferedAmount;
   }
+  /** Also calls back when the connection closes first. */
   onDrain(cb: () => void): void {
-    const check = () => {
-      if (this.ws.readyState !== this.ws.OPEN || this.ws.bufferedAmount === 0) cb();
-      else setTimeout(check, 10).unref();
-    };
-    check();
+    whenDrained(this.socket, () => (this.ws.readyState === this.ws.OPEN ? this.ws.bufferedAmount : 0), cb);
+  }
+  authenticated(): void {
+    this.shaper.set(this.server.config.shaper.authenticated);
   }
   end(): void {
     this.ws.close(1000);
+    setTimeout(() => this.ws.terminate(), 2000).unref();
   }
   destroy(): void {
     this.ws.terminate();
@@ -169,10 +354,33 @@ class WebSocketTransport implements Transport {
   }
 }
 
+type ListenerName = 'c2s' | 'c2sTls' | 'http' | 'https';
+
+const POLICY_VIOLATION =
+  `<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">` +
+  `<stream:error><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-streams"/><text xmlns="urn:ietf:params:xml:ns:xmpp-streams">too many connections from your address</text></stream:error></stream:stream>`;
+const SERVICE_UNAVAILABLE = 'HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n';
+
+/** Counts for tests and diagnostics. */
+export interface ListenerStats {
+  /** Open TCP connections accepted by any listener (refused ones until they are closed). */
+  sockets: number;
+  /** Open connections per client address, as limits.maxConnectionsPerIp counts them. */
+  perIp: Record<string, number>;
+}
+
+/**
+ * The listening sockets. Every connection is admitted or refused by its client's address as soon as it is
+ * accepted (after the PROXY header, for a trusted proxy), before any TLS work; TLS handshakes have a
+ * deadline for the whole handshake; HTTP and HTTPS requests are handed to an http.Server that never
+ * listens itself.
+ */
 export class Listeners {
-  private servers: (net.Server | http.Server)[] = [];
+  private servers: net.Server[] = [];
+  private httpServers: http.Server[] = [];
   private sockets = new Set<net.Socket>();
   private perIp = new Map<string, number>();
+  private readonly trusted: TrustedProxies;
   private wss = new WebSocketServer({
     noServer: true,
     maxPayload: 0,
@@ -182,35 +390,41 @@ export class Listeners {
 
   constructor(private readonly server: Server) {
     (this.wss.options as { maxPayload: number }).maxPayload = server.config.limits.maxStanzaSize + 1024;
+    this.trusted = trustedProxiesOf(server.config);
   }
 
   async start(): Promise<BoundAddresses> {
     const { listen } = this.server.config;
     const out: BoundAddresses = {};
-    if (listen.c2s) out.c2s = await this.listen(net.createServer((s) => this.c2s(s, 'c2s', false)), listen.c2s);
-    if (listen.c2sTls) {
-      const srv = tls.createServer({ cert: this.server.tls.cert, key: this.server.tls.key }, (s) => this.c2s(s, 'c2s_tls', true));
-      srv.on('tlsClientError', () => undefined);
-      out.c2sTls = await this.listen(srv, listen.c2sTls);
+    if (listen.c2s) out.c2s = await this.listen('c2s', listen.c2s, listen.c2s.proxyProtocol);
+    if (listen.c2sTls) out.c2sTls = await this.listen('c2sTls', listen.c2sTls, listen.c2sTls.proxyProtocol);
+    if (listen.http) {
+      out.http = await this.listen('http', listen.http, false);
+      if (!isLoopbackBind(listen.http.address)) {
+        this.server.log.warn(
+          { address: listen.http.address, port: out.http.port },
+          'the HTTP listener (admin API and WebSocket, without TLS) is reachable from other machines: passwords and messages cross the network in clear text; bind it to 127.0.0.1 or use the https listener',
+        );
+      }
     }
-    if (listen.http) out.http = await this.listen(this.httpServer(http.createServer(), false), listen.http);
-    if (listen.https) {
-      const srv = https.createServer({ cert: this.server.tls.cert, key: this.server.tls.key });
-      srv.on('tlsClientError', () => undefined);
-      out.https = await this.listen(this.httpServer(srv, true), listen.https);
-    }
+    if (listen.https) out.https = await this.listen('https', listen.https, false);
     const ctlPath = resolveIn(this.server.dataDir, this.server.config.ctl.socket);
     this.closeCtl = await startCtlServer(this.server, ctlPath);
     out.ctl = ctlPath;
     return out;
   }
 
-  private listen(srv: net.Server, where: { address: string; port: number }): Promise<BoundAddress> {
+  stats(): ListenerStats {
+    return { sockets: this.sockets.size, perIp: Object.fromEntries(this.perIp) };
+  }
+
+  private listen(name: ListenerName, where: { address: string; port: number }, proxyProtocol: boolean): Promise<BoundAddress> {
+    const web = name === 'http' || name === 'https';
+    // Half-open as http.Server's own sockets are; the HTTP code closes them.
+    const srv = net.createServer({ allowHalfOpen: web, noDelay: true }, (s) => this.accept(s, name, proxyProtocol));
     this.servers.push(srv);
-    srv.on('connection', (s: net.Socket) => {
-      this.sockets.add(s);
-      s.once('close', () => this.sockets.delete(s));
-    });
+    const httpServer = web ? this.httpServer(name === 'https') : undefined;
+    this.route[name] = (socket) => httpServer!.emit('connection', socket);
     return new Promise((resolve, reject) => {
       srv.once('error', reject);
       srv.listen(where.port, where.address, () => {
@@ -221,10 +435,78 @@ export class Listeners {
     });
   }
 
-  private admit(ip: string): boolean {
+  private route: Partial<Record<ListenerName, (socket: net.Socket) => void>> = {};
+
+  private accept(raw: net.Socket, name: ListenerName, proxyProtocol: boolean): void {
+    this.sockets.add(raw);
+    raw.once('close', () => this.sockets.delete(raw));
+    raw.on('error', () => raw.destroy());
+    const peer = normalizeIp(raw.remoteAddress ?? '');
+    if (proxyProtocol && this.trusted.has(peer)) {
+      this.readProxyHeader(raw, (source) => this.admitted(raw, name, source?.address ?? peer, source?.port ?? raw.remotePort ?? 0));
+    } else {
+      this.admitted(raw, name, peer, raw.remotePort ?? 0);
+    }
+  }
+
+  /** Reads the PROXY protocol header within limits.proxyHeaderTimeout; a malformed or late one closes the connection. */
+  private readProxyHeader(raw: net.Socket, done: (source: ProxyHeader['source']) => void): void {
+    let buf: Buffer | undefined;
+    const timer = setTimeout(() => raw.destroy(), this.server.config.limits.proxyHeaderTimeout * 1000);
+    timer.unref();
+    const onData = (chunk: Buffer) => {
+      buf = buf ? Buffer.concat([buf, chunk]) : chunk;
+      let header: ProxyHeader | undefined;
+      try {
+        header = parseProxyHeader(buf);
+      } catch (err) {
+        this.server.log.debug({ err: (err as Error).message, proxy: raw.remoteAddress }, 'bad PROXY protocol header');
+        clearTimeout(timer);
+        raw.destroy();
+        return;
+      }
+      if (!header) return;
+      raw.pause();
+      raw.off('data', onData);
+      clearTimeout(timer);
+      if (header.length < buf.length) raw.unshift(buf.subarray(header.length));
+      done(header.source);
+    };
+    raw.on('data', onData);
+    raw.once('close', () => clearTimeout(timer));
+  }
+
+  private admitted(raw: net.Socket, name: ListenerName, ip: string, port: number): void {
+    if (!this.count(raw, ip)) {
+      this.refuse(raw, name);
+      return;
+    }
+    switch (name) {
+      case 'c2s':
+        this.stream(raw, 'c2s', false, ip, port);
+        break;
+      case 'c2sTls':
+        this.handshake(raw, (secure) => this.stream(secure, 'c2s_tls', true, ip, port));
+        break;
+      case 'http':
+        this.route.http!(raw);
+        break;
+      case 'https':
+        this.handshake(raw, (secure) => this.route.https!(secure));
+        break;
+    }
+  }
+
+  /**
+   * Counts the connection against its address until it closes; false when the address is at its limit.
+   * A trusted proxy's own address is not limited: its clients are counted by the address it forwards.
+   */
+  private count(socket: net.Socket, ip: string): boolean {
+    if (this.trusted.has(ip)) return true;
     const n = this.perIp.get(ip) ?? 0;
     if (n >= this.server.config.limits.maxConnectionsPerIp) return false;
     this.perIp.set(ip, n + 1);
+    socket.once('close', () => this.release(ip));
     return true;
   }
 
@@ -234,22 +516,49 @@ export class Listeners {
     else this.perIp.set(ip, n);
   }
 
-  private c2s(socket: net.Socket, kind: ConnectionKind, secure: boolean): void {
-    const ip = normalizeIp(socket.remoteAddress ?? '');
-    if (!this.admit(ip)) {
-      socket.end(
-        `<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">` +
-          `<stream:error><policy-violation xmlns="urn:ietf:params:xml:ns:xmpp-streams"/><text xmlns="urn:ietf:params:xml:ns:xmpp-streams">too many connections from your address</text></stream:error></stream:stream>`,
-      );
+  /**
+   * Over the limit. In clear text the client is told why; what it sends is read and discarded, and the
+   * socket is destroyed when the client closes its side or after a short grace, so that a client that
+   * never closes cannot hold the descriptor. Before a TLS handshake there is nobody to tell: closed at once.
+   */
+  private refuse(raw: net.Socket, name: ListenerName): void {
+    if (name === 'c2sTls' || name === 'https') {
+      raw.destroy();
       return;
     }
-    socket.once('close', () => this.release(ip));
-    socket.setNoDelay(true);
-    const slot = { handler: undefined as unknown as ConnectionSlot['handler'] };
-    new C2SStream(this.server, new SocketTransport(socket, kind, secure, slot, this.server), slot);
+    const grace = setTimeout(() => raw.destroy(), REFUSED_GRACE_MS);
+    grace.unref();
+    raw.once('close', () => clearTimeout(grace));
+    raw.on('end', () => raw.destroy());
+    raw.resume();
+    raw.end(name === 'c2s' ? POLICY_VIOLATION : SERVICE_UNAVAILABLE);
   }
 
-  private httpServer(srv: http.Server, secure: boolean): http.Server {
+  /** Server side TLS over an accepted socket, with a deadline for the whole handshake (not per byte). */
+  private handshake(raw: net.Socket, onSecure: (secure: tls.TLSSocket) => void): void {
+    const secure = new tls.TLSSocket(raw, { isServer: true, secureContext: this.server.tls.context });
+    const deadline = setTimeout(() => secure.destroy(), this.server.config.limits.tlsHandshakeTimeout * 1000);
+    deadline.unref();
+    secure.on('error', () => secure.destroy());
+    secure.once('close', () => {
+      clearTimeout(deadline);
+      raw.destroy();
+    });
+    secure.once('secure', () => {
+      clearTimeout(deadline);
+      onSecure(secure);
+    });
+  }
+
+  private stream(socket: net.Socket, kind: ConnectionKind, secure: boolean, ip: string, port: number): void {
+    socket.setNoDelay(true);
+    const slot = { handler: undefined as unknown as ConnectionSlot['handler'] };
+    new C2SStream(this.server, new SocketTransport(socket, kind, secure, slot, this.server, ip, port), slot);
+  }
+
+  private httpServer(secure: boolean): http.Server {
+    const srv = http.createServer();
+    this.httpServers.push(srv);
     srv.on('request', (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (path.startsWith('/api/') || path === '/api') {
@@ -258,50 +567,49 @@ export class Listeners {
       }
       res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
     });
-    srv.on('upgrade', (req, socket, head) => {
+    srv.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/ws' && path !== '/xmpp-websocket') {
-        socket.end('HTTP/1.1 404 Not Found\r\n\r\n');
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
         return;
       }
-      const ip = normalizeIp(req.socket.remoteAddress ?? '');
-      if (!this.admit(ip)) {
-        socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+      // Behind a trusted proxy the connection is the proxy's (not counted): the client is counted from here.
+      const peer = normalizeIp(req.socket.remoteAddress ?? '');
+      const ip = clientAddress(this.server, req);
+      if (ip !== peer && !this.count(socket, ip)) {
+        socket.end(SERVICE_UNAVAILABLE);
+        setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
         return;
       }
-      socket.once('close', () => this.release(ip));
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         if (ws.protocol !== 'xmpp') {
           ws.close(1002, 'the xmpp subprotocol is required');
           return;
         }
         const slot = { handler: undefined as unknown as ConnectionSlot['handler'] };
-        new C2SStream(this.server, new WebSocketTransport(ws, ip, req.socket.remotePort ?? 0, secure), slot);
-        ws.on('message', (data) => slot.handler.receive(data.toString()));
-        ws.on('close', () => slot.handler.transportClosed());
-        ws.on('error', () => ws.terminate());
+        const encrypted = secure || forwardedOverTls(this.server, req);
+        new C2SStream(this.server, new WebSocketTransport(ws, socket, slot, this.server, ip, req.socket.remotePort ?? 0, encrypted), slot);
       });
     });
     srv.requestTimeout = 30_000;
     srv.headersTimeout = 10_000;
+    // The server never listens (connections are handed to it), but 'listening' starts its checks of the
+    // header and request timeouts.
+    srv.emit('listening');
     return srv;
   }
 
   async stop(): Promise<void> {
     await this.closeCtl?.();
     for (const ws of this.wss.clients) ws.terminate();
-    const closed = Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((r) => {
-            s.close(() => r());
-            (s as http.Server).closeAllConnections?.();
-          }),
-      ),
-    );
+    const closed = Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const h of this.httpServers) {
+      h.closeAllConnections();
+      h.close(() => undefined);
+    }
     // close() waits for every open connection to end: without this, stop() never returns while a client is connected.
     for (const s of this.sockets) s.destroy();
     await closed;
   }
 }
-

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { startParley, type Parley } from '../support/harness.js';
 import { RawConn, expectStreamError } from './raw.js';
 
+const ADDR = '127.0.0.3';
 let parley: Parley;
 before(async () => {
   parley = await startParley({ limits: { maxConnectionsPerIp: 2 } });
@@ -13,11 +14,12 @@ after(async () => {
 });
 
 test('limits.maxConnectionsPerIp: the connection over the limit gets policy-violation; others are unaffected', async () => {
-  const a = await RawConn.tcp(parley.ports.c2s);
-  const b = await RawConn.tcp(parley.ports.c2s);
+  // Not 127.0.0.1: the harness's HTTP API calls (kept alive) count against that address too.
+  const a = await RawConn.tcp(parley.ports.c2s, ADDR);
+  const b = await RawConn.tcp(parley.ports.c2s, ADDR);
   await a.login('lim', 'limpw', 'a');
   await b.open();
-  const third = await RawConn.tcp(parley.ports.c2s);
+  const third = await RawConn.tcp(parley.ports.c2s, ADDR);
   await expectStreamError(third, 'policy-violation');
   // The two admitted connections still work.
   a.write(`<iq type='get' id='p' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`);
@@ -29,7 +31,7 @@ test('limits.maxConnectionsPerIp: the connection over the limit gets policy-viol
   b.destroy();
   await b.waitClosed();
   await new Promise((r) => setTimeout(r, 100));
-  const again = await RawConn.tcp(parley.ports.c2s);
+  const again = await RawConn.tcp(parley.ports.c2s, ADDR);
   const features = await again.open();
   assert.match(features, /mechanisms/);
   for (const c of [a, other, again]) c.destroy();

@@ -5,7 +5,7 @@ import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type Ar
 import { shape } from '../render.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
-import { normalizeIp } from '../../transports/address.js';
+import { clientAddress } from '../../transports/address.js';
 import type { DomainError } from '../../errors.js';
 
 /**
@@ -135,7 +135,7 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
   const def = server.commands.get(name);
   if (!def || def.ctlOnly) return envelope(res, 404, 40, 'Endpoint not found.');
 
-  const ip = normalizeIp(req.socket.remoteAddress ?? '');
+  const ip = clientAddress(server, req);
   const caller: Caller = { surface: 'http', admin: false, ip };
   const authorization = req.headers.authorization;
   if (authorization !== undefined) {
