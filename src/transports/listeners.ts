@@ -130,7 +130,9 @@ class SocketTransport implements Transport {
   ) {
     this.shaper = new Shaper(
       () => this.socket.pause(),
-      () => this.socket.resume(),
+      () => {
+        if (!this.streamPaused) this.socket.resume();
+      },
       server.config.shaper.unauthenticated,
     );
     this.attach(socket);
@@ -216,9 +218,13 @@ class SocketTransport implements Transport {
     this.socket.destroy();
   }
 
+  /** The stream's own backlog pauses reading too; reads resume when neither it nor the shaper holds them. */
+  private streamPaused = false;
+
   setReadPaused(paused: boolean): void {
+    this.streamPaused = paused;
     if (paused) this.socket.pause();
-    else this.socket.resume();
+    else if (!this.shaper.paused) this.socket.resume();
   }
 
   private upgrade(onSecure: () => void, onError: (err: Error) => void): void {
@@ -313,7 +319,9 @@ class WebSocketTransport implements Transport {
   ) {
     this.shaper = new Shaper(
       () => ws.pause(),
-      () => ws.resume(),
+      () => {
+        if (!this.streamPaused) ws.resume();
+      },
       server.config.shaper.unauthenticated,
     );
     ws.on('message', (data: Buffer, isBinary: boolean) => {
@@ -348,9 +356,12 @@ class WebSocketTransport implements Transport {
   destroy(): void {
     this.ws.terminate();
   }
+  private streamPaused = false;
+
   setReadPaused(paused: boolean): void {
+    this.streamPaused = paused;
     if (paused) this.ws.pause();
-    else this.ws.resume();
+    else if (!this.shaper.paused) this.ws.resume();
   }
 }
 
