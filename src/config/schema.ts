@@ -90,6 +90,12 @@ export const configSchema = z
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
         maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
+        maxRosterItems: z
+          .number()
+          .int()
+          .min(1)
+          .default(2000)
+          .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
       })
       .strict()
       .default({
@@ -99,6 +105,7 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
+        maxRosterItems: 2000,
       }),
     apiPermissions: z
       .record(z.string(), permissionRule)
