@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn } from './raw.js';
+import { parseConfig } from '../../src/config/load.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
 const LIMIT = 500;
@@ -246,4 +247,12 @@ test('the limit holds when roster sets, add_rosteritem and subscriptions both wa
   await new Promise((r) => setTimeout(r, 200));
   assert.equal(await stored(), SMALL);
   assert.equal(refused(), 32 - SMALL);
+});
+
+test('limits.maxRosterItems: default 2000; 0 and fractions are refused', () => {
+  assert.equal(parseConfig({}).limits.maxRosterItems, 2000);
+  assert.equal(parseConfig({ limits: { maxRosterItems: 1 } }).limits.maxRosterItems, 1);
+  for (const bad of [0, -1, 2.5, 'many']) {
+    assert.throws(() => parseConfig({ limits: { maxRosterItems: bad } }), /limits\.maxRosterItems/);
+  }
 });
