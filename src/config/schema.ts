@@ -128,6 +128,12 @@ export const configSchema = z
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
         maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
         maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
+        maxRosterItems: z
+          .number()
+          .int()
+          .min(1)
+          .default(2000)
+          .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
       })
       .strict()
       .default({
@@ -140,6 +146,7 @@ export const configSchema = z
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
+        maxRosterItems: 2000,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

@@ -39,4 +39,19 @@ CREATE INDEX offline_messages_owner ON offline_messages (owner, id);
 CREATE INDEX offline_messages_created ON offline_messages (created_at);
 `,
   },
+  {
+    version: 2,
+    description: 'roster metadata: item count and version counter per owner',
+    // The count enforces limits.maxRosterItems and the version answers versioned roster gets
+    // (RFC 6121 §2.6), both without scanning the owner's items. Existing rosters start at version 1:
+    // a client's cached version from before (a digest) never matches, so it gets the full roster once.
+    sql: `
+CREATE TABLE roster_meta (
+  owner TEXT NOT NULL PRIMARY KEY,
+  version {{bigint}} NOT NULL DEFAULT 0,
+  items INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO roster_meta (owner, version, items) SELECT owner, 1, COUNT(*) FROM roster_items GROUP BY owner;
+`,
+  },
 ];

@@ -63,3 +63,29 @@ export function rosterItemFromRow(r: RosterRow): RosterItem {
     visible: !!r.visible,
   };
 }
+
+/** A roster row as written by `put` (the item fields, without the owner). */
+export type RosterWriteRow = ReturnType<typeof rosterItemToRow>;
+
+/**
+ * Whether replacing `old` (undefined: no item) with `next` changes what a client sees of the
+ * roster, i.e. whether the roster version must change (RFC 6121 §2.6.3: a modification is a change
+ * that would result in a roster push). `pending_in` is never shown to clients.
+ */
+export function rosterChangeIsVisible(old: RosterRow | undefined, next: RosterWriteRow): boolean {
+  const wasVisible = old !== undefined && Number(old.visible) === 1;
+  if (!wasVisible || !next.visible) return wasVisible || next.visible === 1;
+  return (
+    old.name !== next.name ||
+    old.subscription !== next.subscription ||
+    Number(old.ask_out) !== next.ask_out ||
+    Number(old.approved) !== next.approved ||
+    old.groups_json !== next.groups_json
+  );
+}
+
+/** The per-owner metadata row (migration 2). PostgreSQL returns BIGINT as a string. */
+export interface RosterMetaRow {
+  version: number | string;
+  items: number | string;
+}

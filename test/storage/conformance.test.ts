@@ -24,7 +24,17 @@ interface Harness {
   open: () => Promise<Storage>;
   /** Every row of `parley_schema`, in order, read behind the storage's back. */
   schemaVersions: () => Promise<number[]>;
+  /**
+   * A separate database at schema version 1 (as Parley left it before migration 2) holding the
+   * given roster rows, opened with the current code, which migrates it.
+   */
+  openV1: (rows: V1RosterRow[]) => Promise<{ storage: Storage; versions: () => Promise<number[]>; drop: () => Promise<void> }>;
 }
+
+/** owner, jid, visible (0 or 1). */
+type V1RosterRow = [string, string, number];
+
+const V1_SQL = MIGRATIONS.find((m) => m.version === 1)!.sql;
 
 const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
 
@@ -251,9 +261,9 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         await s.roster.put(delOwner, item('keep@x.example'));
         await s.roster.put(delOwner, item('drop@x.example'));
         await s.roster.put('other@r.example', item('drop@x.example'));
-        assert.equal(await s.roster.delete(delOwner, 'drop@x.example'), true);
-        assert.equal(await s.roster.delete(delOwner, 'drop@x.example'), false);
-        assert.equal(await s.roster.delete(delOwner, 'never@x.example'), false);
+        assert.equal((await s.roster.delete(delOwner, 'drop@x.example')).deleted, true);
+        assert.equal((await s.roster.delete(delOwner, 'drop@x.example')).deleted, false);
+        assert.equal((await s.roster.delete(delOwner, 'never@x.example')).deleted, false);
         assert.equal(await s.roster.get(delOwner, 'drop@x.example'), undefined);
         assert.deepEqual(
           (await s.roster.list(delOwner)).map((i) => i.jid),
@@ -276,6 +286,154 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         await s.roster.deleteAll(a); // deleting nothing is fine
         await s.roster.deleteAll('never@iso.example');
         assert.equal((await s.roster.list(b)).length, 1);
+      });
+
+      it('the version starts at 0 and counts changes a client sees; invisible-only changes leave it', async () => {
+        const o = 'ver@r.example';
+        assert.equal(await s.roster.version(o), 0);
+        const v = async (expected: number, what: string) => assert.equal(await s.roster.version(o), expected, what);
+
+        assert.deepEqual(await s.roster.put(o, item('a@x.example', { name: 'A' })), { stored: true, version: 1 }, 'a new visible item');
+        await v(1, 'version() reads what put returned');
+        assert.deepEqual(await s.roster.put(o, item('a@x.example', { name: 'A' })), { stored: true, version: 1 }, 'the same item again');
+        assert.equal((await s.roster.put(o, item('a@x.example', { name: 'A2' }))).version, 2, 'name');
+        assert.equal((await s.roster.put(o, item('a@x.example', { name: 'A2', groups: ['G'] }))).version, 3, 'groups');
+        assert.equal((await s.roster.put(o, item('a@x.example', { name: 'A2', groups: ['G'], subscription: 'to' }))).version, 4, 'subscription');
+        assert.equal((await s.roster.put(o, item('a@x.example', { name: 'A2', groups: ['G'], subscription: 'to', askOut: true }))).version, 5, 'ask');
+        assert.equal((await s.roster.put(o, item('a@x.example', { name: 'A2', groups: ['G'], subscription: 'to', askOut: true, approved: true }))).version, 6, 'approved');
+        const a = item('a@x.example', { name: 'A2', groups: ['G'], subscription: 'to', askOut: true, approved: true, pendingIn: true });
+        assert.equal((await s.roster.put(o, a)).version, 6, 'pendingIn alone is not shown to clients');
+        assert.deepEqual(await s.roster.get(o, 'a@x.example'), a, 'but it is stored');
+
+        // A pending inbound request from a stranger: an invisible item.
+        assert.deepEqual(await s.roster.put(o, item('b@x.example', { visible: false, pendingIn: true })), { stored: true, version: 6 });
+        assert.equal((await s.roster.put(o, item('b@x.example', { visible: false, pendingIn: true, name: 'x' }))).version, 6);
+        assert.equal((await s.roster.put(o, item('b@x.example', { pendingIn: true, subscription: 'from' }))).version, 7, 'becoming visible');
+        assert.equal((await s.roster.put(o, item('b@x.example', { visible: false }))).version, 8, 'becoming invisible');
+        assert.deepEqual(await s.roster.delete(o, 'b@x.example'), { deleted: true, version: 8 }, 'deleting an invisible item');
+        assert.deepEqual(await s.roster.delete(o, 'a@x.example'), { deleted: true, version: 9 }, 'deleting a visible item');
+        assert.deepEqual(await s.roster.delete(o, 'a@x.example'), { deleted: false, version: 9 });
+        await v(9, 'after the deletes');
+        assert.equal(await s.roster.version('other-ver@r.example'), 0, 'versions are per owner');
+        assert.deepEqual(await s.roster.delete('other-ver@r.example', 'a@x.example'), { deleted: false, version: 0 });
+      });
+
+      it('the item count follows inserts, updates, deletes and deleteAll; deleteAll keeps the version counting', async () => {
+        const o = 'count@r.example';
+        assert.equal(await s.roster.count(o), 0);
+        for (let i = 0; i < 5; i++) await s.roster.put(o, item(`c${i}@x.example`, { visible: i % 2 === 0, pendingIn: i % 2 === 1 }));
+        assert.equal(await s.roster.count(o), 5, 'visible and invisible items both count');
+        await s.roster.put(o, item('c0@x.example', { name: 'renamed' }));
+        await s.roster.put(o, item('c1@x.example', { visible: true }));
+        assert.equal(await s.roster.count(o), 5, 'updates do not count');
+        await s.roster.delete(o, 'c0@x.example');
+        await s.roster.delete(o, 'c3@x.example');
+        await s.roster.delete(o, 'never@x.example');
+        assert.equal(await s.roster.count(o), 3);
+        const before = await s.roster.version(o);
+        await s.roster.deleteAll(o);
+        assert.equal(await s.roster.count(o), 0);
+        assert.equal(await s.roster.version(o), before + 1, 'deleteAll is one more change, never a reset');
+        assert.deepEqual(await s.roster.put(o, item('again@x.example')), { stored: true, version: before + 2 });
+        assert.equal(await s.roster.count(o), 1);
+        // Only invisible items left: deleteAll changes nothing a client saw.
+        await s.roster.put(o, item('again@x.example', { visible: false, pendingIn: true }));
+        const v = await s.roster.version(o);
+        await s.roster.deleteAll(o);
+        assert.equal(await s.roster.version(o), v);
+        assert.equal(await s.roster.count(o), 0);
+      });
+
+      it('maxItems refuses new items when the roster is full; updates and deletes always work', async () => {
+        const o = 'full@r.example';
+        await s.roster.put(o, item('f1@x.example'), 3);
+        await s.roster.put(o, item('f2@x.example', { visible: false, pendingIn: true }), 3);
+        const r3 = await s.roster.put(o, item('f3@x.example'), 3);
+        assert.deepEqual(r3, { stored: true, version: 2 });
+        assert.deepEqual(await s.roster.put(o, item('f4@x.example'), 3), { stored: false, version: 2 }, 'the fourth is refused');
+        assert.deepEqual(await s.roster.put(o, item('f4@x.example', { visible: false, pendingIn: true }), 3), { stored: false, version: 2 }, 'invisible ones too');
+        assert.equal(await s.roster.get(o, 'f4@x.example'), undefined);
+        assert.equal(await s.roster.count(o), 3);
+        assert.deepEqual(await s.roster.put(o, item('f1@x.example', { name: 'updated' }), 3), { stored: true, version: 3 }, 'an update of a full roster');
+        assert.deepEqual(await s.roster.put(o, item('f2@x.example', { subscription: 'from' }), 3), { stored: true, version: 4 }, 'a pending request accepted');
+        assert.equal((await s.roster.delete(o, 'f3@x.example')).deleted, true);
+        assert.equal((await s.roster.put(o, item('f4@x.example'), 3)).stored, true, 'room again after a delete');
+        assert.equal((await s.roster.put(o, item('f5@x.example'), 3)).stored, false);
+        assert.deepEqual(
+          (await s.roster.list(o)).map((i) => i.jid),
+          ['f1@x.example', 'f2@x.example', 'f4@x.example'],
+        );
+        // Without maxItems there is no limit.
+        assert.equal((await s.roster.put(o, item('f5@x.example'))).stored, true);
+        assert.equal(await s.roster.count(o), 4);
+      });
+
+      it('the limit holds under concurrent puts, and count and version stay exact under concurrent writes', async () => {
+        const o = 'race@r.example';
+        const results = await Promise.all(
+          Array.from({ length: 50 }, (_, i) => s.roster.put(o, item(`r${String(i).padStart(2, '0')}@x.example`, { visible: i % 3 !== 0 }), 10)),
+        );
+        assert.equal(results.filter((r) => r.stored).length, 10, 'exactly the limit was stored');
+        assert.equal((await s.roster.list(o)).length, 10);
+        assert.equal(await s.roster.count(o), 10);
+        // Each visible insert produced its own version: no two stored visible puts saw the same one.
+        const visibleVersions = results.filter((r, i) => r.stored && i % 3 !== 0).map((r) => r.version);
+        assert.equal(new Set(visibleVersions).size, visibleVersions.length, `unique versions ${visibleVersions}`);
+        assert.equal(await s.roster.version(o), visibleVersions.length);
+
+        // Concurrent puts of one new item count it once; concurrent deletes remove it once.
+        const same = await Promise.all(Array.from({ length: 20 }, (_, i) => s.roster.put('same@r.example', item('one@x.example', { name: `n${i}` }), 10)));
+        assert.ok(same.every((r) => r.stored));
+        assert.equal(await s.roster.count('same@r.example'), 1);
+        const dels = await Promise.all(Array.from({ length: 5 }, () => s.roster.delete('same@r.example', 'one@x.example')));
+        assert.equal(dels.filter((d) => d.deleted).length, 1);
+        assert.equal(await s.roster.count('same@r.example'), 0);
+
+        // Mixed concurrent inserts, updates and deletes: the count still equals what is stored.
+        const stored = (await s.roster.list(o)).map((i) => i.jid);
+        await Promise.all([
+          ...stored.slice(0, 5).map((jid) => s.roster.delete(o, jid)),
+          ...stored.slice(5).map((jid) => s.roster.put(o, item(jid, { name: 'upd' }), 10)),
+          ...Array.from({ length: 20 }, (_, i) => s.roster.put(o, item(`m${i}@x.example`), 10)),
+        ]);
+        const after = await s.roster.list(o);
+        assert.equal(await s.roster.count(o), after.length);
+        assert.ok(after.length <= 10, `${after.length} items`);
+      });
+    });
+
+    describe('migration 2 (roster metadata)', () => {
+      it('from a version-1 database: each owner gets its item count and version 1; new writes count on from there', async () => {
+        const v1 = await harness.openV1([
+          ['m1@r.example', 'a@x.example', 1],
+          ['m1@r.example', 'b@x.example', 0],
+          ['m1@r.example', 'c@x.example', 1],
+          ['m2@r.example', 'p@x.example', 0],
+        ]);
+        try {
+          const m = v1.storage.roster;
+          assert.deepEqual(await v1.versions(), ALL_VERSIONS);
+          assert.equal(await m.count('m1@r.example'), 3);
+          assert.equal(await m.version('m1@r.example'), 1);
+          assert.equal(await m.count('m2@r.example'), 1);
+          assert.equal(await m.version('m2@r.example'), 1);
+          assert.equal(await m.count('m3@r.example'), 0, 'owners without items have no row');
+          assert.deepEqual(
+            (await m.list('m1@r.example')).map((i) => [i.jid, i.visible]),
+            [
+              ['a@x.example', true],
+              ['b@x.example', false],
+              ['c@x.example', true],
+            ],
+          );
+          // The migrated count is what the limit checks.
+          assert.deepEqual(await m.put('m1@r.example', item('d@x.example'), 4), { stored: true, version: 2 });
+          assert.equal((await m.put('m1@r.example', item('e@x.example'), 4)).stored, false);
+          assert.deepEqual(await m.delete('m1@r.example', 'a@x.example'), { deleted: true, version: 3 });
+          assert.equal(await m.count('m1@r.example'), 3);
+        } finally {
+          await v1.drop();
+        }
       });
     });
 
@@ -450,8 +608,31 @@ const T0 = 1_712_345_678_901;
   const dir = mkdtempSync(join(tmpdir(), 'parley-conformance-'));
   const path = join(dir, 'nested', 'parley.db'); // openSqlite creates missing directories
   after(() => rmSync(dir, { recursive: true, force: true }));
+  let v1Count = 0;
   defineConformance('sqlite', {
     open: async () => openSqlite(path),
+    openV1: async (rows) => {
+      const v1Path = join(dir, `v1-${++v1Count}.db`);
+      const db = new Database(v1Path);
+      db.exec(V1_SQL.replaceAll('{{autoid}}', 'INTEGER PRIMARY KEY AUTOINCREMENT').replaceAll('{{bigint}}', 'INTEGER'));
+      db.exec('CREATE TABLE parley_schema (version INTEGER NOT NULL); INSERT INTO parley_schema (version) VALUES (1)');
+      const insert = db.prepare('INSERT INTO roster_items (owner, jid, visible) VALUES (?, ?, ?)');
+      for (const r of rows) insert.run(...r);
+      db.close();
+      const storage = openSqlite(v1Path);
+      return {
+        storage,
+        versions: async () => {
+          const ro = new Database(v1Path, { readonly: true });
+          try {
+            return (ro.prepare('SELECT version FROM parley_schema ORDER BY rowid').pluck().all() as number[]).map(Number);
+          } finally {
+            ro.close();
+          }
+        },
+        drop: () => storage.close(),
+      };
+    },
     schemaVersions: async () => {
       const db = new Database(path, { readonly: true });
       try {
@@ -512,8 +693,32 @@ after(async () => {
   if (reachable) await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
 });
 
+let pgV1Count = 0;
 defineConformance('postgres', {
   open: async () => openPostgres(await pgUrl(), { schema }),
+  openV1: async (rows) => {
+    const v1 = `${schema}_v1_${++pgV1Count}`;
+    await withPgClient(async (c) => {
+      await c.query(`CREATE SCHEMA "${v1}"`);
+      await c.query(`SET search_path TO "${v1}"`);
+      await c.query(V1_SQL.replaceAll('{{autoid}}', 'BIGSERIAL PRIMARY KEY').replaceAll('{{bigint}}', 'BIGINT'));
+      await c.query('CREATE TABLE parley_schema (version INTEGER NOT NULL); INSERT INTO parley_schema (version) VALUES (1)');
+      for (const r of rows) await c.query('INSERT INTO roster_items (owner, jid, visible) VALUES ($1, $2, $3)', r);
+    });
+    const storage = await openPostgres(await pgUrl(), { schema: v1 });
+    return {
+      storage,
+      versions: () =>
+        withPgClient(async (c) => {
+          const { rows: vs } = await c.query<{ version: number }>(`SELECT version FROM "${v1}".parley_schema ORDER BY version`);
+          return vs.map((r) => Number(r.version));
+        }),
+      drop: async () => {
+        await storage.close();
+        await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${v1}" CASCADE`));
+      },
+    };
+  },
   schemaVersions: () =>
     withPgClient(async (c) => {
       const { rows } = await c.query<{ version: number }>(`SELECT version FROM "${schema}".parley_schema ORDER BY version`);
@@ -534,7 +739,7 @@ describe('postgres specifics', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.table_name),
-          ['accounts', 'offline_messages', 'parley_schema', 'roster_items'],
+          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta'],
         );
         const { rows: n } = await c.query(`SELECT COUNT(*)::int AS n FROM "${own}".accounts`);
         assert.equal(n[0].n, 1);
@@ -556,7 +761,7 @@ describe('postgres specifics', () => {
       await s.roster.put('o@odd.example', item('c@odd.example'));
       await withPgClient(async (c) => {
         const { rows } = await c.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [odd]);
-        assert.equal(rows[0].n, 4);
+        assert.equal(rows[0].n, 5);
         const { rows: items } = await c.query(`SELECT jid FROM "${odd.replaceAll('"', '""')}".roster_items`);
         assert.deepEqual(items, [{ jid: 'c@odd.example' }]);
       });

@@ -5,6 +5,7 @@ import type { RouteContext } from '../../router/router.js';
 import type { Session } from '../../router/session.js';
 import { newItem } from '../roster/service.js';
 import type { RosterItem } from '../roster/store.js';
+import { errorReply } from '../../xmpp/stanza.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
@@ -45,7 +46,7 @@ export class PresenceService {
       return true; // other types without a 'to' mean nothing
     }
     if (type && SUBSCRIPTION_TYPES.has(type)) {
-      await this.outboundSubscription(ctx.from.bareJID(), ctx.to.bareJID(), type, stanza);
+      await this.outboundSubscription(ctx, type);
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
@@ -109,7 +110,10 @@ export class PresenceService {
 
   // ---- subscriptions ------------------------------------------------------------------
 
-  private async outboundSubscription(user: JID, contact: JID, type: string, original: Element): Promise<void> {
+  private async outboundSubscription(ctx: RouteContext, type: string): Promise<void> {
+    const user = ctx.from.bareJID();
+    const contact = ctx.to.bareJID();
+    const original = ctx.stanza;
     const owner = user.bare;
     const item = await this.roster().get(owner, contact.bare);
     const out = x('presence', { type });
@@ -119,7 +123,7 @@ export class PresenceService {
         const i = item ?? newItem(contact.bare);
         i.visible = true;
         if (!hasTo(i)) i.askOut = true;
-        await this.roster().save(owner, i);
+        if (!(await this.roster().save(owner, i))) return this.refuseRosterFull(ctx, owner);
         await this.server.send(out, user, contact);
         return;
       }
@@ -135,7 +139,7 @@ export class PresenceService {
           const i = item ?? newItem(contact.bare);
           i.approved = true; // pre-approval (RFC 6121 §3.4)
           i.visible = true;
-          await this.roster().save(owner, i);
+          if (!(await this.roster().save(owner, i))) return this.refuseRosterFull(ctx, owner);
         }
         return;
       }
@@ -167,6 +171,21 @@ export class PresenceService {
     }
   }
 
+  /**
+   * A subscription change that would add an item to a full roster: nothing is stored or sent to
+   * the contact, and the client gets a presence error (as for a roster set, RFC 6121 §2.3.3 lets
+   * the server answer <not-allowed/>).
+   */
+  private async refuseRosterFull(ctx: RouteContext, owner: string): Promise<void> {
+    const reply = errorReply(ctx.stanza, 'not-allowed', this.roster().fullText(owner));
+    if (ctx.origin) {
+      reply.attrs.to = ctx.origin.jid.full;
+      ctx.origin.send(reply);
+    } else {
+      await this.server.send(reply, ctx.to.bareJID(), ctx.from);
+    }
+  }
+
   private async inboundSubscription(ctx: RouteContext, type: string): Promise<void> {
     const owner = ctx.to.bare;
     const contact = ctx.from.bareJID();
@@ -193,9 +212,13 @@ export class PresenceService {
           await this.sendCurrentPresence(owner, contact);
           return;
         }
-        const i = item ?? newItem(contact.bare, false);
-        i.pendingIn = true;
-        await this.server.storage.roster.put(owner, i);
+        if (!(await this.roster().recordPendingIn(owner, contact.bare, item))) {
+          // RFC 6121 §3.1.3 (security warning) asks for limits on the inbound requests a server
+          // stores; a full roster stores none and the requester learns why (RFC 6120 §8.3.3.18).
+          const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
+          await this.server.send(reply, userJID, contact);
+          return;
+        }
         this.deliverToAvailable(owner, stanza);
         return;
       }

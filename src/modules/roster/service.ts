@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import type { Server } from '../../server.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/stanza.js';
-import { badArgument, notFound } from '../../errors.js';
+import { badArgument, forbidden, notFound } from '../../errors.js';
 import type { RosterItem, Subscription } from './store.js';
 
 export function newItem(jid: string, visible = true): RosterItem {
@@ -36,6 +35,16 @@ export class RosterService {
     return this.server.storage.roster;
   }
 
+  /** limits.maxRosterItems: items per account, visible or not. */
+  get maxItems(): number {
+    return this.server.config.limits.maxRosterItems;
+  }
+
+  /** Why a new item was refused. */
+  fullText(owner: string): string {
+    return `Roster of ${owner} is full (limits.maxRosterItems: ${this.maxItems})`;
+  }
+
   list(owner: string): Promise<RosterItem[]> {
     return this.store.list(owner);
   }
@@ -44,38 +53,52 @@ export class RosterService {
     return this.store.get(owner, jid);
   }
 
-  /** Stores an item and pushes it to the owner's interested resources when visible. */
-  async save(owner: string, item: RosterItem): Promise<void> {
+  /**
+   * Stores an item and pushes it to the owner's interested resources when visible.
+   * Returns false, and stores nothing, when the item is new and the roster is full
+   * (limits.maxRosterItems); changes to items already in the roster are always stored.
+   */
+  async save(owner: string, item: RosterItem): Promise<boolean> {
     if (!item.visible && item.subscription === 'none' && !item.pendingIn && !item.askOut && !item.approved) {
       await this.store.delete(owner, item.jid);
-      return;
+      return true;
     }
-    await this.store.put(owner, item);
-    if (item.visible) this.push(owner, itemElement(item));
+    const r = await this.store.put(owner, item, this.maxItems);
+    if (!r.stored) return false;
+    if (item.visible) this.push(owner, itemElement(item), r.version);
+    return true;
   }
 
   /**
-   * Roster version (RFC 6121 §2.6): a digest of the visible roster, so it changes exactly when
-   * what the client would see changes, and needs no counter in storage.
+   * Records an inbound subscription request (RFC 6121 §3.1.3) on the contact's item, or, for a
+   * contact not in the roster, on an item clients do not see (no roster push, no new version).
+   * Returns false when that item would be new and the roster is full: the request is not stored.
    */
-  async version(owner: string, items?: RosterItem[]): Promise<string> {
-    const list = items ?? (await this.store.list(owner));
-    const h = createHash('sha1');
-    for (const i of list) if (i.visible) h.update(itemElement(i).toString()).update('\n');
-    return h.digest('base64url').slice(0, 20);
+  async recordPendingIn(owner: string, contact: string, existing?: RosterItem): Promise<boolean> {
+    const item = existing ?? newItem(contact, false);
+    item.pendingIn = true;
+    return (await this.store.put(owner, item, this.maxItems)).stored;
   }
 
-  /** Sends a roster push (RFC 6121 §2.1.6) to every resource of the owner that requested the roster. */
-  push(owner: string, item: Element): void {
+  /**
+   * Roster version (RFC 6121 §2.6): a per-account counter the store increments with every change a
+   * client sees, in the same transaction; read without listing the roster.
+   */
+  async version(owner: string): Promise<string> {
+    return String(await this.store.version(owner));
+  }
+
+  /**
+   * Sends a roster push (RFC 6121 §2.1.6) to every resource of the owner that requested the roster,
+   * carrying the version the change produced (§2.6.3).
+   */
+  push(owner: string, item: Element, version: number): void {
     const targets = this.server.sessions.resources(owner).filter((s) => s.rosterRequested);
     if (targets.length === 0) return;
-    void this.version(owner)
-      .then((ver) => {
-        for (const s of targets) {
-          s.send(x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
-        }
-      })
-      .catch((err) => this.server.log.error({ err, owner }, 'roster push failed'));
+    const ver = String(version);
+    for (const s of targets) {
+      s.send(x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
+    }
   }
 
   private checkOwn(from: JID, to: JID): void {
@@ -84,14 +107,14 @@ export class RosterService {
 
   private async iqGet(from: JID, to: JID, payload: Element, origin?: import('../../router/session.js').Session): Promise<Element | undefined> {
     this.checkOwn(from, to);
-    const items = await this.store.list(from.bare);
+    // Interested from now on: a change made while this get is answered still reaches it as a push.
     if (origin) origin.rosterRequested = true;
-    const requested = payload.attrs.ver;
-    const ver = requested !== undefined ? await this.version(from.bare, items) : undefined;
+    // The version is read before the items: the list is at least as new as the version it carries.
+    const ver = await this.version(from.bare);
     // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).
-    if (ver !== undefined && ver === requested) return undefined;
-    const q = x('query', ver !== undefined ? { xmlns: NS.roster, ver } : { xmlns: NS.roster });
-    for (const i of items) if (i.visible) q.append(itemElement(i));
+    if (payload.attrs.ver === ver) return undefined;
+    const q = x('query', { xmlns: NS.roster, ver });
+    for (const i of await this.store.list(from.bare)) if (i.visible) q.append(itemElement(i));
     return q;
   }
 
@@ -119,7 +142,10 @@ export class RosterService {
     item.name = el.attrs.name ?? '';
     item.groups = groups;
     item.visible = true;
-    await this.save(from.bare, item);
+    // RFC 6121 prescribes no condition for a roster size limit; §2.3.3 names <not-allowed/> among
+    // the "other stanza errors" a roster set can get, and RFC 6120 §8.3.3.9 defines it as an action
+    // the server does not allow (type cancel: retrying will not help until an item is removed).
+    if (!(await this.save(from.bare, item))) throw new StanzaError('not-allowed', this.fullText(from.bare));
     return;
   }
 
@@ -142,8 +168,8 @@ export class RosterService {
         for (const s of this.server.sessions.available(owner)) await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
       }
     }
-    await this.store.delete(owner, jid);
-    if (item.visible) this.push(owner, itemElement(item, true));
+    const r = await this.store.delete(owner, jid);
+    if (r.deleted && item.visible) this.push(owner, itemElement(item, true), r.version);
     return true;
   }
 
@@ -165,15 +191,16 @@ export class RosterService {
     item.visible = true;
     if (subscription === 'to' || subscription === 'both') item.askOut = false;
     if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
-    await this.store.put(owner, item);
-    this.push(owner, itemElement(item));
+    const r = await this.store.put(owner, item, this.maxItems);
+    if (!r.stored) throw forbidden(this.fullText(owner));
+    this.push(owner, itemElement(item), r.version);
   }
 
   /** Deletes an item without presence traffic and pushes the removal. */
   async adminDelete(owner: string, contact: string): Promise<void> {
     const item = await this.store.get(owner, contact);
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
-    await this.store.delete(owner, contact);
-    this.push(owner, itemElement(item, true));
+    const r = await this.store.delete(owner, contact);
+    if (r.deleted && item.visible) this.push(owner, itemElement(item, true), r.version);
   }
 }

@@ -16,11 +16,44 @@ export interface RosterItem {
   visible: boolean;
 }
 
+/** Outcome of a put. */
+export interface RosterPut {
+  /** False when the item was new and the owner already had `maxItems` items: nothing was written. */
+  stored: boolean;
+  /** The roster version after the call (unchanged when nothing a client sees changed). */
+  version: number;
+}
+
+/** Outcome of a delete. */
+export interface RosterDelete {
+  /** False when there was no such item. */
+  deleted: boolean;
+  /** The roster version after the call. */
+  version: number;
+}
+
+/**
+ * Roster items per owner, plus a per-owner metadata row holding the item count and the roster
+ * version (RFC 6121 §2.6). The version is a counter that each backend increments in the same
+ * transaction as the change, exactly when what a client sees changes: an item that is or was
+ * visible is added, removed, or changed in a field a client is shown. Changes to invisible items
+ * (pending inbound requests) and to `pendingIn` alone leave it as is. An owner without any write
+ * yet has version 0 and count 0.
+ */
 export interface RosterStore {
   list(owner: string): Promise<RosterItem[]>;
   get(owner: string, jid: string): Promise<RosterItem | undefined>;
-  put(owner: string, item: RosterItem): Promise<void>;
-  /** Returns false when there was no such item. */
-  delete(owner: string, jid: string): Promise<boolean>;
+  /**
+   * Inserts or updates an item. A new item is refused when the owner already has `maxItems`
+   * items (visible or not); the check and the insert are atomic, also across connections and
+   * processes. Updates of existing items are never refused.
+   */
+  put(owner: string, item: RosterItem, maxItems?: number): Promise<RosterPut>;
+  delete(owner: string, jid: string): Promise<RosterDelete>;
+  /** Removes every item of the owner; the version keeps counting (a cached copy never matches again). */
   deleteAll(owner: string): Promise<void>;
+  /** The current roster version, read from the metadata row (no scan of the items). */
+  version(owner: string): Promise<number>;
+  /** Number of stored items, visible or not, read from the metadata row. */
+  count(owner: string): Promise<number>;
 }

@@ -2,9 +2,18 @@ import pg from 'pg';
 import type { Storage } from '../types.js';
 import { MIGRATIONS } from '../migrations.js';
 import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
-import type { RosterItem, RosterStore } from '../../modules/roster/store.js';
+import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
-import { credentialsFromRow, credentialsToRow, rosterItemFromRow, rosterItemToRow, type AccountRow, type RosterRow } from '../rows.js';
+import {
+  credentialsFromRow,
+  credentialsToRow,
+  rosterChangeIsVisible,
+  rosterItemFromRow,
+  rosterItemToRow,
+  type AccountRow,
+  type RosterMetaRow,
+  type RosterRow,
+} from '../rows.js';
 
 const { Pool } = pg;
 type Pool = pg.Pool;
@@ -101,6 +110,36 @@ class PgAccounts implements AccountStore {
   }
 }
 
+/**
+ * Runs `fn` in a transaction on one pooled connection. A connection that failed mid-transaction
+ * is dropped from the pool rather than reused.
+ */
+async function inTransaction<T>(pool: Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  const c = await pool.connect();
+  try {
+    await c.query('BEGIN');
+    const result = await fn(c);
+    await c.query('COMMIT');
+    c.release();
+    return result;
+  } catch (err) {
+    const broken = await c.query('ROLLBACK').then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    c.release(broken ?? undefined);
+    throw err;
+  }
+}
+
+const META_LOCK = 'SELECT version, items FROM roster_meta WHERE owner = $1 FOR UPDATE';
+
+/**
+ * Every write of an owner's items first locks the owner's roster_meta row, so writes of one owner
+ * are serialized: the count read under the lock is exact, and the check against the limit and the
+ * insert cannot interleave with another writer (READ COMMITTED: each statement after the lock sees
+ * everything committed before it was granted).
+ */
 class PgRoster implements RosterStore {
   constructor(private readonly pool: Pool) {}
   async list(owner: string): Promise<RosterItem[]> {
@@ -112,23 +151,72 @@ class PgRoster implements RosterStore {
     const row = rows[0];
     return row && rosterItemFromRow(row);
   }
-  async put(owner: string, item: RosterItem): Promise<void> {
-    const r = rosterItemToRow(item);
-    await this.pool.query(
-      `INSERT INTO roster_items (owner, jid, name, subscription, ask_out, pending_in, approved, groups_json, visible)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       ON CONFLICT (owner, jid) DO UPDATE SET name = EXCLUDED.name, subscription = EXCLUDED.subscription,
-         ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in, approved = EXCLUDED.approved,
-         groups_json = EXCLUDED.groups_json, visible = EXCLUDED.visible`,
-      [owner, r.jid, r.name, r.subscription, r.ask_out, r.pending_in, r.approved, r.groups_json, r.visible],
-    );
+  /** Locks the owner's metadata row, creating it on the owner's first write. */
+  private async lockMeta(c: pg.PoolClient, owner: string): Promise<{ version: number; items: number }> {
+    let { rows } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
+    if (rows.length === 0) {
+      // Concurrent first writers: one inserts, the others wait for it, then lock the same row.
+      await c.query('INSERT INTO roster_meta (owner, version, items) VALUES ($1, 0, 0) ON CONFLICT (owner) DO NOTHING', [owner]);
+      ({ rows } = await c.query<RosterMetaRow>(META_LOCK, [owner]));
+    }
+    return { version: Number(rows[0]!.version), items: Number(rows[0]!.items) };
   }
-  async delete(owner: string, jid: string): Promise<boolean> {
-    const res = await this.pool.query('DELETE FROM roster_items WHERE owner = $1 AND jid = $2', [owner, jid]);
-    return res.rowCount === 1;
+  async put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
+    const r = rosterItemToRow(item);
+    return inTransaction(this.pool, async (c) => {
+      const meta = await this.lockMeta(c, owner);
+      const { rows } = await c.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = $2', [owner, r.jid]);
+      const old = rows[0];
+      if (!old && meta.items >= maxItems) return { stored: false, version: meta.version };
+      const version = rosterChangeIsVisible(old, r) ? 1 : 0;
+      const items = old ? 0 : 1;
+      const res = await c.query<RosterMetaRow>(
+        `WITH item AS (
+           INSERT INTO roster_items (owner, jid, name, subscription, ask_out, pending_in, approved, groups_json, visible)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (owner, jid) DO UPDATE SET name = EXCLUDED.name, subscription = EXCLUDED.subscription,
+             ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in, approved = EXCLUDED.approved,
+             groups_json = EXCLUDED.groups_json, visible = EXCLUDED.visible
+         )
+         UPDATE roster_meta SET version = version + $10, items = items + $11 WHERE owner = $1 RETURNING version, items`,
+        [owner, r.jid, r.name, r.subscription, r.ask_out, r.pending_in, r.approved, r.groups_json, r.visible, version, items],
+      );
+      return { stored: true, version: Number(res.rows[0]!.version) };
+    });
+  }
+  async delete(owner: string, jid: string): Promise<RosterDelete> {
+    return inTransaction(this.pool, async (c) => {
+      const { rows: meta } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
+      // No metadata row: the owner never had an item.
+      if (meta.length === 0) return { deleted: false, version: 0 };
+      const { rows } = await c.query<{ visible: number }>('DELETE FROM roster_items WHERE owner = $1 AND jid = $2 RETURNING visible', [owner, jid]);
+      if (rows.length === 0) return { deleted: false, version: Number(meta[0]!.version) };
+      const version = Number(rows[0]!.visible) === 1 ? 1 : 0;
+      const res = await c.query<RosterMetaRow>('UPDATE roster_meta SET version = version + $2, items = items - 1 WHERE owner = $1 RETURNING version, items', [
+        owner,
+        version,
+      ]);
+      return { deleted: true, version: Number(res.rows[0]!.version) };
+    });
   }
   async deleteAll(owner: string): Promise<void> {
-    await this.pool.query('DELETE FROM roster_items WHERE owner = $1', [owner]);
+    await inTransaction(this.pool, async (c) => {
+      const { rows: meta } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
+      if (meta.length === 0) return;
+      const { rows } = await c.query<{ n: string }>('WITH d AS (DELETE FROM roster_items WHERE owner = $1 RETURNING visible) SELECT COUNT(*) FILTER (WHERE visible = 1) AS n FROM d', [owner]);
+      await c.query('UPDATE roster_meta SET items = 0, version = version + $2 WHERE owner = $1', [owner, Number(rows[0]!.n) > 0 ? 1 : 0]);
+    });
+  }
+  private async meta(owner: string): Promise<{ version: number; items: number }> {
+    const { rows } = await this.pool.query<RosterMetaRow>('SELECT version, items FROM roster_meta WHERE owner = $1', [owner]);
+    const row = rows[0];
+    return row ? { version: Number(row.version), items: Number(row.items) } : { version: 0, items: 0 };
+  }
+  async version(owner: string): Promise<number> {
+    return (await this.meta(owner)).version;
+  }
+  async count(owner: string): Promise<number> {
+    return (await this.meta(owner)).items;
   }
 }
 

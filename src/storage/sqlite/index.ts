@@ -4,9 +4,19 @@ import { dirname } from 'node:path';
 import type { Storage } from '../types.js';
 import { MIGRATIONS } from '../migrations.js';
 import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
-import type { RosterItem, RosterStore } from '../../modules/roster/store.js';
+import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
-import { credentialsFromRow, credentialsToRow, rosterItemFromRow, rosterItemToRow, type AccountRow, type RosterRow } from '../rows.js';
+import {
+  credentialsFromRow,
+  credentialsToRow,
+  rosterChangeIsVisible,
+  rosterItemFromRow,
+  rosterItemToRow,
+  type AccountRow,
+  type RosterMetaRow,
+  type RosterRow,
+  type RosterWriteRow,
+} from '../rows.js';
 
 type DB = Database.Database;
 
@@ -64,6 +74,9 @@ class SqliteAccounts implements AccountStore {
 
 class SqliteRoster implements RosterStore {
   private q;
+  private putTx;
+  private deleteTx;
+  private deleteAllTx;
   constructor(db: DB) {
     this.q = {
       list: db.prepare('SELECT * FROM roster_items WHERE owner = ? ORDER BY jid'),
@@ -77,7 +90,45 @@ class SqliteRoster implements RosterStore {
       ),
       delete: db.prepare('DELETE FROM roster_items WHERE owner = ? AND jid = ?'),
       deleteAll: db.prepare('DELETE FROM roster_items WHERE owner = ?'),
+      countVisible: db.prepare('SELECT COUNT(*) FROM roster_items WHERE owner = ? AND visible = 1').pluck(),
+      meta: db.prepare('SELECT version, items FROM roster_meta WHERE owner = ?'),
+      // Adds deltas to the owner's counters, creating the row on the owner's first item.
+      bumpMeta: db.prepare(
+        `INSERT INTO roster_meta (owner, version, items) VALUES (@owner, @version, @items)
+         ON CONFLICT (owner) DO UPDATE SET version = roster_meta.version + excluded.version, items = roster_meta.items + excluded.items`,
+      ),
+      clearMeta: db.prepare('UPDATE roster_meta SET items = 0, version = version + ? WHERE owner = ?'),
     };
+    // Each runs as one IMMEDIATE transaction: the write lock is taken before the count is read,
+    // so another process sharing the file cannot slip an item in between check and insert.
+    this.putTx = db.transaction((owner: string, row: RosterWriteRow, maxItems: number): RosterPut => {
+      const meta = this.meta(owner);
+      const old = this.q.get.get(owner, row.jid) as RosterRow | undefined;
+      if (!old && meta.items >= maxItems) return { stored: false, version: meta.version };
+      this.q.put.run({ owner, ...row });
+      const version = rosterChangeIsVisible(old, row) ? 1 : 0;
+      const items = old ? 0 : 1;
+      if (version || items) this.q.bumpMeta.run({ owner, version, items });
+      return { stored: true, version: meta.version + version };
+    });
+    this.deleteTx = db.transaction((owner: string, jid: string): RosterDelete => {
+      const meta = this.meta(owner);
+      const old = this.q.get.get(owner, jid) as RosterRow | undefined;
+      if (!old) return { deleted: false, version: meta.version };
+      this.q.delete.run(owner, jid);
+      const version = Number(old.visible) === 1 ? 1 : 0;
+      this.q.bumpMeta.run({ owner, version, items: -1 });
+      return { deleted: true, version: meta.version + version };
+    });
+    this.deleteAllTx = db.transaction((owner: string) => {
+      const visible = Number(this.q.countVisible.get(owner));
+      this.q.deleteAll.run(owner);
+      this.q.clearMeta.run(visible > 0 ? 1 : 0, owner);
+    });
+  }
+  private meta(owner: string): { version: number; items: number } {
+    const row = this.q.meta.get(owner) as RosterMetaRow | undefined;
+    return row ? { version: Number(row.version), items: Number(row.items) } : { version: 0, items: 0 };
   }
   async list(owner: string): Promise<RosterItem[]> {
     return (this.q.list.all(owner) as RosterRow[]).map(rosterItemFromRow);
@@ -86,14 +137,20 @@ class SqliteRoster implements RosterStore {
     const row = this.q.get.get(owner, jid) as RosterRow | undefined;
     return row && rosterItemFromRow(row);
   }
-  async put(owner: string, item: RosterItem): Promise<void> {
-    this.q.put.run({ owner, ...rosterItemToRow(item) });
+  async put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
+    return this.putTx.immediate(owner, rosterItemToRow(item), maxItems);
   }
-  async delete(owner: string, jid: string): Promise<boolean> {
-    return this.q.delete.run(owner, jid).changes === 1;
+  async delete(owner: string, jid: string): Promise<RosterDelete> {
+    return this.deleteTx.immediate(owner, jid);
   }
   async deleteAll(owner: string): Promise<void> {
-    this.q.deleteAll.run(owner);
+    this.deleteAllTx.immediate(owner);
+  }
+  async version(owner: string): Promise<number> {
+    return this.meta(owner).version;
+  }
+  async count(owner: string): Promise<number> {
+    return this.meta(owner).items;
   }
 }
 
