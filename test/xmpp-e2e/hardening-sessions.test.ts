@@ -126,7 +126,8 @@ test('item 1: a hibernating session whose queue is full ends, and its messages g
 
 test('item 2: a client that never reads while others send it 16 kB messages is disconnected at the output limit; the server stays small', async () => {
   const limit = 256 * 1024;
-  const parley = await start({ limits: { maxOutputBuffer: limit } });
+  // The flooder's inbound rate is not what is tested here: the shaper is off for authenticated clients.
+  const parley = await start({ limits: { maxOutputBuffer: limit }, shaper: { authenticated: { rate: 0, burst: 1_048_576 } } });
   await parley.register('sink', 'flood');
   const sink = await RawConn.tcp(parley.ports.c2s);
   await sink.login('sink', 'sinkpw', 'deaf');
