@@ -479,6 +479,8 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
     const out: SessionOutcome = { end: 'client-closed', bytesWritten: 0, bytesRead: 0 };
     let finished = false;
     let conn: Conn | undefined;
+    /** Every socket this session opened: all are destroyed at its end, even one still connecting. */
+    const handles: { destroy(): void }[] = [];
     let received = '';
     let tlsWaiter: (() => void) | undefined;
     const finish = (end: SessionOutcome['end'], error?: string) => {
@@ -488,6 +490,7 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
       out.end = end;
       if (error) out.error = error;
       conn?.destroy();
+      for (const h of handles) h.destroy();
       resolve(out);
     };
     const timer = setTimeout(() => finish('timeout'), o.timeoutMs);
@@ -589,6 +592,7 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
       try {
         if (plan.transport === 'ws') {
           const ws = new WebSocket(`ws://${t.host}:${t.httpPort}/ws`, ['xmpp'], { perMessageDeflate: false });
+          handles.push({ destroy: () => ws.terminate() });
           const c: Conn = {
             closed: false,
             write: (b, binary) => {
@@ -631,6 +635,7 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
         }
         if (plan.transport === 'tls' && !plan.plainToTls) {
           const s = tls.connect({ host: t.host, port: t.c2sTlsPort!, rejectUnauthorized: false });
+          handles.push(s);
           conn = socketConn(s);
           const ok = await new Promise<boolean>((r) => {
             s.once('secureConnect', () => r(true));
@@ -642,6 +647,7 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
         }
         const port = plan.transport === 'tls' ? t.c2sTlsPort! : t.c2sPort;
         const s = net.connect({ host: t.host, port });
+        handles.push(s);
         const ok = await new Promise<boolean>((r) => {
           s.once('connect', () => r(true));
           s.once('error', () => r(false));
@@ -678,6 +684,7 @@ export function runSession(t: SoakTarget, plan: SessionPlan, o: RunOptions): Pro
         tlsWaiter = undefined;
         s.removeListener('data', onData);
         const ts = tls.connect({ socket: s, servername: t.domain, rejectUnauthorized: false });
+        handles.push(ts);
         conn = socketConn(ts);
         const ok2 = await new Promise<boolean>((r) => {
           ts.once('secureConnect', () => r(true));
