@@ -30,7 +30,7 @@ serves a login and a message at the end.
 
 Options:
   --sessions N             sessions to run (default 1000000)
-  --concurrency N          sessions at once (default 500)
+  --concurrency N          sessions at once (default 200)
   --max-seconds S          stop starting sessions after S seconds (default 1800)
   --seed N                 seed of the generator (default 1); the same seed gives the same input
   --first I                index of the first session (with --sessions 1: replay one session)
@@ -94,7 +94,7 @@ function num(v: string | undefined, d: number): number {
 
 const cfg = {
   sessions: num(opt.sessions, 1_000_000),
-  concurrency: Math.max(1, num(opt.concurrency, 500)),
+  concurrency: Math.max(1, num(opt.concurrency, 200)),
   maxSeconds: num(opt['max-seconds'], 1800),
   seed: num(opt.seed, 1),
   first: num(opt.first, 0),
