@@ -68,7 +68,10 @@ export interface StartOptions {
   profile: boolean;
   /** fd limit requested for the server (via `ulimit -n` in the spawning shell). */
   nofile: number;
+  /** Core to pin the server to with taskset; negative: not pinned. */
   cpu: number;
+  /** Adjusts the generated config before it is written (the soak adds listeners and limits). */
+  configure?: (config: Record<string, any>) => void;
 }
 
 export async function startServer(o: StartOptions): Promise<ManagedServer> {
@@ -77,7 +80,7 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
   const c2sPort = await freePort();
   let httpPort = await freePort();
   while (httpPort === c2sPort) httpPort = await freePort();
-  const config = {
+  const config: Record<string, any> = {
     hosts: ['localhost'],
     dataDir,
     logLevel: 'warn',
@@ -89,6 +92,7 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
     },
     limits: { authFailuresPerMinute: 1_000_000, maxConnectionsPerIp: 1_000_000 },
   };
+  o.configure?.(config);
   const configFile = join(dir, 'parley.yml');
   // JSON is YAML.
   writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
@@ -98,7 +102,7 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
   const args = [...nodeArgs, join(o.projectRoot, 'bin/parley.js'), 'start', '--config', configFile];
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   // `exec` all the way down so that the pid we hold is the node process itself.
-  const script = `ulimit -n ${o.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec taskset -c ${o.cpu} '${process.execPath}' ${quoted}`;
+  const script = `ulimit -n ${o.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec ${o.cpu >= 0 ? `taskset -c ${o.cpu} ` : ''}'${process.execPath}' ${quoted}`;
 
   let child: ChildProcess | undefined;
   let expected = false;
