@@ -370,6 +370,9 @@ export class C2SStream implements Session {
 
   private async handleElement(el: Element): Promise<void> {
     if (this.closed) return;
+    // Negotiation (SASL, bind, resumption) needs the connection: what was queued behind a slow step
+    // of a connection that has closed meanwhile is dropped. A bound session's stanzas are still handled.
+    if (!this.transport && !this.bound) return;
     const ns = el.attrs.xmlns;
     // Over WebSocket an element can arrive before <open/>: nothing is accepted before the stream is opened.
     if (!this.host) return this.streamFail('not-authorized', 'open the stream first');
@@ -465,8 +468,9 @@ export class C2SStream implements Session {
   private async saslRun(run: () => Promise<SaslStep>): Promise<void> {
     this.saslBusy = true;
     const ticket = await this.server.authLimiter.acquire(this.ip);
-    if (this.closed) {
+    if (this.closed || !this.transport) {
       ticket?.release();
+      this.saslBusy = false;
       return;
     }
     if (!ticket) {

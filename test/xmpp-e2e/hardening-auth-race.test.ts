@@ -134,3 +134,28 @@ test('in-band registration: 50 concurrent registrations from one address create 
   assert.equal(users.filter((u) => u.startsWith('burst')).length, 1);
   for (const c of conns) c.destroy();
 });
+
+test('SASL elements queued behind a slow check of a connection that has closed are dropped, not handled without a connection', async () => {
+  // Found by the soak: the second <auth> ran after the socket was gone and failed reading the missing transport.
+  const errors: unknown[] = [];
+  const log = parley.server.log;
+  const original = log.error.bind(log);
+  log.error = ((...args: unknown[]) => {
+    errors.push(args);
+    return original(...(args as [string]));
+  }) as typeof log.error;
+  try {
+    for (let i = 0; i < 20; i++) {
+      const c = await RawConn.tcp(parley.ports.c2s, '127.0.0.24');
+      c.write(`<?xml version='1.0'?><stream:stream to='localhost' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>`
+        + `<auth xmlns='${NS_SASL}' mechanism='PLAIN'>${b64('\0victim\0wrong')}</auth><auth xmlns='${NS_SASL}' mechanism='PLAIN'>${b64('\0victim\0victimpw')}</auth>`);
+      await new Promise((r) => setTimeout(r, i % 3));
+      c.destroy();
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(errors, []);
+  } finally {
+    log.error = original as typeof log.error;
+    parley.server.authLimiter.clear(() => true);
+  }
+});
