@@ -36,6 +36,9 @@ export async function connect(opts: ClientOptions): Promise<TestClient> {
     resource: opts.resource,
   });
   xmpp.reconnect.stop();
+  // The library waits 2 s for each stream open, STARTTLS and SASL step: on a loaded 2-core machine (the
+  // suite runs files in parallel) a correct server can take longer. A broken one still fails the test.
+  xmpp.timeout = 15_000;
   xmpp.on('error', () => undefined);
   const received: Element[] = [];
   const waiters: { pred: (el: Element) => boolean; resolve: (el: Element) => void }[] = [];
@@ -76,6 +79,7 @@ export async function connect(opts: ClientOptions): Promise<TestClient> {
     iq: (el) => xmpp.iqCaller.request(el),
     async stop() {
       try {
+        xmpp.timeout = 2000; // closing is not what is tested: a dead connection is not waited for long
         await xmpp.stop();
       } catch {
         /* already gone */
