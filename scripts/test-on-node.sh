@@ -48,6 +48,7 @@ if [[ ${PARLEY_KEEP_NODE_COPY:-} == 1 ]]; then
   echo "test-on-node: copy kept in $work"
 else
   trap 'rm -rf "$work"' EXIT
+  trap 'exit 130' INT TERM
 fi
 if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   (cd "$root" && git ls-files -z --cached --others --exclude-standard |
