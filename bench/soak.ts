@@ -318,6 +318,18 @@ async function main(): Promise<number> {
         lastFds = f;
         if (stableRss && fdsOk) break;
       }
+      // RSS is read after a full collection (the server's `gc` command), so that start and end are compared at the
+      // same point of the garbage collector's cycle rather than wherever it stood when the server went idle.
+      const idleKb = rss();
+      if (!serverDead()) {
+        try {
+          await api.call('gc', {});
+          await sleep(2000);
+        } catch (err) {
+          out(`  gc command failed: ${(err as Error).message}`);
+        }
+      }
+      out(`  RSS idle ${fmt((idleKb ?? 0) / 1024, 1)} MB, after a forced collection ${fmt((rss() ?? 0) / 1024, 1)} MB`);
       return { rssKb: rss(), fds: fds(), seconds: (performance.now() - t0) / 1000 };
     };
 
@@ -417,7 +429,7 @@ async function main(): Promise<number> {
           ['server exits', exited ? `1 (code ${exited.code}, signal ${exited.signal})` : '0'],
           ['uncaught exceptions / unhandled rejections', `${uncaught} / ${unhandled}`],
           ['other error-level log lines / warnings', `${log.otherErrors} / ${log.warnings}`],
-          ['server RSS start / peak / end', `${mb(startRss)} / ${mb(Math.max(peakRss, hwmKb ?? 0))} / ${mb(end.rssKb)} (${rssGrowth === undefined ? '-' : (rssGrowth >= 0 ? '+' : '') + (rssGrowth * 100).toFixed(1) + ' %'})`],
+          ['server RSS start / peak / end (start and end after a forced collection)', `${mb(startRss)} / ${mb(Math.max(peakRss, hwmKb ?? 0))} / ${mb(end.rssKb)} (${rssGrowth === undefined ? '-' : (rssGrowth >= 0 ? '+' : '') + (rssGrowth * 100).toFixed(1) + ' %'})`],
           ['server open descriptors start / peak / end', `${fmt(startFds)} / ${fmt(peakFds)} / ${fmt(end.fds)}`],
           ['settle time after the last session', `${end.seconds.toFixed(0)} s`],
           ['sessions counted after settling', fmt(sessionsAfter)],

@@ -538,3 +538,9 @@ test('unregister: the session is closed, login fails, and the roster and offline
   });
   assert.equal(await ok('check_account', { user: 'carol', host: 'localhost' }), 0, 'the failed calls removed nothing');
 });
+
+test('gc: a full garbage collection, rescode 0; admins only', async () => {
+  assert.equal(await ok('gc'), 0);
+  const bob = await parley.api('gc', {}, 'bob@localhost:bobpw');
+  assert.ok(bob.status === 403 || bob.status === 401, `a user may not: ${bob.status}`);
+});

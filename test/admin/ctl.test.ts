@@ -301,12 +301,12 @@ test('ctl help lists every command; help <command> describes one', async () => {
   ]);
   const names = [
     'add_rosteritem', 'change_password', 'check_account', 'check_password', 'connected_users', 'connected_users_info',
-    'connected_users_number', 'connected_users_vhost', 'delete_rosteritem', 'get_offline_count', 'get_presence', 'get_roster',
+    'connected_users_number', 'connected_users_vhost', 'delete_rosteritem', 'gc', 'get_offline_count', 'get_presence', 'get_roster',
     'kick_session', 'kick_user', 'num_resources', 'register', 'registered_users', 'registered_vhosts', 'resource_num',
     'send_message', 'send_stanza', 'send_stanza_c2s', 'set_presence', 'stats', 'stats_host', 'status', 'unregister',
     'user_resources', 'user_sessions_info',
   ];
-  assert.equal(names.length, 29);
+  assert.equal(names.length, 30);
   const listed = help.stdout.split('\n').filter((l) => /^ {2}\S/.test(l)).map((l) => l.trim().split(/\s+/)[0]);
   for (const n of names) assert.ok(listed.includes(n), `help lists ${n}`);
   assert.match(one.stdout, /Description: Get roster of a local user/);

@@ -1,6 +1,8 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import type { Server } from '../../server.js';
 import { VERSION } from '../../version.js';
-import { command, intResult, restuple, str } from '../../admin/define.js';
+import { command, intResult, rescode, restuple, str } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
 
 export function registerStatsCommands(server: Server): void {
@@ -14,6 +16,15 @@ export function registerStatsCommands(server: Server): void {
     name: 'status', tags: ['server'], policy: 'admin', desc: 'Get status of the ejabberd server',
     args: [], result: restuple,
     exec: () => `The node ${server.nodeName} is started with status: started\nParley ${VERSION} is running in that node`,
+  }));
+
+  server.commands.add(command({
+    name: 'gc', tags: ['server'], policy: 'admin', desc: 'Force full garbage collection',
+    args: [], result: rescode,
+    exec: () => {
+      fullGc();
+      return true;
+    },
   }));
 
   server.commands.add(command({
@@ -51,4 +62,15 @@ export function registerStatsCommands(server: Server): void {
       }
     },
   }));
+}
+
+let gcFunction: (() => void) | undefined;
+
+/** A full, compacting collection of V8's heap (the process need not run with --expose-gc). */
+function fullGc(): void {
+  if (!gcFunction) {
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  }
+  gcFunction();
 }
