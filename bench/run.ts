@@ -10,7 +10,6 @@
  * and prints a table plus one JSON line with every figure.
  */
 import os from 'node:os';
-import { spawn } from 'node:child_process';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { ScramCache } from './xmpp-raw.js';
 import { AdminApi, accountList, registerAccounts, benchAdminApi, type ApiBenchResult, type RegisterResult } from './http-api.js';
 import { benchLogins, openSessions, closeSessions, benchMessages, type LoginBenchResult, type MessageRunResult } from './scenarios.js';
-import { startServer, findProfiles, type ManagedServer, type ServerTarget } from './server-proc.js';
+import { startServer, findProfiles, reexecPinned, type ManagedServer, type ServerTarget } from './server-proc.js';
 import { procStatusKb, procMaxOpenFiles, procOpenFds, waitForQuietCores, CpuWindow, fmt, ms, table, sleep, type CpuFields } from './stats.js';
 import { ProfileReader, formatProfile, type ProfileWindowSummary } from './profile.js';
 
@@ -600,19 +599,9 @@ async function main(): Promise<void> {
 
 // ---- entry (last, so that every module-level constant above is initialized) ---------------
 
-if (!opt['no-pin'] && process.env.PARLEY_BENCH_PINNED !== '1') {
-  if (os.cpus().length < 2) {
-    process.stderr.write('bench: fewer than 2 CPUs; server and generator will share a core (results are not comparable)\n');
-  }
-  const script = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec taskset -c ${GENERATOR_CPU} "$0" "$@"`;
-  const child = spawn('sh', ['-c', script, process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, PARLEY_BENCH_PINNED: '1' },
-  });
-  const forward = (sig: NodeJS.Signals) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
+if (!opt['no-pin'] && process.env.PARLEY_BENCH_PINNED !== '1' && os.cpus().length < 2) {
+  process.stderr.write('bench: fewer than 2 CPUs; server and generator will share a core (results are not comparable)\n');
+}
+if (opt['no-pin'] || !reexecPinned({ flag: 'PARLEY_BENCH_PINNED', cpu: GENERATOR_CPU, nofile: NOFILE, script: fileURLToPath(import.meta.url) })) {
   await main();
 }

@@ -181,3 +181,22 @@ export function findProfiles(dir: string): string[] {
     .sort()
     .map((f) => join(dir, f));
 }
+
+/**
+ * Runs the script that called it again as a child pinned to one core (`taskset`) with a raised open-file
+ * limit, unless `env[flag]` says this process is that child. Returns true in the parent, which then only
+ * waits: the child's exit code becomes the parent's, and SIGINT/SIGTERM are passed on.
+ */
+export function reexecPinned(o: { flag: string; cpu: number; nofile: number; script: string }): boolean {
+  if (process.env[o.flag] === '1') return false;
+  const sh = `ulimit -n ${o.nofile} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec taskset -c ${o.cpu} "$0" "$@"`;
+  const child = spawn('sh', ['-c', sh, process.execPath, ...process.execArgv, o.script, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, [o.flag]: '1' },
+  });
+  const forward = (sig: NodeJS.Signals) => child.kill(sig);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
+}

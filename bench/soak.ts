@@ -9,13 +9,12 @@
  * round trip, prints a table and one JSON line, and exits non-zero if a check failed.
  */
 import os from 'node:os';
-import { spawn } from 'node:child_process';
 import { readFileSync, openSync, readSync, closeSync, fstatSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AdminApi, registerAccounts } from './http-api.js';
-import { startServer, freePort, type ManagedServer } from './server-proc.js';
+import { startServer, freePort, reexecPinned, type ManagedServer } from './server-proc.js';
 import { procStatusKb, procOpenFds, procMaxOpenFiles, CpuWindow, fmt, table, sleep } from './stats.js';
 import { RawXmpp, ScramCache } from './xmpp-raw.js';
 import { planSession, runSoak, soakAccounts, type SoakTarget, type SoakAccount, type SoakProgress } from './soak-gen.js';
@@ -489,16 +488,6 @@ async function main(): Promise<number> {
 
 if (opt.dump !== undefined) {
   dump();
-} else if (!opt['no-pin'] && process.env.PARLEY_SOAK_PINNED !== '1' && os.cpus().length >= 2) {
-  const script = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec taskset -c ${GENERATOR_CPU} "$0" "$@"`;
-  const child = spawn('sh', ['-c', script, process.execPath, ...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, PARLEY_SOAK_PINNED: '1' },
-  });
-  const forward = (sig: NodeJS.Signals) => child.kill(sig);
-  process.on('SIGINT', forward);
-  process.on('SIGTERM', forward);
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
-} else {
+} else if (opt['no-pin'] || os.cpus().length < 2 || !reexecPinned({ flag: 'PARLEY_SOAK_PINNED', cpu: GENERATOR_CPU, nofile: NOFILE, script: fileURLToPath(import.meta.url) })) {
   process.exit(await main());
 }
