@@ -90,17 +90,6 @@ export class AuthLimiter {
     return { release: () => finish(false), failed: () => finish(true) };
   }
 
-  /** Counts a failure that was not checked through a ticket. */
-  fail(ip: string, now = Date.now()): void {
-    let s = this.state(ip, now);
-    if (!s) {
-      s = { failures: [], inFlight: 0, waiting: [] };
-      this.addresses.set(ip, s);
-    }
-    s.failures.push(now);
-    if (s.failures.length > this.perMinute) s.failures.splice(0, s.failures.length - this.perMinute);
-  }
-
   /** Forgets failures of addresses matching the predicate; returns how many addresses were cleared. */
   clear(match: (ip: string) => boolean): number {
     let n = 0;
