@@ -4,7 +4,7 @@
  */
 import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, writeFileSync, closeSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, readFileSync, writeFileSync, closeSync, existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './stats.js';
@@ -72,6 +72,8 @@ export interface StartOptions {
   cpu: number;
   /** Adjusts the generated config before it is written (the soak adds listeners and limits). */
   configure?: (config: Record<string, any>) => void;
+  /** Lets SIGUSR2 write a heap snapshot of the server into `<dir>/heap` (Node's --heapsnapshot-signal). */
+  heapSnapshots?: boolean;
 }
 
 export async function startServer(o: StartOptions): Promise<ManagedServer> {
@@ -98,7 +100,12 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
   writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
   const logFile = join(dir, 'server.log');
   const profileDir = o.profile ? join(dir, 'cpu-profile') : undefined;
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const heapDir = o.heapSnapshots ? join(dir, 'heap') : undefined;
+  if (heapDir) mkdirSync(heapDir);
+  const nodeArgs = [
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+    ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', heapDir] : []),
+  ];
   const args = [...nodeArgs, join(o.projectRoot, 'bin/parley.js'), 'start', '--config', configFile];
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
   // `exec` all the way down so that the pid we hold is the node process itself.

@@ -9,7 +9,7 @@
  * round trip, prints a table and one JSON line, and exits non-zero if a check failed.
  */
 import os from 'node:os';
-import { readFileSync, openSync, readSync, closeSync, fstatSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, openSync, readSync, closeSync, fstatSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -43,6 +43,8 @@ Options:
   --ws-pct P, --starttls-pct P, --tls-pct P   transport mix in % (defaults 10, 3, 3; TCP takes the rest)
   --dump I                 print the input of session I (with --seed) and exit
   --keep                   keep the server's temporary directory (its log is there)
+  --heap-snapshots         write a heap snapshot of the server after each forced collection (start and end)
+                           into <dir>/heap, and keep the directory; compare them with dist/bench/heap-diff.js
   --no-pin                 do not pin server and generator to cores 0 and 1
   --help                   this text
 `;
@@ -66,6 +68,7 @@ const { values: opt } = parseArgs({
     'tls-pct': { type: 'string' },
     dump: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'heap-snapshots': { type: 'boolean', default: false },
     'no-pin': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -185,6 +188,23 @@ class LogWatch {
 // ---- the final check -------------------------------------------------------------------------
 
 /** Two accounts log in (PLAIN), one sends the other a message; resolves with the latency or throws. */
+/** True when the file's last byte is `}` (a heap snapshot still being written is not). */
+function endsWithBrace(file: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(file, 'r');
+    const size = fstatSync(fd).size;
+    if (size === 0) return false;
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, size - 1);
+    return b[0] === 0x7d;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 async function roundTrip(t: SoakTarget, a: SoakAccount, b: SoakAccount): Promise<number> {
   const scram = new ScramCache();
   const base = { host: t.host, port: t.c2sPort, domain: t.domain, mechanism: 'PLAIN' as const, presence: true, scram, timeoutMs: 10_000 };
@@ -253,6 +273,7 @@ async function main(): Promise<number> {
   const server: ManagedServer = await startServer({
     projectRoot,
     profile: false,
+    heapSnapshots: opt['heap-snapshots'],
     nofile: NOFILE,
     cpu: opt['no-pin'] ? -1 : SERVER_CPU,
     configure: (c) => {
@@ -298,6 +319,23 @@ async function main(): Promise<number> {
       shouldStop: serverDead,
     };
 
+    /** Signals the server to write a heap snapshot and waits until the file is complete. */
+    const heapSnapshot = async () => {
+      const dir = resolve(server.dir, 'heap');
+      const before = new Set(readdirSync(dir));
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 600; i++) {
+        await sleep(1000);
+        const fresh = readdirSync(dir).filter((f) => !before.has(f));
+        // Node writes the snapshot in place; its JSON ends with a closing brace once it is complete.
+        if (fresh.length > 0 && endsWithBrace(resolve(dir, fresh[0]))) {
+          out(`  heap snapshot ${resolve(dir, fresh[0])}`);
+          return;
+        }
+      }
+      out('  heap snapshot: none written within 600 s');
+    };
+
     /** Waits until the server holds no client connections and its descriptors stop falling. */
     const settle = async (maxS: number, baselineFds?: number): Promise<{ rssKb: number | undefined; fds: number | undefined; seconds: number }> => {
       const t0 = performance.now();
@@ -324,6 +362,7 @@ async function main(): Promise<number> {
         try {
           await api.call('gc', {});
           await sleep(2000);
+          if (opt['heap-snapshots']) await heapSnapshot();
         } catch (err) {
           out(`  gc command failed: ${(err as Error).message}`);
         }
@@ -478,7 +517,7 @@ async function main(): Promise<number> {
   } finally {
     api.close();
     await server.stop();
-    if (!opt.keep && exitCode === 0) rmSync(server.dir, { recursive: true, force: true });
+    if (!opt.keep && !opt['heap-snapshots'] && exitCode === 0) rmSync(server.dir, { recursive: true, force: true });
     else out(`server directory kept: ${server.dir} (log: ${server.logFile})`);
   }
   return exitCode;
