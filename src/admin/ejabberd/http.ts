@@ -1,7 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '../../server.js';
-import type { CommandDef, Caller } from '../registry.js';
-import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type ArgSource } from '../execute.js';
+import type { AnyCommand, Caller } from '../registry.js';
+import { isAllowed, runCommand } from '../execute.js';
+import type { ArgSource } from '../args.js';
+import { ArgumentError, bindNamedArgs, rescodeOk } from './args.js';
 import { shape } from '../render.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
@@ -160,7 +162,7 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
   renderOutcome(res, def, outcome);
 }
 
-function renderOutcome(res: ServerResponse, def: CommandDef, outcome: Awaited<ReturnType<typeof runCommand>>): void {
+function renderOutcome(res: ServerResponse, def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): void {
   const spec = def.result;
   if (!outcome.ok) {
     if (outcome.error === 'internal') return send(res, 500, 'internal_error');
