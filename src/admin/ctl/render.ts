@@ -1,6 +1,6 @@
 import type { AnyCommand, ResultSpec } from '../registry.js';
 import type { Outcome } from '../execute.js';
-import { rescodeOk } from '../ejabberd/args.js';
+import { rescodeOk } from '../ejabberd/render.js';
 import { shape } from '../render.js';
 
 const ATOM: Record<string, string> = {

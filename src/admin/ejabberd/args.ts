@@ -61,8 +61,3 @@ export function bindNamedArgs(def: Pick<AnyCommand, 'name' | 'args'>, entries: [
 export function bindPositionalArgs(def: Pick<AnyCommand, 'name' | 'args'>, values: string[]): Args {
   return bindNamedArgs(def, def.args.map((a, i) => [a.name, values[i]]), 'text');
 }
-
-/** Rescode results: true/ok/0 are success. */
-export function rescodeOk(value: unknown): boolean {
-  return value === true || value === 0 || value === 'ok' || value === undefined;
-}
