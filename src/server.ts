@@ -150,7 +150,7 @@ export class Server {
     this.storage = await openStorage(this.config, this.dataDir);
     this.tls = await loadTls(this.config, this.dataDir, this.hosts[0]!);
     setupDelivery(this);
-    await this.setupModules([...MODULES, ...(this.options.modules ?? [])]);
+    this.setupModules([...MODULES, ...(this.options.modules ?? [])]);
     await ensureAdminAccount(this, this.options.announceAdmin);
     this.startedAt = Date.now();
     this.listeners = new Listeners(this);
@@ -159,7 +159,7 @@ export class Server {
   }
 
   /** Sets up each module with its context, in dependency order, and registers its commands. */
-  private async setupModules(modules: readonly AnyModule[]): Promise<void> {
+  private setupModules(modules: readonly AnyModule[]): void {
     const env: StoreEnv = { storage: this.storage, dataDir: this.dataDir, config: this.config };
     const hosts = Object.freeze(this.hosts);
     for (const m of setupOrder(modules)) {
@@ -174,16 +174,18 @@ export class Server {
         iq: this.iq,
         hooks: this.hooks,
         sessions: this.sessions,
-        store: m.stores ? await m.stores(env) : undefined,
+        store: m.stores?.(env),
         services: Object.fromEntries((m.dependencies ?? []).map((d: string) => [d, this.services.get(d)])) as unknown as ServiceMap,
         send: (stanza, from, to) => this.send(stanza, from, to),
         randomId: (bytes) => this.randomId(bytes),
         nodeName: this.nodeName,
         uptimeSeconds: () => this.uptimeSeconds(),
       };
-      const service: unknown = m.setup ? await m.setup(ctx) : undefined;
+      const service: unknown = m.setup?.(ctx);
       if (service !== undefined) this.services.set(m.name, service);
-      for (const def of m.commands ?? []) this.commands.add(def, (caller) => ({ ...ctx, service, caller }));
+      // Commands get the module's context without its stores: they go through the service.
+      const { store: _, ...commandContext } = ctx;
+      for (const def of m.commands ?? []) this.commands.add(def, (caller) => ({ ...commandContext, service, caller }));
     }
   }
 
