@@ -10,6 +10,7 @@ import { MODULES } from '../../src/server.js';
 import { commandsOf } from '../../src/modules/module.js';
 import { commandsMarkdown } from '../../src/admin/docs/markdown.js';
 import { openApiDocument } from '../../src/admin/docs/openapi.js';
+import { Validator } from '@seriousme/openapi-schema-validator';
 import { startParley, type Parley } from '../support/harness.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
@@ -54,6 +55,9 @@ test('GET /api/openapi.json serves the OpenAPI 3.1 document of every command', a
   const doc = (await res.json()) as { openapi: string; paths: Record<string, { post: any }> };
   assert.deepEqual(doc, JSON.parse(JSON.stringify(openApiDocument(commandsOf(MODULES)))));
   assert.equal(doc.openapi, '3.1.0');
+  const validator = new Validator();
+  const validity = await validator.validate(doc as unknown as Record<string, unknown>);
+  assert.ok(validity.valid, `a valid OpenAPI ${validator.version} document: ${JSON.stringify(validity.errors)}`);
   assert.deepEqual(Object.keys(doc.paths).sort(), commandsOf(MODULES).map((d) => `/api/${d.name}`).sort());
 
   const roster = doc.paths['/api/get_roster']!.post;
