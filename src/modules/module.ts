@@ -3,6 +3,20 @@
  * name, the modules whose services it uses, its stores, a setup that hooks what it serves and
  * returns its service, and its admin commands as data. It sees the small context below, never
  * the server, and reaches another feature only through that feature's service or a hook.
+ *
+ * Adding a feature: a folder `src/modules/<name>/` whose `index.ts` declares the module,
+ *
+ *     declare module '../module.js' { interface ServiceMap { last: LastService } }
+ *     export const lastModule = defineModule({
+ *       name: 'last',
+ *       dependencies: ['accounts'],
+ *       stores: ({ storage }) => ...,
+ *       setup: (ctx) => new LastService(ctx),   // ctx.iq.register(...), ctx.hooks.on(...)
+ *       commands: lastCommands,                 // declared with commandsIn<CommandContext<LastService, 'accounts'>>()
+ *     });
+ *
+ * its store implementations, and one line in the module list (`MODULES` in server.ts). Other
+ * modules import only its `index.ts` (test/architecture.test.ts checks it).
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
