@@ -1,5 +1,5 @@
 /**
- * Domain errors raised by feature services. Adapters (ejabberd API, Openfire, hosting, XMPP)
+ * Domain errors raised by feature services and commands, each with a stable code (`kind`). Adapters (ejabberd API, Openfire, hosting, XMPP)
  * map them to their own status codes and bodies; services never know which adapter called.
  */
 export type DomainErrorKind = 'not-found' | 'conflict' | 'bad-argument' | 'forbidden' | 'unavailable' | 'internal';
@@ -15,3 +15,4 @@ export const notFound = (msg: string) => new DomainError('not-found', msg);
 export const conflict = (msg: string) => new DomainError('conflict', msg);
 export const badArgument = (msg: string) => new DomainError('bad-argument', msg);
 export const forbidden = (msg: string) => new DomainError('forbidden', msg);
+export const unavailable = (msg: string) => new DomainError('unavailable', msg);

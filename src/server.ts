@@ -12,20 +12,36 @@ import type { Element } from './xmpp/xml/element.js';
 import { JID, nameprep } from './xmpp/jid.js';
 import { loadTls, type TlsMaterial } from './transports/tls-material.js';
 import { CommandRegistry } from './admin/registry.js';
-import { AccountService } from './modules/accounts/service.js';
 import { setupDelivery } from './router/delivery.js';
-import { RosterService } from './modules/roster/service.js';
-import { PresenceService } from './modules/presence/service.js';
-import { OfflineService } from './modules/offline/service.js';
-import { DiscoService } from './modules/disco/service.js';
-import { setupBasicIq } from './modules/ping/index.js';
-import { setupCarbons } from './modules/carbons/index.js';
-import { setupRegister } from './modules/register/index.js';
-import { registerCoreCommands } from './admin/commands.js';
+import { setupOrder, type AnyModule, type ModuleContext, type ServiceMap, type ServiceName, type StoreEnv } from './modules/module.js';
+import { accountsModule, type AccountService } from './modules/accounts/index.js';
+import { rosterModule } from './modules/roster/index.js';
+import { presenceModule } from './modules/presence/index.js';
+import { offlineModule, type OfflineService } from './modules/offline/index.js';
+import { discoModule } from './modules/disco/index.js';
+import { pingModule } from './modules/ping/index.js';
+import { carbonsModule } from './modules/carbons/index.js';
+import { registerModule } from './modules/register/index.js';
+import { sessionsModule } from './modules/sessions/index.js';
+import { statsModule } from './modules/stats/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
 import { prepareAdmins } from './admin/auth.js';
+
+/** The features of the server. Adding one is its folder, its stores, and a line here. */
+export const MODULES: readonly AnyModule[] = [
+  accountsModule,
+  rosterModule,
+  presenceModule,
+  offlineModule,
+  discoModule,
+  pingModule,
+  carbonsModule,
+  registerModule,
+  sessionsModule,
+  statsModule,
+];
 
 export interface ServerOptions {
   config: Config;
@@ -34,6 +50,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** Print the generated admin password on first start (the CLI does; tests don't). */
   announceAdmin?: (jid: string, password: string, file: string) => void;
+  /** Modules to run besides MODULES (set up after them, unless they are dependencies of them). */
+  modules?: readonly AnyModule[];
 }
 
 export { VERSION } from './version.js';
@@ -54,11 +72,8 @@ export class Server {
   readonly resumable = new Map<string, import('./c2s/stream.js').C2SStream>();
   storage!: Storage;
   tls!: TlsMaterial;
-  accounts!: AccountService;
-  roster!: RosterService;
-  presence!: PresenceService;
-  offline!: OfflineService;
-  disco!: DiscoService;
+  /** The services of the running modules, by module name. */
+  private readonly services = new Map<string, unknown>();
   startedAt = 0;
   addresses: BoundAddresses = {};
   private listeners?: Listeners;
@@ -80,6 +95,22 @@ export class Server {
     this.iq = new IqHandlers(this.router, (el, from, to) => this.router.route(el, from, to));
     this.authLimiter = new AuthLimiter(this.config.limits.authFailuresPerMinute);
     this.admins(); // a bad `admins` entry stops the start, naming it
+  }
+
+  /** The service of a running module. */
+  service<N extends ServiceName>(name: N): ServiceMap[N] {
+    const service = this.services.get(name);
+    if (service === undefined) throw new Error(`module ${name} is not running`);
+    return service as ServiceMap[N];
+  }
+
+  /** Accounts, for the streams' SASL and the admin surfaces' authentication. */
+  get accounts(): AccountService {
+    return this.service('accounts');
+  }
+
+  get offline(): OfflineService {
+    return this.service('offline');
   }
 
   get hosts(): string[] {
@@ -118,21 +149,44 @@ export class Server {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o750 });
     this.storage = await openStorage(this.config, this.dataDir);
     this.tls = await loadTls(this.config, this.dataDir, this.hosts[0]!);
-    this.accounts = new AccountService(this);
     setupDelivery(this);
-    this.roster = new RosterService(this);
-    this.presence = new PresenceService(this);
-    this.offline = new OfflineService(this);
-    this.disco = new DiscoService(this);
-    setupBasicIq(this);
-    setupCarbons(this);
-    setupRegister(this);
-    registerCoreCommands(this);
+    this.setupModules([...MODULES, ...(this.options.modules ?? [])]);
     await ensureAdminAccount(this, this.options.announceAdmin);
     this.startedAt = Date.now();
     this.listeners = new Listeners(this);
     this.addresses = await this.listeners.start();
     this.log.info({ addresses: this.addresses, hosts: this.hosts, dataDir: this.dataDir }, 'parley started');
+  }
+
+  /** Sets up each module with its context, in dependency order, and registers its commands. */
+  private setupModules(modules: readonly AnyModule[]): void {
+    const env: StoreEnv = { storage: this.storage, dataDir: this.dataDir, config: this.config };
+    const hosts = Object.freeze(this.hosts);
+    for (const m of setupOrder(modules)) {
+      const ctx: ModuleContext<ServiceName, unknown> = {
+        name: m.name,
+        hosts,
+        isLocalHost: (domain) => this.isLocalHost(domain),
+        prepareHost: (host) => this.prepareHost(host),
+        config: this.config,
+        log: this.log.child({ module: m.name }),
+        router: this.router,
+        iq: this.iq,
+        hooks: this.hooks,
+        sessions: this.sessions,
+        store: m.stores?.(env),
+        services: Object.fromEntries((m.dependencies ?? []).map((d: string) => [d, this.services.get(d)])) as unknown as ServiceMap,
+        send: (stanza, from, to) => this.send(stanza, from, to),
+        randomId: (bytes) => this.randomId(bytes),
+        nodeName: this.nodeName,
+        uptimeSeconds: () => this.uptimeSeconds(),
+      };
+      const service: unknown = m.setup?.(ctx);
+      if (service !== undefined) this.services.set(m.name, service);
+      // Commands get the module's context without its stores: they go through the service.
+      const { store: _, ...commandContext } = ctx;
+      for (const def of m.commands ?? []) this.commands.add(def, (caller) => ({ ...commandContext, service, caller }));
+    }
   }
 
   async stop(): Promise<void> {

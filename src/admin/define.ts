@@ -1,20 +1,25 @@
 import type { ArgSpec, CommandDef, ResultSpec } from './registry.js';
 
-/** Shorthands for declaring commands compactly and consistently. */
-export const str = (name: string, desc?: string, example?: unknown): ArgSpec => ({ name, type: 'string', desc, example });
-export const int = (name: string, desc?: string, example?: unknown): ArgSpec => ({ name, type: 'integer', desc, example });
+/** Shorthands for declaring commands compactly and consistently; every argument has a description and an example. */
+export const str = <const N extends string>(name: N, desc: string, example: string): ArgSpec<N, 'string'> => ({ name, type: 'string', desc, example });
+export const int = <const N extends string>(name: N, desc: string, example: number): ArgSpec<N, 'integer'> => ({ name, type: 'integer', desc, example });
 
-export const rescode: ResultSpec = { name: 'res', type: 'rescode' };
-export const restuple: ResultSpec = { name: 'res', type: 'restuple' };
-export const intResult = (name: string): ResultSpec => ({ name, type: 'integer' });
-export const strResult = (name: string): ResultSpec => ({ name, type: 'string' });
-export const listOf = (name: string, of: ResultSpec): ResultSpec => ({ name, type: 'list', of });
-export const tupleOf = (name: string, fields: [string, 'string' | 'integer'][]): ResultSpec => ({
-  name,
-  type: 'tuple',
-  fields: fields.map(([n, t]) => ({ name: n, type: t })),
-});
+export const rescode = { name: 'res', type: 'rescode' } as const satisfies ResultSpec;
+export const restuple = { name: 'res', type: 'restuple' } as const satisfies ResultSpec;
+export const intResult = <const N extends string>(name: N) => ({ name, type: 'integer' }) as const;
+export const strResult = <const N extends string>(name: N) => ({ name, type: 'string' }) as const;
+export const listOf = <const N extends string, const O extends ResultSpec>(name: N, of: O) => ({ name, type: 'list', of }) as const;
 
-export function command(def: CommandDef): CommandDef {
-  return def;
+type FieldSpecs<F extends readonly (readonly [string, 'string' | 'integer'])[]> = { readonly [K in keyof F]: { readonly name: F[K][0]; readonly type: F[K][1] } };
+
+export const tupleOf = <const N extends string, const F extends readonly (readonly [string, 'string' | 'integer'])[]>(name: N, fields: F) =>
+  ({ name, type: 'tuple', fields: fields.map(([n, t]) => ({ name: n, type: t })) as unknown as FieldSpecs<F> }) as const;
+
+/**
+ * The `command` declarer of a module whose commands run in context `C`: arguments and result are
+ * typed from the declaration, so `exec` receives `{ user: string; count: number }` for
+ * `[str('user', ...), int('count', ...)]`, and must return what `result` declares.
+ */
+export function commandsIn<C>() {
+  return <const A extends readonly ArgSpec[], const R extends ResultSpec>(def: CommandDef<A, R, C> & { resultExample: unknown }): CommandDef<A, R, C> => def;
 }

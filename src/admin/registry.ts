@@ -1,25 +1,58 @@
-import type { Server } from '../server.js';
+/**
+ * The command registry: every admin command, declared once as data by the module that owns it,
+ * typed from its declaration. Dialect-neutral: no surface's wording lives here. The ejabberd API
+ * (`admin/ejabberd/`), `parley ctl` (`admin/ctl/`) and the documentation read these declarations;
+ * each renders results and maps domain errors its own way.
+ */
 
-/** Argument types, as in ejabberd's command records. */
-export type ArgType = 'string' | 'integer' | { list: ArgSpec } | { tuple: ArgSpec[] };
+/** Argument types, as in ejabberd's command records (which our registry mirrors). */
+export type ArgType = 'string' | 'integer' | { readonly list: ArgSpec } | { readonly tuple: readonly ArgSpec[] };
 
-export interface ArgSpec {
-  name: string;
-  type: ArgType;
-  desc?: string;
-  example?: unknown;
+export interface ArgSpec<N extends string = string, T extends ArgType = ArgType> {
+  readonly name: N;
+  readonly type: T;
+  readonly desc?: string;
+  readonly example?: unknown;
 }
 
+/** The value an argument of a type holds once bound. */
+export type ArgValue<T> = T extends 'string'
+  ? string
+  : T extends 'integer'
+    ? number
+    : T extends { readonly list: infer E extends ArgSpec }
+      ? ArgValue<E['type']>[]
+      : T extends { readonly tuple: infer F extends readonly ArgSpec[] }
+        ? ArgsOf<F>
+        : never;
+
+/** The arguments object a command receives, inferred from its declared specs. */
+export type ArgsOf<A extends readonly ArgSpec[]> = { [S in A[number] as S['name']]: ArgValue<S['type']> };
+
 /**
- * Result types. `rescode` renders as 0/1, `restuple` as a bare string (or an error status),
- * scalars as `{name: value}`, lists as arrays and tuples as objects.
+ * Result types. `rescode` is success or failure (the command returns a boolean), `restuple` a
+ * message (a string; failure is a thrown DomainError), scalars a named value, lists and tuples
+ * their elements. How each is shown is the surface's business.
  */
 export type ResultSpec =
-  | { name: string; type: 'rescode' }
-  | { name: string; type: 'restuple' }
-  | { name: string; type: 'string' | 'integer' }
-  | { name: string; type: 'list'; of: ResultSpec }
-  | { name: string; type: 'tuple'; fields: ResultSpec[] };
+  | { readonly name: string; readonly type: 'rescode' }
+  | { readonly name: string; readonly type: 'restuple' }
+  | { readonly name: string; readonly type: 'string' | 'integer' }
+  | { readonly name: string; readonly type: 'list'; readonly of: ResultSpec }
+  | { readonly name: string; readonly type: 'tuple'; readonly fields: readonly ResultSpec[] };
+
+/** The value a command returns for a result spec. */
+export type ResultValue<R> = R extends { readonly type: 'rescode' }
+  ? boolean
+  : R extends { readonly type: 'restuple' | 'string' }
+    ? string
+    : R extends { readonly type: 'integer' }
+      ? number
+      : R extends { readonly type: 'list'; readonly of: infer O }
+        ? ResultValue<O>[]
+        : R extends { readonly type: 'tuple'; readonly fields: infer F extends readonly ResultSpec[] }
+          ? { [S in F[number] as S['name']]: ResultValue<S> }
+          : never;
 
 /** Who is calling, from where: permission checks and caller-scoped commands use it. */
 export interface Caller {
@@ -30,57 +63,61 @@ export interface Caller {
   ip?: string;
 }
 
-export interface CommandContext {
-  server: Server;
-  caller: Caller;
-}
+/** Bound arguments of a command whose declaration is not known statically (surfaces, permissions). */
+export type Args = { readonly [name: string]: unknown };
 
-/** Typed command arguments after coercion: strings and integers keyed by argument name. */
-export type Args = Record<string, any>;
-
-export interface CommandDef {
-  name: string;
-  tags: string[];
-  desc: string;
-  longdesc?: string;
+export interface CommandDef<A extends readonly ArgSpec[] = readonly ArgSpec[], R extends ResultSpec = ResultSpec, C = never> {
+  readonly name: string;
+  readonly tags: readonly string[];
+  readonly desc: string;
+  readonly longdesc?: string;
   /** Arguments in positional order (the order `parley ctl` and XML-RPC use). */
-  args: ArgSpec[];
-  /** Older argument names still accepted (001 reference): old name → current name. */
-  argAliases?: Record<string, string>;
-  result: ResultSpec;
-  /** Example result value as the command returns it (before rendering), for docs. */
-  resultExample?: unknown;
-  resultDesc?: string;
+  readonly args: A;
+  readonly result: R;
+  /** Example result value as the command returns it (before any surface renders it), for docs. */
+  readonly resultExample?: ResultValue<R>;
+  readonly resultDesc?: string;
   /** `admin`: admins only; `user`: any authenticated user, for himself; `open`: anyone allowed by api permissions. */
-  policy: 'admin' | 'user' | 'open';
+  readonly policy: 'admin' | 'user' | 'open';
   /** Command only makes sense from the server's own machine (like ejabberdctl-only commands). */
-  ctlOnly?: boolean;
+  readonly ctlOnly?: boolean;
   /**
-   * Runs the command. For `rescode` return true/false (or throw); for `restuple` return the text
-   * (throw a DomainError to fail); otherwise return the value in the shape of `result`.
+   * Runs the command with its typed arguments and the context of the module that owns it.
+   * Returns a domain value in the shape of `result`; fails by throwing a DomainError.
    */
-  exec(args: Args, ctx: CommandContext): Promise<unknown> | unknown;
+  exec(args: ArgsOf<A>, ctx: C): ResultValue<R> | Promise<ResultValue<R>>;
 }
+
+/** A declared command with its types erased, as the registry and the surfaces hold it. */
+export type AnyCommand = CommandDef<readonly ArgSpec[], ResultSpec, any>;
 
 export class CommandRegistry {
-  private commands = new Map<string, CommandDef>();
+  private commands = new Map<string, { def: AnyCommand; context: (caller: Caller) => unknown }>();
 
-  add(def: CommandDef): void {
+  /** Adds a command; `context` gives what its `exec` receives (the owning module's context and the caller). */
+  add(def: AnyCommand, context: (caller: Caller) => unknown): void {
     if (this.commands.has(def.name)) throw new Error(`command ${def.name} declared twice`);
-    this.commands.set(def.name, def);
+    this.commands.set(def.name, { def, context });
   }
 
-  get(name: string): CommandDef | undefined {
-    return this.commands.get(name);
+  get(name: string): AnyCommand | undefined {
+    return this.commands.get(name)?.def;
   }
 
-  list(): CommandDef[] {
-    return [...this.commands.values()].sort((a, b) => a.name.localeCompare(b.name));
+  list(): AnyCommand[] {
+    return [...this.commands.values()].map((c) => c.def).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Runs a registered command with arguments bound to its declaration. */
+  async run(def: AnyCommand, args: Args, caller: Caller): Promise<unknown> {
+    const entry = this.commands.get(def.name);
+    if (!entry || entry.def !== def) throw new Error(`command ${def.name} is not registered`);
+    return def.exec(args as never, entry.context(caller));
   }
 }
 
 /** ejabberd's api_permissions `what` matching: names, '*', '[tag:x]', and '!name' exclusions. */
-export function matchesWhat(def: CommandDef, what: string[]): boolean {
+export function matchesWhat(def: AnyCommand, what: string[]): boolean {
   let included = false;
   for (const w of what) {
     if (w.startsWith('!')) {
@@ -90,7 +127,7 @@ export function matchesWhat(def: CommandDef, what: string[]): boolean {
   return included;
 }
 
-function matchOne(def: CommandDef, w: string): boolean {
+function matchOne(def: AnyCommand, w: string): boolean {
   if (w === '*') return true;
   const tag = /^\[tag:(.+)\]$/.exec(w);
   if (tag) return def.tags.includes(tag[1]!);

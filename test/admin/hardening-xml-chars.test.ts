@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn } from '../xmpp-e2e/raw.js';
 import { callCtl } from '../../src/admin/ctl/client.js';
-import { bindNamedArgs, ArgumentError } from '../../src/admin/execute.js';
+import { bindNamedArgs, ArgumentError } from '../../src/admin/ejabberd/args.js';
 import type { CommandDef } from '../../src/admin/registry.js';
 
 let parley: Parley;

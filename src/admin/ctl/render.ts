@@ -1,5 +1,6 @@
-import type { CommandDef, ResultSpec } from '../registry.js';
-import { rescodeOk, type Outcome } from '../execute.js';
+import type { AnyCommand, ResultSpec } from '../registry.js';
+import type { Outcome } from '../execute.js';
+import { rescodeOk } from '../ejabberd/render.js';
 import { shape } from '../render.js';
 
 const ATOM: Record<string, string> = {
@@ -20,7 +21,7 @@ function line(spec: ResultSpec, v: unknown): string {
 }
 
 /** ejabberdctl's output: bare values, one list element per line, tuples tab-separated; exit 1 on failure. */
-export function renderCtl(def: CommandDef, outcome: Outcome): { stdout: string; exitCode: number } {
+export function renderCtl(def: AnyCommand, outcome: Outcome): { stdout: string; exitCode: number } {
   if (!outcome.ok) {
     if (outcome.error === 'internal') return { stdout: 'Error: internal_error\n', exitCode: 1 };
     return { stdout: `Error: ${ATOM[outcome.error.kind]}: ${outcome.error.message}\n`, exitCode: 1 };
@@ -41,7 +42,7 @@ export function renderCtl(def: CommandDef, outcome: Outcome): { stdout: string; 
   }
 }
 
-export function usageOf(def: CommandDef): string {
+export function usageOf(def: AnyCommand): string {
   const args = def.args.map((a) => a.name.toUpperCase()).join(' ');
   let s = `  Command Name: ${def.name}\n\n  Arguments: ${args}\n\n  Returns: ${resultName(def.result)}\n\n  Tags: ${def.tags.join(' ')}\n\n  Description: ${def.desc}\n`;
   if (def.longdesc) s += `\n${def.longdesc}\n`;

@@ -2,7 +2,8 @@ import net from 'node:net';
 import { chmodSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Server } from '../../server.js';
-import { ArgumentError, bindPositionalArgs, isAllowed, runCommand } from '../execute.js';
+import { isAllowed, runCommand } from '../execute.js';
+import { ArgumentError, bindPositionalArgs } from '../ejabberd/args.js';
 import { renderCtl, usageOf } from './render.js';
 
 export interface CtlRequest {

@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '../../server.js';
-import type { CommandDef, Caller } from '../registry.js';
-import { ArgumentError, bindNamedArgs, isAllowed, rescodeOk, runCommand, type ArgSource } from '../execute.js';
-import { shape } from '../render.js';
+import type { AnyCommand, Caller } from '../registry.js';
+import { isAllowed, runCommand } from '../execute.js';
+import type { ArgSource } from '../args.js';
+import { ArgumentError, bindNamedArgs } from './args.js';
+import { errorAnswer, successBody } from './render.js';
+import { openApiDocument } from '../docs/openapi.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
 import { clientAddress } from '../../transports/address.js';
-import type { DomainError } from '../../errors.js';
 
 /**
  * ejabberd's `mod_http_api` dialect: `POST /api/<command>` with a JSON object of arguments,
@@ -27,15 +29,6 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 function envelope(res: ServerResponse, status: number, code: number, message: string): void {
   send(res, status, { status: 'error', code, message });
 }
-
-const STATUS_OF: Record<DomainError['kind'], number> = {
-  'not-found': 404,
-  conflict: 409,
-  'bad-argument': 400,
-  forbidden: 403,
-  unavailable: 503,
-  internal: 500,
-};
 
 class BodyTooLarge extends Error {}
 
@@ -99,6 +92,10 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
     req.resume();
     return envelope(res, 404, 40, 'Endpoint not found.');
   }
+  if (method === 'GET' && name === 'openapi.json') {
+    req.resume();
+    return send(res, 200, openApiOf(server));
+  }
 
   // Arguments first: a malformed request is reported before anything else (ejabberd's order).
   let entries: [string, unknown][] = [];
@@ -160,24 +157,19 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
   renderOutcome(res, def, outcome);
 }
 
-function renderOutcome(res: ServerResponse, def: CommandDef, outcome: Awaited<ReturnType<typeof runCommand>>): void {
+/** The OpenAPI document of a server's `/api`, made once (its commands do not change while it runs). */
+const openApiDocuments = new WeakMap<Server, unknown>();
+
+function openApiOf(server: Server): unknown {
+  let doc = openApiDocuments.get(server);
+  if (doc === undefined) openApiDocuments.set(server, (doc = openApiDocument(server.commands.list())));
+  return doc;
+}
+
+function renderOutcome(res: ServerResponse, def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): void {
   const spec = def.result;
-  if (!outcome.ok) {
-    if (outcome.error === 'internal') return send(res, 500, 'internal_error');
-    const err = outcome.error;
-    const status = STATUS_OF[err.kind];
-    if (spec.type === 'restuple') return envelope(res, status, err.kind === 'conflict' ? 10090 : 10001, err.message);
-    return send(res, status, err.message);
-  }
-  const value = outcome.value;
-  switch (spec.type) {
-    case 'rescode':
-      return send(res, 200, rescodeOk(value) ? 0 : 1);
-    case 'restuple':
-    case 'list':
-    case 'tuple':
-      return send(res, 200, shape(spec, value));
-    default:
-      return send(res, 200, { [spec.name]: shape(spec, value) });
-  }
+  if (outcome.ok) return send(res, 200, successBody(spec, outcome.value));
+  if (outcome.error === 'internal') return send(res, 500, 'internal_error');
+  const { status, body } = errorAnswer(spec, outcome.error);
+  send(res, status, body);
 }

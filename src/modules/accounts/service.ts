@@ -1,9 +1,9 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import type { Server } from '../../server.js';
+import type { ModuleContext } from '../module.js';
 import { badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountRecord, StoredCredentials } from './store.js';
+import type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {
@@ -17,7 +17,7 @@ export class AccountService {
   /** What an unknown account's password is checked against, so that a failure costs the same either way. */
   private decoy: Promise<StoredCredentials> | undefined;
 
-  constructor(private readonly server: Server) {}
+  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {}
 
   private async verify(p: { user: string; host: string }, rec: StoredCredentials, password: string): Promise<boolean> {
     const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
@@ -33,12 +33,12 @@ export class AccountService {
   }
 
   private get store() {
-    return this.server.storage.accounts;
+    return this.ctx.store;
   }
 
   /** Prepares a username for a served host, or throws a domain error saying which part is wrong. */
   prepare(user: string, host: string): { user: string; host: string } {
-    const h = this.server.prepareHost(host);
+    const h = this.ctx.prepareHost(host);
     if (h === undefined) throw notFound(`Unknown host: ${host}`);
     let u: string;
     try {
@@ -51,7 +51,7 @@ export class AccountService {
   }
 
   async credentials(password: string): Promise<StoredCredentials> {
-    const iterations = this.server.config.storage.scramIterations;
+    const iterations = this.ctx.config.storage.scramIterations;
     let creds: StoredCredentials;
     try {
       const [scramSha1, scramSha256] = await Promise.all([
@@ -63,7 +63,7 @@ export class AccountService {
       if (err instanceof SaslError) throw badArgument('Invalid password: it contains characters that are not allowed');
       throw err;
     }
-    if (this.server.config.storage.passwordFormat === 'plain') creds.plain = password;
+    if (this.ctx.config.storage.passwordFormat === 'plain') creds.plain = password;
     return creds;
   }
 
@@ -72,7 +72,7 @@ export class AccountService {
     if (password === '') throw badArgument('Empty password');
     const record: AccountRecord = { ...p, createdAt: Date.now(), ...(await this.credentials(password)) };
     if (!(await this.store.create(record))) throw conflict(`User ${p.user}@${p.host} already registered`);
-    await this.server.hooks.emit('account-created', p);
+    await this.ctx.hooks.emit('account-created', p);
     return p;
   }
 
@@ -80,8 +80,8 @@ export class AccountService {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
     if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
-    for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
-    await this.server.hooks.emit('account-removed', p);
+    for (const s of this.ctx.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
+    await this.ctx.hooks.emit('account-removed', p);
   }
 
   async exists(user: string, host: string): Promise<boolean> {
@@ -121,9 +121,9 @@ export class AccountService {
   private async decoyCredentials(): Promise<StoredCredentials> {
     const secret = randomBytes(24).toString('base64');
     const creds: StoredCredentials = {
-      scramSha256: await deriveScramCredentialsAsync(secret, 'sha256', this.server.config.storage.scramIterations),
+      scramSha256: await deriveScramCredentialsAsync(secret, 'sha256', this.ctx.config.storage.scramIterations),
     };
-    if (this.server.config.storage.passwordFormat === 'plain') creds.plain = secret;
+    if (this.ctx.config.storage.passwordFormat === 'plain') creds.plain = secret;
     return creds;
   }
 
@@ -136,13 +136,13 @@ export class AccountService {
   }
 
   async list(host: string): Promise<string[]> {
-    const h = this.server.prepareHost(host);
+    const h = this.ctx.prepareHost(host);
     if (h === undefined) throw notFound(`Unknown host: ${host}`);
     return this.store.list(h);
   }
 
   async count(host: string): Promise<number> {
-    const h = this.server.prepareHost(host);
+    const h = this.ctx.prepareHost(host);
     return h === undefined ? 0 : this.store.count(h);
   }
 
@@ -168,7 +168,7 @@ export class AccountService {
         if (rec === undefined) return this.failLikeAKnownAccount({ user: username, host }, password);
         return this.verify({ user: rec.user, host }, rec, password);
       },
-      scramIterations: this.server.config.storage.scramIterations,
+      scramIterations: this.ctx.config.storage.scramIterations,
     };
   }
 }

@@ -1,4 +1,4 @@
-import type { Server } from '../../server.js';
+import { defineModule, type ModuleContext } from '../module.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/stanza.js';
@@ -22,33 +22,39 @@ function wrap(kind: 'sent' | 'received', stanza: Element, to: Session): Element 
 }
 
 /** XEP-0280 message carbons: every resource of an account sees its one-to-one chats. */
-export function setupCarbons(server: Server): void {
-  server.disco.hostFeatures.add(NS.carbons);
+export const carbonsModule = defineModule({
+  name: 'carbons',
+  dependencies: ['disco'],
+  setup: setupCarbons,
+});
+
+function setupCarbons({ iq, router, sessions, services }: ModuleContext<'disco'>): void {
+  services.disco.hostFeatures.add(NS.carbons);
   const toggle = (on: boolean) => ({ from, to, origin }: { from: import('../../xmpp/jid.js').JID; to: import('../../xmpp/jid.js').JID; origin?: Session }) => {
     if (!origin || from.bare !== to.bare) throw new StanzaError('not-allowed');
     origin.carbons = on;
     return undefined;
   };
-  server.iq.register({ xmlns: NS.carbons, target: 'bare', set: (ctx) => (ctx.payload.name === 'enable' ? toggle(true)(ctx) : ctx.payload.name === 'disable' ? toggle(false)(ctx) : (() => { throw new StanzaError('bad-request'); })()) });
+  iq.register({ xmlns: NS.carbons, target: 'bare', set: (ctx) => (ctx.payload.name === 'enable' ? toggle(true)(ctx) : ctx.payload.name === 'disable' ? toggle(false)(ctx) : (() => { throw new StanzaError('bad-request'); })()) });
 
   const copyTo = (bare: string, except: Set<Session>, kind: 'sent' | 'received', stanza: Element) => {
-    for (const s of server.sessions.resources(bare)) {
+    for (const s of sessions.resources(bare)) {
       if (s.carbons && !except.has(s) && s.presence !== undefined) s.send(wrap(kind, stanza, s));
     }
   };
 
-  server.router.on('message/out', (ctx: RouteContext) => {
+  router.on('message/out', (ctx: RouteContext) => {
     if (ctx.origin && eligible(ctx.stanza)) copyTo(ctx.from.bare, new Set([ctx.origin]), 'sent', ctx.stanza);
     return false;
   }, 10);
-  server.router.on('message/full', (ctx) => {
-    const target = server.sessions.get(ctx.to.bare, ctx.to.resource);
+  router.on('message/full', (ctx) => {
+    const target = sessions.get(ctx.to.bare, ctx.to.resource);
     if (target && eligible(ctx.stanza)) copyTo(ctx.to.bare, new Set([target]), 'received', ctx.stanza);
     return false;
   }, 10);
-  server.router.on('message/bare', (ctx) => {
+  router.on('message/bare', (ctx) => {
     if (!eligible(ctx.stanza)) return false;
-    const targets = server.sessions.messageTargets(ctx.to.bare);
+    const targets = sessions.messageTargets(ctx.to.bare);
     if (targets.length) copyTo(ctx.to.bare, new Set(targets), 'received', ctx.stanza);
     return false;
   }, 10);

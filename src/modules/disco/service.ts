@@ -1,4 +1,4 @@
-import type { Server } from '../../server.js';
+import type { ModuleContext } from '../module.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/stanza.js';
@@ -8,25 +8,26 @@ export class DiscoService {
   readonly hostFeatures = new Set<string>([NS.discoInfo, NS.discoItems, 'iq', 'presence', 'msgoffline', NS.roster]);
   readonly accountFeatures = new Set<string>([NS.discoInfo, NS.discoItems]);
 
-  constructor(private readonly server: Server) {
-    server.iq.register({
+  constructor(ctx: ModuleContext<'accounts' | 'roster'>) {
+    const { accounts, roster } = ctx.services;
+    ctx.iq.register({
       xmlns: NS.discoInfo,
       target: 'both',
       get: async ({ to, from, payload }) => {
         if (payload.attrs.node) throw new StanzaError('item-not-found');
         if (to.local === '') return this.info(NS.discoInfo, [['server', 'im', 'Parley']], this.hostFeatures);
-        if (!(await server.accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
-        const mayKnow = from.bare === to.bare || (await server.roster.get(to.bare, from.bare))?.subscription.match(/from|both/);
+        if (!(await accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
+        const mayKnow = from.bare === to.bare || (await roster.get(to.bare, from.bare))?.subscription.match(/from|both/);
         if (!mayKnow) throw new StanzaError('service-unavailable');
         return this.info(NS.discoInfo, [['account', 'registered', '']], this.accountFeatures);
       },
     });
-    server.iq.register({
+    ctx.iq.register({
       xmlns: NS.discoItems,
       target: 'both',
       get: async ({ to, payload }) => {
         if (payload.attrs.node) throw new StanzaError('item-not-found');
-        if (to.local !== '' && !(await server.accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
+        if (to.local !== '' && !(await accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
         return x('query', { xmlns: NS.discoItems });
       },
     });

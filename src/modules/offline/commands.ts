@@ -1,15 +1,17 @@
-import type { Server } from '../../server.js';
-import { command, intResult, str } from '../../admin/define.js';
+import { commandsIn, intResult, str } from '../../admin/define.js';
+import type { CommandContext } from '../module.js';
+import type { OfflineService } from './service.js';
 
-export function registerOfflineCommands(server: Server): void {
-  server.commands.add(command({
+const command = commandsIn<CommandContext<OfflineService, 'accounts'>>();
+
+export const offlineCommands = [
+  command({
     name: 'get_offline_count', tags: ['offline'], policy: 'user', desc: 'Get the number of unread offline messages',
-    args: [str('user', undefined, 'aaaaa'), str('server', undefined, 'bbbbb')],
-    argAliases: { host: 'server' },
+    args: [str('user', 'User name', 'user1'), str('server', 'Server name', 'myserver.com')],
     result: intResult('value'), resultExample: 5,
-    async exec({ user, server: host }) {
-      const p = server.accounts.tryPrepare(user, host);
-      return p ? server.offline.count(`${p.user}@${p.host}`) : 0;
+    async exec({ user, server: host }, { services, service }) {
+      const p = services.accounts.tryPrepare(user, host);
+      return p ? service.count(`${p.user}@${p.host}`) : 0;
     },
-  }));
-}
+  }),
+];

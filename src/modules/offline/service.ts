@@ -1,4 +1,5 @@
-import type { Server } from '../../server.js';
+import type { ModuleContext } from '../module.js';
+import type { OfflineStore } from './store.js';
 import { x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
@@ -32,25 +33,25 @@ export class OfflineService {
   private acked = new Map<string, number[]>();
   private flushScheduled = false;
 
-  constructor(private readonly server: Server) {
-    server.router.on('message/bare', (ctx) => this.store(ctx), -50);
+  constructor(private readonly ctx: ModuleContext<'accounts', OfflineStore>) {
+    ctx.router.on('message/bare', (ctx) => this.store(ctx), -50);
     // Not awaited: delivery waits for the client to acknowledge, which the client's own stanza handling must be free to do.
-    server.hooks.on('session-available', ({ session }) => {
-      this.deliver(session).catch((err) => this.server.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
+    ctx.hooks.on('session-available', ({ session }) => {
+      this.deliver(session).catch((err) => this.ctx.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
-    server.hooks.on('account-removed', ({ user, host }) => this.server.storage.offline.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removed', ({ user, host }) => this.ctx.store.deleteAll(`${user}@${host}`));
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {
     if (!storable(ctx)) return false;
     const owner = ctx.to.bare;
-    if (!(await this.server.accounts.exists(ctx.to.local, ctx.to.domain))) return false;
+    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) return false;
     const stanza = ctx.stanza.clone();
     if (!stanza.getChild('delay', NS.delay)) {
       stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
     }
-    const stored = await this.server.storage.offline.add(owner, stanza.toString(), Date.now(), this.server.config.limits.maxOfflineMessages);
-    if (!stored) await this.server.router.bounce(ctx, 'service-unavailable', 'Your contact offline message queue is full');
+    const stored = await this.ctx.store.add(owner, stanza.toString(), Date.now(), this.ctx.config.limits.maxOfflineMessages);
+    if (!stored) await this.ctx.router.bounce(ctx, 'service-unavailable', 'Your contact offline message queue is full');
     return true;
   }
 
@@ -73,7 +74,7 @@ export class OfflineService {
     let after = 0;
     for (;;) {
       if (session.drained && !(await session.drained())) return;
-      const batch = await this.server.storage.offline.list(owner, after, DELIVERY_BATCH);
+      const batch = await this.ctx.store.list(owner, after, DELIVERY_BATCH);
       if (batch.length === 0) break;
       for (const m of batch) {
         after = m.id;
@@ -82,7 +83,7 @@ export class OfflineService {
         try {
           el = parseElement(m.stanza, Infinity);
         } catch (err) {
-          this.server.log.warn({ err, id: m.id }, 'dropping an unreadable offline message');
+          this.ctx.log.warn({ err, id: m.id }, 'dropping an unreadable offline message');
           this.ack(owner, m.id);
           continue;
         }
@@ -124,9 +125,9 @@ export class OfflineService {
     this.acked.clear();
     for (const [owner, ids] of all) {
       try {
-        await this.server.storage.offline.remove(owner, ids);
+        await this.ctx.store.remove(owner, ids);
       } catch (err) {
-        this.server.log.error({ err, owner }, 'removing delivered offline messages failed');
+        this.ctx.log.error({ err, owner }, 'removing delivered offline messages failed');
       }
       this.forget(owner);
     }
@@ -139,15 +140,15 @@ export class OfflineService {
     claims.ids.delete(id);
     if (claims.ids.size > 0 || claims.deliveries > 0) return;
     this.claimed.delete(owner);
-    const next = this.server.sessions.messageTargets(owner)[0];
+    const next = this.ctx.sessions.messageTargets(owner)[0];
     if (next) {
       setImmediate(() => {
-        this.deliver(next).catch((err) => this.server.log.error({ err, jid: next.jid.full }, 'offline delivery failed'));
+        this.deliver(next).catch((err) => this.ctx.log.error({ err, jid: next.jid.full }, 'offline delivery failed'));
       });
     }
   }
 
   count(owner: string): Promise<number> {
-    return this.server.storage.offline.count(owner);
+    return this.ctx.store.count(owner);
   }
 }

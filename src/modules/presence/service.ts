@@ -1,16 +1,25 @@
-import type { Server } from '../../server.js';
+import type { ModuleContext } from '../module.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { JID, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import type { RouteContext } from '../../router/router.js';
 import type { Session } from '../../router/session.js';
-import { newItem } from '../roster/service.js';
-import type { RosterItem } from '../roster/store.js';
+import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
 const hasFrom = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'from' || i.subscription === 'both');
 const hasTo = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'to' || i.subscription === 'both');
+
+/** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
+export function showOf(s: Session): string {
+  if (!s.presence) return 'unavailable';
+  return s.presence.getChildText('show')?.trim() || 'available';
+}
+
+export function statusTextOf(s: Session): string {
+  return s.presence?.getChildText('status') ?? '';
+}
 
 export function parsePriority(presence: Element): number {
   const text = presence.getChildText('priority');
@@ -21,16 +30,16 @@ export function parsePriority(presence: Element): number {
 
 /** Presence broadcast, probes and the subscription state machine (RFC 6121 §3, §4). */
 export class PresenceService {
-  constructor(private readonly server: Server) {
-    const r = server.router;
+  constructor(private readonly ctx: ModuleContext<'accounts' | 'roster'>) {
+    const r = ctx.router;
     r.on('presence/out', (ctx) => this.outbound(ctx), 0);
     r.on('presence/bare', (ctx) => this.inbound(ctx), 0);
     r.on('presence/full', (ctx) => this.inboundFull(ctx), 0);
-    server.hooks.on('session-closed', ({ session }) => this.sessionClosed(session));
+    ctx.hooks.on('session-closed', ({ session }) => this.sessionClosed(session));
   }
 
   private roster() {
-    return this.server.roster;
+    return this.ctx.services.roster;
   }
 
   // ---- what local clients send --------------------------------------------------------
@@ -70,14 +79,14 @@ export class PresenceService {
     await this.broadcast(session, presence, items);
     if (initial) {
       for (const i of items) {
-        if (hasTo(i)) await this.server.send(x('presence', { type: 'probe' }), session.jid, parseJID(i.jid));
+        if (hasTo(i)) await this.ctx.send(x('presence', { type: 'probe' }), session.jid, parseJID(i.jid));
       }
       // Other resources of the same account are known without a probe.
-      for (const other of this.server.sessions.available(session.jid.bare)) {
+      for (const other of this.ctx.sessions.available(session.jid.bare)) {
         if (other !== session) session.send(withTo(other.presence!, session.jid.full));
       }
       this.deliverPendingRequests(session, items);
-      await this.server.hooks.emit('session-available', { session });
+      await this.ctx.hooks.emit('session-available', { session });
     }
   }
 
@@ -89,7 +98,7 @@ export class PresenceService {
     if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
     for (const full of session.directedPresence) {
       const to = tryParseJID(full);
-      if (to) await this.server.send(presence.clone(), session.jid, to);
+      if (to) await this.ctx.send(presence.clone(), session.jid, to);
     }
     session.directedPresence.clear();
   }
@@ -102,9 +111,9 @@ export class PresenceService {
   private async broadcast(session: Session, presence: Element, items: RosterItem[]): Promise<void> {
     for (const i of items) {
       if (!hasFrom(i)) continue;
-      await this.server.send(presence.clone(), session.jid, parseJID(i.jid));
+      await this.ctx.send(presence.clone(), session.jid, parseJID(i.jid));
     }
-    for (const s of this.server.sessions.available(session.jid.bare)) s.send(withTo(presence, s.jid.full));
+    for (const s of this.ctx.sessions.available(session.jid.bare)) s.send(withTo(presence, s.jid.full));
     if (presence.attrs.type === 'unavailable') session.send(withTo(presence, session.jid.full));
   }
 
@@ -124,7 +133,7 @@ export class PresenceService {
         i.visible = true;
         if (!hasTo(i)) i.askOut = true;
         if (!(await this.roster().save(owner, i))) return this.refuseRosterFull(ctx, owner);
-        await this.server.send(out, user, contact);
+        await this.ctx.send(out, user, contact);
         return;
       }
       case 'subscribed': {
@@ -133,7 +142,7 @@ export class PresenceService {
           item.pendingIn = false;
           item.visible = true;
           await this.roster().save(owner, item);
-          await this.server.send(out, user, contact);
+          await this.ctx.send(out, user, contact);
           await this.sendCurrentPresence(owner, contact);
         } else if (!hasFrom(item)) {
           const i = item ?? newItem(contact.bare);
@@ -148,7 +157,7 @@ export class PresenceService {
           item.subscription = item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription;
           item.askOut = false;
           await this.roster().save(owner, item);
-          await this.server.send(out, user, contact);
+          await this.ctx.send(out, user, contact);
         }
         return;
       }
@@ -158,9 +167,9 @@ export class PresenceService {
           item.pendingIn = false;
           item.approved = false;
           await this.roster().save(owner, item);
-          await this.server.send(out, user, contact);
-          for (const s of this.server.sessions.available(owner)) {
-            await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+          await this.ctx.send(out, user, contact);
+          for (const s of this.ctx.sessions.available(owner)) {
+            await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
           }
         } else if (item?.approved) {
           item.approved = false;
@@ -182,7 +191,7 @@ export class PresenceService {
       reply.attrs.to = ctx.origin.jid.full;
       ctx.origin.send(reply);
     } else {
-      await this.server.send(reply, ctx.to.bareJID(), ctx.from);
+      await this.ctx.send(reply, ctx.to.bareJID(), ctx.from);
     }
   }
 
@@ -190,8 +199,8 @@ export class PresenceService {
     const owner = ctx.to.bare;
     const contact = ctx.from.bareJID();
     const userJID = ctx.to.bareJID();
-    if (!(await this.server.accounts.exists(ctx.to.local, ctx.to.domain))) {
-      if (type === 'subscribe') await this.server.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
+    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) {
+      if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
     const item = await this.roster().get(owner, contact.bare);
@@ -201,14 +210,14 @@ export class PresenceService {
     switch (type) {
       case 'subscribe': {
         if (hasFrom(item)) {
-          await this.server.send(x('presence', { type: 'subscribed' }), userJID, contact);
+          await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
           return;
         }
         if (item?.approved) {
           item.subscription = item.subscription === 'to' ? 'both' : 'from';
           item.approved = false;
           await this.roster().save(owner, item);
-          await this.server.send(x('presence', { type: 'subscribed' }), userJID, contact);
+          await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
           await this.sendCurrentPresence(owner, contact);
           return;
         }
@@ -216,7 +225,7 @@ export class PresenceService {
           // RFC 6121 §3.1.3 (security warning) asks for limits on the inbound requests a server
           // stores; a full roster stores none and the requester learns why (RFC 6120 §8.3.3.18).
           const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
-          await this.server.send(reply, userJID, contact);
+          await this.ctx.send(reply, userJID, contact);
           return;
         }
         this.deliverToAvailable(owner, stanza);
@@ -237,8 +246,8 @@ export class PresenceService {
           item.pendingIn = false;
           await this.roster().save(owner, item);
           this.deliverToAvailable(owner, stanza);
-          for (const s of this.server.sessions.available(owner)) {
-            await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+          for (const s of this.ctx.sessions.available(owner)) {
+            await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
           }
         }
         return;
@@ -256,13 +265,13 @@ export class PresenceService {
   }
 
   private deliverToAvailable(owner: string, stanza: Element): void {
-    for (const s of this.server.sessions.available(owner)) s.send(stanza);
+    for (const s of this.ctx.sessions.available(owner)) s.send(stanza);
   }
 
   /** After granting a subscription: the contact learns the user's current presence. */
   private async sendCurrentPresence(owner: string, contact: JID): Promise<void> {
-    for (const s of this.server.sessions.available(owner)) {
-      await this.server.send(s.presence!.clone(), s.jid, contact);
+    for (const s of this.ctx.sessions.available(owner)) {
+      await this.ctx.send(s.presence!.clone(), s.jid, contact);
     }
   }
 
@@ -283,7 +292,7 @@ export class PresenceService {
       return true;
     }
     if (type === 'probe') {
-      await this.answerProbe(ctx, this.server.sessions.available(ctx.to.bare));
+      await this.answerProbe(ctx, this.ctx.sessions.available(ctx.to.bare));
       return true;
     }
     return false;
@@ -296,7 +305,7 @@ export class PresenceService {
       return true;
     }
     if (type === 'probe') {
-      const s = this.server.sessions.get(ctx.to.bare, ctx.to.resource);
+      const s = this.ctx.sessions.get(ctx.to.bare, ctx.to.resource);
       await this.answerProbe(ctx, s && s.presence ? [s] : []);
       return true;
     }
@@ -309,7 +318,7 @@ export class PresenceService {
       const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
       if (!hasFrom(item)) return;
     }
-    for (const s of sessions) await this.server.send(s.presence!.clone(), s.jid, ctx.from);
+    for (const s of sessions) await this.ctx.send(s.presence!.clone(), s.jid, ctx.from);
   }
 }
 

@@ -1,4 +1,7 @@
-import type { Server } from '../../server.js';
+import type { Logger } from 'pino';
+import type { Config } from '../../config/schema.js';
+import { defineModule, type ModuleContext } from '../module.js';
+import type { AccountService } from '../accounts/index.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply, iqResult } from '../../xmpp/stanza.js';
@@ -8,10 +11,17 @@ function registrationForm(): Element {
   return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
 }
 
-/** When each address last created an account in band (c2s.registrationTimeout). */
-const lastRegistration = new WeakMap<Server, Map<string, number>>();
+/** What registration before authentication needs: the stream that receives it passes its server. */
+export interface RegistrationHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly accounts: AccountService;
+}
 
-function registrationAllowed(server: Server, ip: string, now: number): boolean {
+/** When each address last created an account in band (c2s.registrationTimeout). */
+const lastRegistration = new WeakMap<RegistrationHost, Map<string, number>>();
+
+function registrationAllowed(server: RegistrationHost, ip: string, now: number): boolean {
   const timeout = server.config.c2s.registrationTimeout * 1000;
   if (timeout === 0) return true;
   const seen = lastRegistration.get(server);
@@ -21,7 +31,7 @@ function registrationAllowed(server: Server, ip: string, now: number): boolean {
 }
 
 /** XEP-0077 before authentication: account creation, when `c2s.inBandRegistration` is on. */
-export async function handlePreAuthRegistration(server: Server, iq: Element, host: string, ip: string): Promise<Element> {
+export async function handlePreAuthRegistration(server: RegistrationHost, iq: Element, host: string, ip: string): Promise<Element> {
   const query = iq.getChild('query', NS.register)!;
   const reply = (el: Element) => {
     delete el.attrs.to;
@@ -63,30 +73,37 @@ export async function handlePreAuthRegistration(server: Server, iq: Element, hos
 }
 
 /** XEP-0077 after authentication: password change and account removal by the user. */
-export function setupRegister(server: Server): void {
-  if (server.config.c2s.inBandRegistration) server.disco.hostFeatures.add(NS.register);
-  server.iq.register({
+export const registerModule = defineModule({
+  name: 'register',
+  dependencies: ['accounts', 'disco'],
+  setup: setupRegister,
+});
+
+function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
+  const { accounts, disco } = ctx.services;
+  if (ctx.config.c2s.inBandRegistration) disco.hostFeatures.add(NS.register);
+  ctx.iq.register({
     xmlns: NS.register,
     target: 'both',
     get: ({ from }) => x('query', { xmlns: NS.register }, x('registered'), x('username', null, from.local), x('password')),
     set: async ({ iq, from, to, payload, origin }) => {
       if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
       if (payload.getChild('remove')) {
-        if (!(await server.accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
+        if (!(await accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
         // XEP-0077 §3.2: the client gets the result before removal closes its sessions
         // (the result the IQ layer sends afterwards finds no session and is dropped).
         const done = iqResult(iq);
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
         origin.send(done);
-        await server.accounts.unregister(from.local, from.domain);
+        await accounts.unregister(from.local, from.domain);
         return undefined;
       }
       const user = payload.getChildText('username');
       const password = payload.getChildText('password');
       if (!password || (user !== undefined && user.toLowerCase() !== from.local)) throw new StanzaError('bad-request', 'username must be your own and a password is required');
       try {
-        await server.accounts.changePassword(from.local, from.domain, password);
+        await accounts.changePassword(from.local, from.domain, password);
       } catch (err) {
         if (err instanceof DomainError) throw new StanzaError('not-acceptable', err.message);
         throw err;

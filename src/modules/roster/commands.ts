@@ -1,8 +1,12 @@
-import type { Server } from '../../server.js';
-import { command, listOf, rescode, str, tupleOf } from '../../admin/define.js';
+import { commandsIn, listOf, rescode, str, tupleOf } from '../../admin/define.js';
 import { notFound } from '../../errors.js';
 import { tryParseJID } from '../../xmpp/jid.js';
+import type { CommandContext } from '../module.js';
+import type { RosterService } from './service.js';
 import type { RosterItem } from './store.js';
+
+type Context = CommandContext<RosterService, 'accounts'>;
+const command = commandsIn<Context>();
 
 function askOf(i: RosterItem): string {
   if (i.askOut && i.pendingIn) return 'both';
@@ -11,57 +15,59 @@ function askOf(i: RosterItem): string {
   return 'none';
 }
 
-export function registerRosterCommands(server: Server): void {
-  const owner = async (user: string, host: string): Promise<string> => {
-    const p = server.accounts.prepare(user, host);
-    if (!(await server.accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
-    return `${p.user}@${p.host}`;
-  };
+/** The bare JID of an existing account whose roster a command reads or changes. */
+async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<string> {
+  const p = accounts.prepare(user, host);
+  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+  return `${p.user}@${p.host}`;
+}
 
-  server.commands.add(command({
+export const rosterCommands = [
+  command({
     name: 'add_rosteritem', tags: ['roster'], policy: 'admin', desc: "Add an item to a user's roster (supports ODBC)",
     longdesc: 'Group can be several groups separated by ; for example: "g1;g2;g3"',
     args: [
       str('localuser', 'User name', 'user1'), str('localhost', 'Server name', 'myserver.com'), str('user', 'Contact user name', 'user2'),
       str('host', 'Contact server name', 'myserver.com'), str('nick', 'Nickname', 'User 2'), str('group', 'Group', 'Friends'), str('subs', 'Subscription', 'both'),
     ],
-    argAliases: { localserver: 'localhost', server: 'host' },
-    result: rescode,
-    async exec({ localuser, localhost, user, host, nick, group, subs }) {
-      const o = await owner(localuser, localhost);
-      await server.roster.adminSet(o, `${user}@${host}`, nick, group.split(';'), subs);
+    result: rescode, resultExample: true,
+    async exec({ localuser, localhost, user, host, nick, group, subs }, ctx) {
+      const o = await owner(ctx, localuser, localhost);
+      await ctx.service.adminSet(o, `${user}@${host}`, nick, group.split(';'), subs);
       return true;
     },
-  }));
+  }),
 
-  server.commands.add(command({
+  command({
     name: 'delete_rosteritem', tags: ['roster'], policy: 'admin', desc: "Delete an item from a user's roster (supports ODBC)",
     args: [str('localuser', 'User name', 'user1'), str('localhost', 'Server name', 'myserver.com'), str('user', 'Contact user name', 'user2'), str('host', 'Contact server name', 'myserver.com')],
-    argAliases: { localserver: 'localhost', server: 'host' },
-    result: rescode,
-    async exec({ localuser, localhost, user, host }) {
-      const o = await owner(localuser, localhost);
+    result: rescode, resultExample: true,
+    async exec({ localuser, localhost, user, host }, ctx) {
+      const o = await owner(ctx, localuser, localhost);
       // The contact may be remote (not a served host): prepare it as a JID, as add_rosteritem does.
       const contact = tryParseJID(`${user}@${host}`);
       if (!contact) return false;
-      await server.roster.adminDelete(o, contact.bare);
+      await ctx.service.adminDelete(o, contact.bare);
       return true;
     },
-  }));
+  }),
 
-  server.commands.add(command({
+  command({
     name: 'get_roster', tags: ['roster'], policy: 'user', desc: 'Get roster of a local user',
-    args: [str('user', undefined, 'aaaaa'), str('server', undefined, 'bbbbb')],
-    argAliases: { host: 'server' },
+    args: [str('user', 'User name', 'user1'), str('server', 'Server name', 'myserver.com')],
     result: listOf('contacts', tupleOf('contact', [['jid', 'string'], ['nick', 'string'], ['subscription', 'string'], ['ask', 'string'], ['group', 'string']])),
-    async exec({ user, server: host }) {
-      const o = await owner(user, host);
-      const rows: Record<string, string>[] = [];
-      for (const i of await server.roster.list(o)) {
+    resultExample: [
+      { jid: 'user2@myserver.com', nick: 'User 2', subscription: 'both', ask: 'none', group: 'Friends' },
+      { jid: 'user3@myserver.com', nick: 'User 3', subscription: 'to', ask: 'none', group: 'Work' },
+    ],
+    async exec({ user, server: host }, ctx) {
+      const o = await owner(ctx, user, host);
+      const rows: { jid: string; nick: string; subscription: string; ask: string; group: string }[] = [];
+      for (const i of await ctx.service.list(o)) {
         const groups = i.groups.length ? i.groups : [''];
         for (const g of groups) rows.push({ jid: i.jid, nick: i.name, subscription: i.subscription, ask: askOf(i), group: g });
       }
       return rows;
     },
-  }));
-}
+  }),
+];

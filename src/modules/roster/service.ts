@@ -1,10 +1,11 @@
-import type { Server } from '../../server.js';
+import type { ModuleContext } from '../module.js';
+import type { Session } from '../../router/session.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
-import type { RosterItem, Subscription } from './store.js';
+import type { RosterItem, RosterStore, Subscription } from './store.js';
 
 export function newItem(jid: string, visible = true): RosterItem {
   return { jid, name: '', subscription: 'none', askOut: false, pendingIn: false, approved: false, groups: [], visible };
@@ -26,18 +27,18 @@ const SUBSCRIPTIONS = new Set(['none', 'to', 'from', 'both']);
 export class RosterService {
   private pushId = 0;
 
-  constructor(private readonly server: Server) {
-    server.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
-    server.hooks.on('account-removed', ({ user, host }) => this.store.deleteAll(`${user}@${host}`));
+  constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
+    ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
+    ctx.hooks.on('account-removed', ({ user, host }) => this.store.deleteAll(`${user}@${host}`));
   }
 
   private get store() {
-    return this.server.storage.roster;
+    return this.ctx.store;
   }
 
   /** limits.maxRosterItems: items per account, visible or not. */
   get maxItems(): number {
-    return this.server.config.limits.maxRosterItems;
+    return this.ctx.config.limits.maxRosterItems;
   }
 
   /** Why a new item was refused. */
@@ -93,7 +94,7 @@ export class RosterService {
    * carrying the version the change produced (§2.6.3).
    */
   push(owner: string, item: Element, version: number): void {
-    const targets = this.server.sessions.resources(owner).filter((s) => s.rosterRequested);
+    const targets = this.ctx.sessions.resources(owner).filter((s) => s.rosterRequested);
     if (targets.length === 0) return;
     const ver = String(version);
     for (const s of targets) {
@@ -105,7 +106,7 @@ export class RosterService {
     if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a roster belongs to its account only');
   }
 
-  private async iqGet(from: JID, to: JID, payload: Element, origin?: import('../../router/session.js').Session): Promise<Element | undefined> {
+  private async iqGet(from: JID, to: JID, payload: Element, origin?: Session): Promise<Element | undefined> {
     this.checkOwn(from, to);
     // Interested from now on: a change made while this get is answered still reaches it as a push.
     if (origin) origin.rosterRequested = true;
@@ -159,13 +160,13 @@ export class RosterService {
     const ownerJID = parseJID(owner);
     const contact = parseJID(jid);
     if (item.subscription === 'to' || item.subscription === 'both' || item.askOut) {
-      await this.server.send(x('presence', { type: 'unsubscribe' }), ownerJID, contact);
+      await this.ctx.send(x('presence', { type: 'unsubscribe' }), ownerJID, contact);
     }
     if (item.subscription === 'from' || item.subscription === 'both' || item.pendingIn) {
-      await this.server.send(x('presence', { type: 'unsubscribed' }), ownerJID, contact);
+      await this.ctx.send(x('presence', { type: 'unsubscribed' }), ownerJID, contact);
       // The contact no longer sees the owner: it learns that the owner's resources are gone (RFC 6121 §3.2.2).
       if (item.subscription === 'from' || item.subscription === 'both') {
-        for (const s of this.server.sessions.available(owner)) await this.server.send(x('presence', { type: 'unavailable' }), s.jid, contact);
+        for (const s of this.ctx.sessions.available(owner)) await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
       }
     }
     const r = await this.store.delete(owner, jid);

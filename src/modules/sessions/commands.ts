@@ -1,28 +1,22 @@
-import type { Server } from '../../server.js';
-import { command, intResult, listOf, rescode, str, int, strResult, tupleOf } from '../../admin/define.js';
+import { commandsIn, intResult, listOf, rescode, str, int, strResult, tupleOf } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
 import type { Session } from '../../router/session.js';
 import { tryParseJID, JID } from '../../xmpp/jid.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
+import type { CommandContext } from '../module.js';
+import { showOf, statusTextOf } from '../presence/index.js';
 
-/** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
-export function showOf(s: Session): string {
-  if (!s.presence) return 'unavailable';
-  return s.presence.getChildText('show')?.trim() || 'available';
-}
+type Context = CommandContext<void, 'accounts'>;
+const command = commandsIn<Context>();
 
-export function statusTextOf(s: Session): string {
-  return s.presence?.getChildText('status') ?? '';
-}
-
-function sessionInfo(server: Server, s: Session) {
+function sessionInfo(ctx: Context, s: Session) {
   return {
     connection: s.connection,
     ip: s.ip,
     port: s.port,
     priority: s.priority,
-    node: server.nodeName,
+    node: ctx.nodeName,
     uptime: Math.floor((Date.now() - s.startedAt) / 1000),
     status: showOf(s),
     resource: s.jid.resource,
@@ -30,158 +24,164 @@ function sessionInfo(server: Server, s: Session) {
   };
 }
 
-const SESSION_FIELDS: [string, 'string' | 'integer'][] = [
+const SESSION_FIELDS = [
   ['connection', 'string'], ['ip', 'string'], ['port', 'integer'], ['priority', 'integer'], ['node', 'string'],
   ['uptime', 'integer'], ['status', 'string'], ['resource', 'string'], ['statustext', 'string'],
-];
+] as const;
+
+const SESSION_EXAMPLE = {
+  connection: 'c2s', ip: '127.0.0.1', port: 42656, priority: 8, node: 'parley@myserver.com', uptime: 231, status: 'dnd', resource: 'tka', statustext: '',
+};
 
 const byJid = (a: Session, b: Session) => (a.jid.full < b.jid.full ? -1 : a.jid.full > b.jid.full ? 1 : 0);
 
-export function registerSessionCommands(server: Server): void {
-  const { commands, sessions } = server;
-  const userSessions = (user: string, host: string): Session[] => {
-    const p = server.accounts.tryPrepare(user, host);
-    if (!p) return [];
-    return sessions.resources(`${p.user}@${p.host}`).sort(byJid);
-  };
-  const parseArgJID = (value: string, what: string): JID => {
-    const j = tryParseJID(value);
-    if (!j) throw badArgument(`Invalid ${what} JID: ${value}`);
-    return j;
-  };
+/** The sessions of an account, by full JID; none for a name that is not an account's. */
+function userSessions({ services, sessions }: Context, user: string, host: string): Session[] {
+  const p = services.accounts.tryPrepare(user, host);
+  if (!p) return [];
+  return sessions.resources(`${p.user}@${p.host}`).sort(byJid);
+}
 
-  commands.add(command({
+function parseArgJID(value: string, what: string): JID {
+  const j = tryParseJID(value);
+  if (!j) throw badArgument(`Invalid ${what} JID: ${value}`);
+  return j;
+}
+
+export const sessionCommands = [
+  command({
     name: 'connected_users', tags: ['session'], policy: 'admin', desc: 'List all established sessions',
     args: [], result: listOf('connected_users', strResult('sessions')), resultExample: ['user1@example.com/res', 'user2@example.com/res'],
-    exec: () => [...sessions.all()].sort(byJid).map((s) => s.jid.full),
-  }));
+    exec: (_, { sessions }) => [...sessions.all()].sort(byJid).map((s) => s.jid.full),
+  }),
 
-  commands.add(command({
+  command({
     name: 'connected_users_number', tags: ['session', 'statistics'], policy: 'admin', desc: 'Get the number of established sessions',
     args: [], result: intResult('num_sessions'), resultExample: 2,
-    exec: () => sessions.count(),
-  }));
+    exec: (_, { sessions }) => sessions.count(),
+  }),
 
-  commands.add(command({
+  command({
     name: 'connected_users_info', tags: ['session'], policy: 'admin', desc: 'List all established sessions and their information',
     args: [],
     result: listOf('connected_users_info', tupleOf('session', [['jid', 'string'], ...SESSION_FIELDS])),
-    exec: () => [...sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(server, s) })),
-  }));
+    resultExample: [{ jid: 'user1@myserver.com/tka', ...SESSION_EXAMPLE }],
+    exec: (_, ctx) => [...ctx.sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(ctx, s) })),
+  }),
 
-  commands.add(command({
+  command({
     name: 'connected_users_vhost', tags: ['session'], policy: 'admin', desc: 'Get the list of established sessions in a vhost',
     args: [str('host', 'Server name', 'myexample.com')],
-    result: listOf('connected_users_vhost', strResult('sessions')),
-    exec: ({ host }) => {
-      const h = server.prepareHost(host);
+    result: listOf('connected_users_vhost', strResult('sessions')), resultExample: ['user1@myserver.com/tka', 'user2@myserver.com/tka'],
+    exec: ({ host }, { prepareHost, sessions }) => {
+      const h = prepareHost(host);
       return h === undefined ? [] : [...sessions.forHost(h)].sort(byJid).map((s) => s.jid.full);
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'user_resources', tags: ['session'], policy: 'user', desc: "List user's connected resources",
     args: [str('user', 'User name', 'user1'), str('host', 'Server name', 'example.com')],
     result: listOf('resources', strResult('resource')), resultExample: ['tka1', 'Gajim', 'mobile-app'],
-    exec: ({ user, host }) => userSessions(user, host).map((s) => s.jid.resource),
-  }));
+    exec: ({ user, host }, ctx) => userSessions(ctx, user, host).map((s) => s.jid.resource),
+  }),
 
-  commands.add(command({
+  command({
     name: 'user_sessions_info', tags: ['session'], policy: 'admin', desc: 'Get information about all sessions of a user',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com')],
-    result: listOf('sessions_info', tupleOf('session', SESSION_FIELDS)),
-    exec: ({ user, host }) => userSessions(user, host).map((s) => sessionInfo(server, s)),
-  }));
+    result: listOf('sessions_info', tupleOf('session', SESSION_FIELDS)), resultExample: [SESSION_EXAMPLE],
+    exec: ({ user, host }, ctx) => userSessions(ctx, user, host).map((s) => sessionInfo(ctx, s)),
+  }),
 
-  commands.add(command({
+  command({
     name: 'num_resources', tags: ['session'], policy: 'admin', desc: 'Get the number of resources of a user',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com')],
     result: intResult('resources'), resultExample: 5,
-    exec: ({ user, host }) => userSessions(user, host).length,
-  }));
+    exec: ({ user, host }, ctx) => userSessions(ctx, user, host).length,
+  }),
 
-  commands.add(command({
+  command({
     name: 'resource_num', tags: ['session'], policy: 'admin', desc: 'Resource string of a session number',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com'), int('num', 'ID of resource to return', 2)],
     result: strResult('resource'), resultExample: 'Psi',
-    exec: ({ user, host, num }) => {
+    exec: ({ user, host, num }, ctx) => {
       // ejabberd numbers sessions from the most recently opened one.
-      const list = userSessions(user, host).sort((a, b) => b.startedAt - a.startedAt);
+      const list = userSessions(ctx, user, host).sort((a, b) => b.startedAt - a.startedAt);
       if (num < 1 || num > list.length) throw badArgument(`Wrong resource number: ${num}`);
       return list[num - 1]!.jid.resource;
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'kick_session', tags: ['session'], policy: 'admin', desc: 'Kick a user session',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com'), str('resource', "User's resource", 'Psi'), str('reason', 'Reason for closing session', 'Stuck connection')],
-    result: rescode,
-    exec: ({ user, host, resource, reason }) => {
-      const s = userSessions(user, host).find((x) => x.jid.resource === resource);
+    result: rescode, resultExample: true,
+    exec: ({ user, host, resource, reason }, ctx) => {
+      const s = userSessions(ctx, user, host).find((x) => x.jid.resource === resource);
       if (!s) return false;
       // ejabberd closes a kicked session with <conflict/> and the reason as text.
       s.close('conflict', reason || 'Kicked by administrator');
       return true;
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'kick_user', tags: ['session'], policy: 'admin', desc: "Disconnect user's active sessions",
     args: [str('user', 'User name', 'user1'), str('host', 'Server name', 'example.com')],
     result: intResult('num_resources'), resultExample: 3,
-    exec: ({ user, host }) => {
-      const list = userSessions(user, host);
+    exec: ({ user, host }, ctx) => {
+      const list = userSessions(ctx, user, host);
       for (const s of list) s.close('policy-violation', 'has been kicked');
       return list.length;
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'send_message', tags: ['stanza'], policy: 'admin', desc: 'Send a message to a local or remote bare of full JID',
     longdesc: 'When sending a groupchat message to a MUC room, FROM must be the full JID of a room occupant, or the bare JID of a MUC service admin, or the bare JID of a MUC/Sub subscribed user.',
     args: [
       str('type', 'Message type: normal, chat, headline, groupchat', 'headline'), str('from', 'Sender JID', 'admin@localhost'),
       str('to', 'Receiver JID', 'user1@localhost'), str('subject', 'Subject, or empty string', 'Restart'), str('body', 'Body', 'In 5 minutes'),
     ],
-    result: rescode,
-    async exec({ type, from, to, subject, body }) {
+    result: rescode, resultExample: true,
+    async exec({ type, from, to, subject, body }, ctx) {
       if (!['normal', 'chat', 'headline', 'groupchat'].includes(type)) throw badArgument(`Invalid message type: ${type}`);
       const f = parseArgJID(from, 'from');
       const t = parseArgJID(to, 'to');
-      const msg = x('message', { type, id: server.randomId() });
+      const msg = x('message', { type, id: ctx.randomId() });
       if (subject) msg.c('subject').t(subject);
       msg.c('body').t(body);
-      await server.send(msg, f, t);
+      await ctx.send(msg, f, t);
       return true;
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'send_stanza', tags: ['stanza'], policy: 'admin', desc: 'Send a stanza; provide From JID and valid To JID',
     args: [str('from', 'Sender JID', 'admin@localhost'), str('to', 'Destination JID', 'user1@localhost'), str('stanza', 'Stanza', "<message><ext attr='value'/></message>")],
-    result: rescode,
-    async exec({ from, to, stanza }) {
+    result: rescode, resultExample: true,
+    async exec({ from, to, stanza }, ctx) {
       const f = parseArgJID(from, 'from');
       const t = parseArgJID(to, 'to');
       const el = parseStanza(stanza);
-      await server.send(el, f, t);
+      await ctx.send(el, f, t);
       return true;
     },
-  }));
+  }),
 
-  commands.add(command({
+  command({
     name: 'send_stanza_c2s', tags: ['stanza', 'session'], policy: 'admin', desc: 'Send a stanza as if sent from a c2s session',
     args: [str('user', 'Username', 'admin'), str('host', 'Server name', 'myserver.com'), str('resource', 'Resource', 'bot'), str('stanza', 'Stanza', "<message to='user1@localhost'><ext attr='value'/></message>")],
-    result: rescode,
-    async exec({ user, host, resource, stanza }) {
+    result: rescode, resultExample: true,
+    async exec({ user, host, resource, stanza }, ctx) {
       const el = parseStanza(stanza);
-      const s = userSessions(user, host).find((x) => x.jid.resource === resource);
+      const s = userSessions(ctx, user, host).find((x) => x.jid.resource === resource);
       if (!s || !s.inject) throw notFound(`User session not found: ${user}@${host}/${resource}`);
       await s.inject(el);
       return true;
     },
-  }));
-}
+  }),
+];
 
 function parseStanza(text: string) {
   let el;

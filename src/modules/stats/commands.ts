@@ -1,68 +1,71 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Server } from '../../server.js';
 import { VERSION } from '../../version.js';
-import { command, intResult, rescode, restuple, str } from '../../admin/define.js';
+import { commandsIn, intResult, rescode, restuple, str } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
+import type { CommandContext } from '../module.js';
 
-export function registerStatsCommands(server: Server): void {
-  const registered = async (hosts: string[]) => {
-    let n = 0;
-    for (const h of hosts) n += await server.accounts.count(h);
-    return n;
-  };
+type Context = CommandContext<void, 'accounts'>;
+const command = commandsIn<Context>();
 
-  server.commands.add(command({
+async function registered({ services }: Context, hosts: readonly string[]): Promise<number> {
+  let n = 0;
+  for (const h of hosts) n += await services.accounts.count(h);
+  return n;
+}
+
+export const statsCommands = [
+  command({
     name: 'status', tags: ['server'], policy: 'admin', desc: 'Get status of the ejabberd server',
-    args: [], result: restuple,
-    exec: () => `The node ${server.nodeName} is started with status: started\nParley ${VERSION} is running in that node`,
-  }));
+    args: [], result: restuple, resultExample: 'The node parley@example.com is started with status: started\nParley 0.1.0 is running in that node',
+    exec: (_, { nodeName }) => `The node ${nodeName} is started with status: started\nParley ${VERSION} is running in that node`,
+  }),
 
-  server.commands.add(command({
+  command({
     name: 'gc', tags: ['server'], policy: 'admin', desc: 'Force full garbage collection',
-    args: [], result: rescode,
+    args: [], result: rescode, resultExample: true,
     exec: () => {
       fullGc();
       return true;
     },
-  }));
+  }),
 
-  server.commands.add(command({
+  command({
     name: 'stats', tags: ['statistics'], policy: 'admin',
     desc: 'Get statistical value: registeredusers onlineusers onlineusersnode uptimeseconds processes',
     args: [str('name', 'Statistic name', 'registeredusers')],
     result: intResult('stat'), resultExample: 6,
-    async exec({ name }) {
+    async exec({ name }, ctx) {
       switch (name) {
-        case 'registeredusers': return registered(server.hosts);
+        case 'registeredusers': return registered(ctx, ctx.hosts);
         case 'onlineusers':
-        case 'onlineusersnode': return server.sessions.count();
-        case 'uptimeseconds': return server.uptimeSeconds();
+        case 'onlineusersnode': return ctx.sessions.count();
+        case 'uptimeseconds': return ctx.uptimeSeconds();
         case 'processes': return process.getActiveResourcesInfo().length;
         default: throw badArgument(`Unknown statistic: ${name}`);
       }
     },
-  }));
+  }),
 
-  server.commands.add(command({
+  command({
     name: 'stats_host', tags: ['statistics'], policy: 'admin', desc: 'Get statistical value for this host: registeredusers onlineusers',
     args: [str('name', 'Statistic name', 'registeredusers'), str('host', 'Server JID', 'example.com')],
     result: intResult('stat'), resultExample: 6,
-    async exec({ name, host }) {
-      const h = server.prepareHost(host);
+    async exec({ name, host }, ctx) {
+      const h = ctx.prepareHost(host);
       if (h === undefined) throw notFound(`Unknown host: ${host}`);
       switch (name) {
-        case 'registeredusers': return registered([h]);
+        case 'registeredusers': return registered(ctx, [h]);
         case 'onlineusers': {
           let n = 0;
-          for (const _ of server.sessions.forHost(h)) n++;
+          for (const _ of ctx.sessions.forHost(h)) n++;
           return n;
         }
         default: throw badArgument(`Unknown statistic: ${name}`);
       }
     },
-  }));
-}
+  }),
+];
 
 let gcFunction: (() => void) | undefined;
 

@@ -1,0 +1,63 @@
+import { ArgumentProblemError, bindArgs, type ArgSource, type ArgumentProblem } from '../args.js';
+import type { AnyCommand, Args } from '../registry.js';
+
+/** A request whose arguments do not fit the command; the message is ejabberd's wording. */
+export class ArgumentError extends Error {}
+
+/** Erlang term notation, as ejabberd prints a rejected value ("Arg <<49>> is not in format integer"). */
+export function erlangTerm(v: unknown): string {
+  if (typeof v === 'string') {
+    const bytes = [...Buffer.from(v, 'utf8')];
+    return `<<${bytes.join(',')}>>`;
+  }
+  if (v === null) return 'null';
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return `[${v.map(erlangTerm).join(',')}]`;
+  if (typeof v === 'object') {
+    return `{[${Object.entries(v as Record<string, unknown>).map(([k, x]) => `{${erlangTerm(k)},${erlangTerm(x)}}`).join(',')}]}`;
+  }
+  return String(v);
+}
+
+/** ejabberd's words for an argument problem (its format names: a string is a `binary`). */
+export function ejabberdWording(p: ArgumentProblem): string {
+  switch (p.kind) {
+    case 'duplicate': return `Request have duplicate argument: ${p.name}`;
+    case 'missing': return `Request have missing argument: ${p.name}`;
+    case 'unknown': return `Request have unknown arguments: [${p.names.join(',')}]`;
+    case 'type': return `Arg ${erlangTerm(p.value)} is not in format ${p.expected === 'string' ? 'binary' : p.expected}`;
+    case 'xml-char': return `Arg ${p.name} holds a character that XML does not allow (U+${p.codePoint.toString(16).toUpperCase().padStart(4, '0')})`;
+  }
+}
+
+/**
+ * Argument names of the older ejabberd reference (001) that scripts still send: command → old
+ * name → current name. An old name is only taken when the command has no argument of that name.
+ */
+const ARG_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  add_rosteritem: { localserver: 'localhost', server: 'host' },
+  delete_rosteritem: { localserver: 'localhost', server: 'host' },
+  get_roster: { host: 'server' },
+  get_offline_count: { host: 'server' },
+  get_presence: { server: 'host' },
+};
+
+/** Binds named arguments as ejabberd does, accepting the older names; throws ArgumentError in ejabberd's words. */
+export function bindNamedArgs(def: Pick<AnyCommand, 'name' | 'args'>, entries: [string, unknown][], source: ArgSource): Args {
+  const aliases = ARG_ALIASES[def.name];
+  if (aliases) {
+    const known = new Set(def.args.map((a) => a.name));
+    entries = entries.map(([k, v]) => [Object.hasOwn(aliases, k) && !known.has(k) ? aliases[k]! : k, v]);
+  }
+  try {
+    return bindArgs(def, entries, source);
+  } catch (err) {
+    if (err instanceof ArgumentProblemError) throw new ArgumentError(ejabberdWording(err.problem));
+    throw err;
+  }
+}
+
+/** Binds positional arguments (command line); the caller has checked the count. */
+export function bindPositionalArgs(def: Pick<AnyCommand, 'name' | 'args'>, values: string[]): Args {
+  return bindNamedArgs(def, def.args.map((a, i) => [a.name, values[i]]), 'text');
+}

@@ -1,0 +1,17 @@
+import { defineModule } from '../module.js';
+import { DiscoService } from './service.js';
+
+export { DiscoService } from './service.js';
+
+declare module '../module.js' {
+  interface ServiceMap {
+    disco: DiscoService;
+  }
+}
+
+/** Service discovery (XEP-0030); other modules announce their features through its service. */
+export const discoModule = defineModule({
+  name: 'disco',
+  dependencies: ['accounts', 'roster'],
+  setup: (ctx) => new DiscoService(ctx),
+});

@@ -1,0 +1,21 @@
+import { defineModule } from '../module.js';
+import { RosterService } from './service.js';
+import { rosterCommands } from './commands.js';
+
+export { RosterService, newItem } from './service.js';
+export type { RosterItem, RosterStore, Subscription } from './store.js';
+
+declare module '../module.js' {
+  interface ServiceMap {
+    roster: RosterService;
+  }
+}
+
+/** Rosters (RFC 6121 §2): the jabber:iq:roster handler, roster pushes, and the roster commands. */
+export const rosterModule = defineModule({
+  name: 'roster',
+  dependencies: ['accounts'],
+  stores: ({ storage }) => storage.roster,
+  setup: (ctx) => new RosterService(ctx),
+  commands: rosterCommands,
+});

@@ -1,0 +1,9 @@
+import { defineModule } from '../module.js';
+import { sessionCommands } from './commands.js';
+
+/** The session commands: who is connected, kicking, and sending stanzas on a user's behalf. */
+export const sessionsModule = defineModule({
+  name: 'sessions',
+  dependencies: ['accounts'],
+  commands: sessionCommands,
+});
