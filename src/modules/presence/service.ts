@@ -5,6 +5,7 @@ import type { RouteContext } from '../../router/router.js';
 import type { Session } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
+import { transition } from './subscription.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
@@ -131,15 +132,13 @@ export class PresenceService {
       case 'subscribe': {
         const i = item ?? newItem(contact.bare);
         i.visible = true;
-        if (!hasTo(i)) i.askOut = true;
+        transition(i, 'outbound', 'subscribe');
         if (!(await this.roster().save(owner, i))) return this.refuseRosterFull(ctx, owner);
         await this.ctx.send(out, user, contact);
         return;
       }
       case 'subscribed': {
-        if (item?.pendingIn) {
-          item.subscription = item.subscription === 'to' ? 'both' : item.subscription === 'none' ? 'from' : item.subscription;
-          item.pendingIn = false;
+        if (item && transition(item, 'outbound', 'subscribed')) {
           item.visible = true;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
@@ -153,18 +152,14 @@ export class PresenceService {
         return;
       }
       case 'unsubscribe': {
-        if (item && (hasTo(item) || item.askOut)) {
-          item.subscription = item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription;
-          item.askOut = false;
+        if (item && transition(item, 'outbound', 'unsubscribe')) {
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
         }
         return;
       }
       case 'unsubscribed': {
-        if (item && (hasFrom(item) || item.pendingIn)) {
-          item.subscription = item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription;
-          item.pendingIn = false;
+        if (item && transition(item, 'outbound', 'unsubscribed')) {
           item.approved = false;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
@@ -214,7 +209,9 @@ export class PresenceService {
           return;
         }
         if (item?.approved) {
-          item.subscription = item.subscription === 'to' ? 'both' : 'from';
+          // A pre-approved request (RFC 6121 §3.4) is answered as if the user approved it on arrival.
+          transition(item, 'inbound', 'subscribe');
+          transition(item, 'outbound', 'subscribed');
           item.approved = false;
           await this.roster().save(owner, item);
           await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
@@ -232,18 +229,14 @@ export class PresenceService {
         return;
       }
       case 'subscribed': {
-        if (item?.askOut) {
-          item.subscription = item.subscription === 'from' ? 'both' : 'to';
-          item.askOut = false;
+        if (item && transition(item, 'inbound', 'subscribed')) {
           await this.roster().save(owner, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
       }
       case 'unsubscribe': {
-        if (item && (hasFrom(item) || item.pendingIn)) {
-          item.subscription = item.subscription === 'both' ? 'to' : item.subscription === 'from' ? 'none' : item.subscription;
-          item.pendingIn = false;
+        if (item && transition(item, 'inbound', 'unsubscribe')) {
           await this.roster().save(owner, item);
           this.deliverToAvailable(owner, stanza);
           for (const s of this.ctx.sessions.available(owner)) {
@@ -253,9 +246,7 @@ export class PresenceService {
         return;
       }
       case 'unsubscribed': {
-        if (item && (hasTo(item) || item.askOut)) {
-          item.subscription = item.subscription === 'both' ? 'from' : item.subscription === 'to' ? 'none' : item.subscription;
-          item.askOut = false;
+        if (item && transition(item, 'inbound', 'unsubscribed')) {
           await this.roster().save(owner, item);
           this.deliverToAvailable(owner, stanza);
         }

@@ -4,7 +4,7 @@
  * contact's server, A.3), the state a roster item moves to. A missing entry is the RFC's "no
  * state change". Pre-approval (§3.4) is not a subscription state and stays with the caller.
  */
-import type { RosterItem, Subscription } from '../roster/store.js';
+import type { RosterItem, Subscription } from '../roster/index.js';
 
 export type SubscriptionType = 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed';
 export type Direction = 'outbound' | 'inbound';
