@@ -43,7 +43,7 @@ export class Server {
   readonly config: Config;
   readonly dataDir: string;
   readonly log: Logger;
-  readonly hooks = new Hooks();
+  readonly hooks = new Hooks((err, hook) => this.log.error({ err, hook }, 'hook handler failed'));
   readonly sessions = new SessionRegistry();
   readonly router: Router;
   readonly iq: IqHandlers;

@@ -79,7 +79,13 @@ export class AccountService {
   async unregister(user: string, host: string): Promise<void> {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
-    if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+    // One transaction: the account and everything every feature holds for it go together, or
+    // nothing goes (a feature's handler that throws rolls it all back, and the error propagates).
+    await this.server.storage.transaction(async (tx) => {
+      if (!(await tx.accounts.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+      await tx.removeAccountData(p);
+      await this.server.hooks.emitInTransaction('account-removing', { ...p, tx });
+    });
     for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
     await this.server.hooks.emit('account-removed', p);
   }

@@ -38,7 +38,7 @@ export class OfflineService {
     server.hooks.on('session-available', ({ session }) => {
       this.deliver(session).catch((err) => this.server.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
-    server.hooks.on('account-removed', ({ user, host }) => this.server.storage.offline.deleteAll(`${user}@${host}`));
+    server.hooks.on('account-removing', ({ user, host, tx }) => tx.offline.deleteAll(`${user}@${host}`));
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {

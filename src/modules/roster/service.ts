@@ -28,7 +28,7 @@ export class RosterService {
 
   constructor(private readonly server: Server) {
     server.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
-    server.hooks.on('account-removed', ({ user, host }) => this.store.deleteAll(`${user}@${host}`));
+    server.hooks.on('account-removing', ({ user, host, tx }) => tx.roster.deleteAll(`${user}@${host}`));
   }
 
   private get store() {
