@@ -3,7 +3,7 @@
  * only supplies an `Sql` connection: how to run a statement, a transaction, and a lock.
  */
 import type { OfflineMessage, OfflineStore } from '../modules/offline/store.js';
-import type { AccountStore } from '../modules/accounts/store.js';
+import { SqlAccounts } from './accounts-sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
 import {
   ownerKey,
@@ -23,6 +23,11 @@ import {
  * or to one transaction.
  */
 export interface Sql {
+  /**
+   * Appended to an ORDER BY column of a table from before `{{bytetext}}`, to order it byte-wise
+   * (SQLite's default; PostgreSQL's "C" collation, whatever the database's locale).
+   */
+  readonly bytewise: '' | ' COLLATE "C"';
   all<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
   get<R>(sql: string, params?: readonly unknown[]): Promise<R | undefined>;
   /** Returns the number of rows changed. */
@@ -261,10 +266,10 @@ export function sqlKinds(sql: Sql): StoreKinds {
 }
 
 /** A transaction handle: the backend's own stores bound to the transaction, plus the kinds. */
-export function transactionHandle(sql: Sql, stores: { accounts: AccountStore; roster: RosterStore }): Transaction {
+export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Transaction {
   return {
     ...sqlKinds(sql),
-    accounts: stores.accounts,
+    accounts: new SqlAccounts(sql),
     roster: stores.roster,
     offline: new SqlOffline(sql),
     lock: (key) => sql.lock(key),

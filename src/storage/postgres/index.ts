@@ -1,16 +1,13 @@
 import pg from 'pg';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
+import { SqlAccounts } from '../accounts-sql.js';
 import { SqlOffline, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import {
-  credentialsFromRow,
-  credentialsToRow,
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
-  type AccountRow,
   type RosterMetaRow,
   type RosterRow,
 } from '../rows.js';
@@ -68,48 +65,6 @@ async function migrate(client: Queryable, schema: string | undefined): Promise<v
   }
 }
 
-class PgAccounts implements AccountStore {
-  constructor(private readonly db: PgSql) {}
-  async get(host: string, user: string): Promise<AccountRecord | undefined> {
-    const { rows } = await this.db.query<AccountRow>('SELECT * FROM accounts WHERE host = $1 AND username = $2', [host, user]);
-    const row = rows[0];
-    return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
-  }
-  async create(r: AccountRecord): Promise<boolean> {
-    const c = credentialsToRow(r);
-    const res = await this.db.query(
-      `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [r.host, r.user, c.scram_sha1, c.scram_sha256, c.plain_password, r.createdAt],
-    );
-    return res.rowCount === 1;
-  }
-  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
-    const c = credentialsToRow(creds);
-    const res = await this.db.query(
-      'UPDATE accounts SET scram_sha1 = $3, scram_sha256 = $4, plain_password = $5 WHERE host = $1 AND username = $2',
-      [host, user, c.scram_sha1, c.scram_sha256, c.plain_password],
-    );
-    return res.rowCount === 1;
-  }
-  async delete(host: string, user: string): Promise<boolean> {
-    const res = await this.db.query('DELETE FROM accounts WHERE host = $1 AND username = $2', [host, user]);
-    return res.rowCount === 1;
-  }
-  async list(host: string): Promise<string[]> {
-    // COLLATE "C": byte order, as SQLite's default BINARY collation (independent of the database locale).
-    const { rows } = await this.db.query<{ username: string }>(
-      'SELECT username FROM accounts WHERE host = $1 ORDER BY username COLLATE "C"',
-      [host],
-    );
-    return rows.map((r) => r.username);
-  }
-  async count(host: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: string }>('SELECT COUNT(*) AS n FROM accounts WHERE host = $1', [host]);
-    return Number(rows[0]!.n);
-  }
-}
-
 /** `?` placeholders numbered the PostgreSQL way ($1, $2 ...), converted once per statement text. */
 const numbered = new Map<string, string>();
 function numberPlaceholders(sql: string): string {
@@ -128,6 +83,7 @@ function numberPlaceholders(sql: string): string {
  * numbered placeholders (the stores written for this backend); the `Sql` methods take `?`.
  */
 class PgSql implements Sql {
+  readonly bytewise = ' COLLATE "C"';
   private savepoints = 0;
   constructor(
     private readonly db: Queryable,
@@ -364,11 +320,11 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
   const sql = new PgSql(pool, pool);
   return {
     backend: 'postgres',
-    accounts: new PgAccounts(sql),
+    accounts: new SqlAccounts(sql),
     roster: new PgRoster(sql),
     offline: new SqlOffline(sql),
     ...sqlKinds(sql),
-    transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { accounts: new PgAccounts(c), roster: new PgRoster(c) }))),
+    transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     async close() {
       await pool.end();
     },

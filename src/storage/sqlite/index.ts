@@ -4,17 +4,14 @@ import { dirname } from 'node:path';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
+import { SqlAccounts } from '../accounts-sql.js';
 import { SqlOffline, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import {
-  credentialsFromRow,
-  credentialsToRow,
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
-  type AccountRow,
   type RosterMetaRow,
   type RosterRow,
   type RosterWriteRow,
@@ -97,6 +94,7 @@ class StatementCache {
 }
 
 class SqliteSql implements Sql {
+  readonly bytewise = '';
   private savepoints = 0;
   constructor(
     private readonly db: DB,
@@ -144,49 +142,6 @@ class SqliteSql implements Sql {
       if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
       throw err;
     }
-  }
-}
-
-class SqliteAccounts implements AccountStore {
-  private q;
-  constructor(
-    db: DB,
-    private readonly gate: Gate,
-  ) {
-    this.q = {
-      get: db.prepare('SELECT * FROM accounts WHERE host = ? AND username = ?'),
-      create: db.prepare(
-        `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
-         VALUES (@host, @username, @scram_sha1, @scram_sha256, @plain_password, @created_at) ON CONFLICT DO NOTHING`,
-      ),
-      setCreds: db.prepare(
-        'UPDATE accounts SET scram_sha1 = @scram_sha1, scram_sha256 = @scram_sha256, plain_password = @plain_password WHERE host = @host AND username = @username',
-      ),
-      delete: db.prepare('DELETE FROM accounts WHERE host = ? AND username = ?'),
-      list: db.prepare('SELECT username FROM accounts WHERE host = ? ORDER BY username').pluck(),
-      count: db.prepare('SELECT COUNT(*) FROM accounts WHERE host = ?').pluck(),
-    };
-  }
-  get(host: string, user: string): Promise<AccountRecord | undefined> {
-    return this.gate.run(() => {
-      const row = this.q.get.get(host, user) as AccountRow | undefined;
-      return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
-    });
-  }
-  create(r: AccountRecord): Promise<boolean> {
-    return this.gate.run(() => this.q.create.run({ host: r.host, username: r.user, created_at: r.createdAt, ...credentialsToRow(r) }).changes === 1);
-  }
-  setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
-    return this.gate.run(() => this.q.setCreds.run({ host, username: user, ...credentialsToRow(creds) }).changes === 1);
-  }
-  delete(host: string, user: string): Promise<boolean> {
-    return this.gate.run(() => this.q.delete.run(host, user).changes === 1);
-  }
-  list(host: string): Promise<string[]> {
-    return this.gate.run(() => this.q.list.all(host) as string[]);
-  }
-  count(host: string): Promise<number> {
-    return this.gate.run(() => Number(this.q.count.get(host)));
   }
 }
 
@@ -294,10 +249,10 @@ export function openSqlite(path: string): Storage {
   const inside = new SqliteSql(db, statements, OPEN);
   const sql = new SqliteSql(db, statements, gate, inside);
   // The stores as seen inside a transaction: the same statements, past the gate.
-  const tx: Transaction = transactionHandle(inside, { accounts: new SqliteAccounts(db, OPEN), roster: new SqliteRoster(db, OPEN) });
+  const tx: Transaction = transactionHandle(inside, { roster: new SqliteRoster(db, OPEN) });
   return {
     backend: 'sqlite',
-    accounts: new SqliteAccounts(db, gate),
+    accounts: new SqlAccounts(sql),
     roster: new SqliteRoster(db, gate),
     offline: new SqlOffline(sql),
     ...sqlKinds(sql),
