@@ -7,6 +7,10 @@
  * - a map per account, by key (private XML by namespace, bookmarks): `MapStore`
  * - an archive per account, append-only with increasing ids (offline messages, MAM): `ArchiveStore`
  *
+ * The roster is not a map of this kind: its version counter (RFC 6121 §2.6) moves in the same
+ * transaction as an item, and only when a change is visible to clients, which needs the item's
+ * fields as columns; it keeps its own tables and store (`roster_items`, `roster_meta`).
+ *
  * Every kind store is bound either to the storage (each call is its own statement or transaction)
  * or to a transaction (`in(tx)`, or the same factory on the transaction handle).
  */

@@ -641,6 +641,23 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await a.count(owner), 7);
         assert.equal(await a.append(owner, '<m/>', T0, 7), undefined);
       });
+
+      it('a database from before the kinds is upgraded to hold them, its data kept', async () => {
+        const v1 = await harness.openV1([['m1@up.example', 'a@x.example', 1]]);
+        try {
+          assert.deepEqual(await v1.versions(), ALL_VERSIONS);
+          const m1 = { user: 'm1', host: 'up.example' };
+          await v1.storage.value('vcard', textCodec).set(m1, '<vCard/>');
+          await v1.storage.map('private', textCodec).set(m1, 'ns', '<p/>');
+          await v1.storage.archive('mam', textCodec).append(m1, '<m/>', T0);
+          assert.equal(await v1.storage.value('vcard', textCodec).get(m1), '<vCard/>');
+          assert.equal(await v1.storage.map('private', textCodec).get(m1, 'ns'), '<p/>');
+          assert.equal(await v1.storage.archive('mam', textCodec).count(m1), 1);
+          assert.equal(await v1.storage.roster.count('m1@up.example'), 1);
+        } finally {
+          await v1.drop();
+        }
+      });
     });
 
     describe('transactions', () => {
