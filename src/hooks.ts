@@ -25,7 +25,9 @@ export interface HookMap {
 export interface TransactionalHookMap {
   /**
    * An account is being removed, in the transaction that deletes its accounts row: each feature
-   * removes what it holds for the account through `tx`. `account-removed` follows the commit.
+   * removes what it holds for the account through `tx`, and only through it (the storage itself
+   * is outside the transaction). Kind stores are emptied before the handlers run.
+   * `account-removed` follows the commit.
    */
   'account-removing': { user: string; host: string; tx: Transaction };
 }

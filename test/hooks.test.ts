@@ -69,6 +69,11 @@ test('sqlite: the storage used directly inside its own transaction is an error, 
       storage.transaction(() => storage.accounts.get('h', 'u')),
       /use the transaction handle/,
     );
+    await assert.rejects(
+      storage.transaction(() => storage.transaction(async () => {})),
+      /use the transaction handle/,
+      'a transaction begun inside another',
+    );
     // Statements issued while a transaction is open run after it ends, in order.
     const order: string[] = [];
     let release!: () => void;

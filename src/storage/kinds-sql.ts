@@ -41,6 +41,23 @@ export interface Sql {
   lock(key: string): Promise<void>;
 }
 
+/**
+ * Remembers what `make` gives per statement text (a prepared statement, a rewritten text). The
+ * texts are a bounded set but for id lists of varying length, hence the cap.
+ */
+export function perStatement<T>(make: (sql: string) => T, max = 256): (sql: string) => T {
+  const seen = new Map<string, T>();
+  return (sql) => {
+    let v = seen.get(sql);
+    if (v === undefined) {
+      if (seen.size >= max) seen.clear();
+      v = make(sql);
+      seen.set(sql, v);
+    }
+    return v;
+  };
+}
+
 /** Ids per DELETE ... IN (...) statement: far below either backend's limit on bound parameters. */
 const IDS_PER_STATEMENT = 500;
 

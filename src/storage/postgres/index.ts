@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
-import { SqlOffline, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
+import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import {
   rosterChangeIsVisible,
@@ -66,17 +66,10 @@ async function migrate(client: Queryable, schema: string | undefined): Promise<v
 }
 
 /** `?` placeholders numbered the PostgreSQL way ($1, $2 ...), converted once per statement text. */
-const numbered = new Map<string, string>();
-function numberPlaceholders(sql: string): string {
-  let text = numbered.get(sql);
-  if (text === undefined) {
-    let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    if (numbered.size >= 256) numbered.clear();
-    numbered.set(sql, text);
-  }
-  return text;
-}
+const numberPlaceholders = perStatement((sql) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+});
 
 /**
  * The pool, or one pooled connection inside a transaction. `query` takes PostgreSQL's own

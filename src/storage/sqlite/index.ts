@@ -5,7 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
-import { SqlOffline, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
+import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -49,16 +49,22 @@ class Gate {
 
   async run<T>(statement: () => T): Promise<T> {
     while (this.current) {
-      if (this.context.getStore() === this.current) {
-        throw new Error('storage used directly inside storage.transaction: use the transaction handle (a deadlock otherwise)');
-      }
+      this.refuseFromInside();
       await this.current;
     }
     return statement();
   }
 
+  /** Waiting for the open transaction from inside it would never end. */
+  private refuseFromInside(): void {
+    if (this.current && this.context.getStore() === this.current) {
+      throw new Error('storage used directly inside storage.transaction: use the transaction handle (a deadlock otherwise)');
+    }
+  }
+
   /** Runs `fn` with the gate closed to everyone else, after the transactions queued before it. */
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.refuseFromInside();
     const before = this.tail;
     let end!: () => void;
     const mine = new Promise<void>((resolve) => (end = resolve));
@@ -78,39 +84,25 @@ class Gate {
 /** Inside a transaction: its own statements pass. */
 const OPEN: Gate = { run: async <T>(statement: () => T) => statement() } as Gate;
 
-/** Prepared statements by SQL text, for the kinds' statements (a bounded set; id lists vary). */
-class StatementCache {
-  private readonly map = new Map<string, Database.Statement>();
-  constructor(private readonly db: DB) {}
-  get(sql: string): Database.Statement {
-    let st = this.map.get(sql);
-    if (!st) {
-      if (this.map.size >= 256) this.map.clear();
-      st = this.db.prepare(sql);
-      this.map.set(sql, st);
-    }
-    return st;
-  }
-}
-
 class SqliteSql implements Sql {
   readonly bytewise = '';
   private savepoints = 0;
   constructor(
     private readonly db: DB,
-    private readonly statements: StatementCache,
+    /** Prepared statements by SQL text. */
+    private readonly statements: (sql: string) => Database.Statement,
     /** The storage's gate, or OPEN for the connection as seen inside a transaction. */
     private readonly gate: Gate,
     private readonly inside?: SqliteSql,
   ) {}
   all<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    return this.gate.run(() => this.statements.get(sql).all(...params) as R[]);
+    return this.gate.run(() => this.statements(sql).all(...params) as R[]);
   }
   get<R>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
-    return this.gate.run(() => this.statements.get(sql).get(...params) as R | undefined);
+    return this.gate.run(() => this.statements(sql).get(...params) as R | undefined);
   }
   run(sql: string, params: readonly unknown[] = []): Promise<number> {
-    return this.gate.run(() => this.statements.get(sql).run(...params).changes);
+    return this.gate.run(() => this.statements(sql).run(...params).changes);
   }
   async lock(): Promise<void> {}
   async atomic<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
@@ -245,7 +237,7 @@ export function openSqlite(path: string): Storage {
   db.pragma('busy_timeout = 5000');
   migrate(db);
   const gate = new Gate();
-  const statements = new StatementCache(db);
+  const statements = perStatement((sql) => db.prepare(sql));
   const inside = new SqliteSql(db, statements, OPEN);
   const sql = new SqliteSql(db, statements, gate, inside);
   // The stores as seen inside a transaction: the same statements, past the gate.
