@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { startParley, type Parley } from '../support/harness.js';
+import { RawConn } from '../xmpp-e2e/raw.js';
 import { textCodec } from '../../src/storage/kinds.js';
 
 const PG_URL = process.env.PARLEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -99,3 +100,32 @@ for (const [name, config] of backends) {
     });
   });
 }
+
+describe('in-band account removal (XEP-0077) failing half-way', () => {
+  it('answers with an error, not a result, and the account and its session stay', async () => {
+    const p = await startParley({ c2s: { inBandRegistration: true } });
+    try {
+      await p.register('erin');
+      await p.api('send_message', { type: 'chat', from: 'admin@localhost', to: 'erin@localhost', subject: '', body: 'kept' });
+      p.server.hooks.on('account-removing', () => {
+        throw new Error('throwaway feature failed');
+      });
+      const c = await RawConn.tcp(p.ports.c2s);
+      await c.login('erin', 'erinpw', 'r');
+      c.write(`<iq type='set' id='rm'><query xmlns='jabber:iq:register'><remove/></query></iq>`);
+      const answer = (await c.expect(/<iq [^>]*id="rm"[^>]*>[\s\S]*?<\/iq>|<iq [^>]*id="rm"[^>]*\/>/))[0];
+      assert.match(answer, /type="error"/);
+      assert.match(answer, /<internal-server-error /);
+      assert.ok(!/throwaway/.test(c.buf), 'no internal detail reaches the client');
+      // The stream is still open and served, and the account and its data are intact.
+      c.write(`<iq type='get' id='ping1'><ping xmlns='urn:xmpp:ping'/></iq>`);
+      assert.match((await c.expect(/<iq [^>]*id="ping1"[^>]*\/?>/))[0], /type="result"/);
+      assert.equal(c.closed, false);
+      assert.equal((await p.api('check_account', { user: 'erin', host: 'localhost' })).body, 0);
+      assert.equal(await p.server.storage.offline.count('erin@localhost'), 1);
+      c.destroy();
+    } finally {
+      await p.close();
+    }
+  });
+});

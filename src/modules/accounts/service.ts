@@ -76,7 +76,11 @@ export class AccountService {
     return p;
   }
 
-  async unregister(user: string, host: string): Promise<void> {
+  /**
+   * Removes the account and everything it owns, or nothing (the error propagates). `committed`
+   * runs once the removal is committed, before the account's sessions are closed.
+   */
+  async unregister(user: string, host: string, committed?: () => void): Promise<void> {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
     // One transaction: the account and everything every feature holds for it go together, or
@@ -86,6 +90,7 @@ export class AccountService {
       await tx.removeAccountData(p);
       await this.server.hooks.emitInTransaction('account-removing', { ...p, tx });
     });
+    committed?.();
     for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
     await this.server.hooks.emit('account-removed', p);
   }
