@@ -3,11 +3,12 @@
  * instead of being called by the feature where it happened.
  */
 import type { Session } from './router/session.js';
+import type { Transaction } from './storage/kinds.js';
 
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
   'account-created': { user: string; host: string };
-  /** An account was removed; each feature removes what it holds for it. */
+  /** An account was removed (committed, with everything it owned: see 'account-removing'). */
   'account-removed': { user: string; host: string };
   /** A session bound a resource and can send and receive stanzas. */
   'session-opened': { session: Session };
@@ -17,19 +18,58 @@ export interface HookMap {
   'session-available': { session: Session };
 }
 
+/**
+ * Hooks whose handlers run inside a storage transaction, each doing its part of one change:
+ * a handler that throws rolls the whole transaction back.
+ */
+export interface TransactionalHookMap {
+  /**
+   * An account is being removed, in the transaction that deletes its accounts row: each feature
+   * removes what it holds for the account through `tx`, and only through it (the storage itself
+   * is outside the transaction). Kind stores are emptied before the handlers run.
+   * `account-removed` follows the commit.
+   */
+  'account-removing': { user: string; host: string; tx: Transaction };
+}
+
 type Handler<T> = (payload: T) => void | Promise<void>;
+type AnyHookMap = HookMap & TransactionalHookMap;
+
+/** Told about a handler that threw (and whose error was not allowed to stop the others). */
+export type HookErrorSink = (err: unknown, hook: string) => void;
 
 export class Hooks {
-  private handlers = new Map<keyof HookMap, Handler<any>[]>();
+  private handlers = new Map<keyof AnyHookMap, Handler<any>[]>();
 
-  on<K extends keyof HookMap>(name: K, handler: Handler<HookMap[K]>): void {
+  constructor(private readonly onError: HookErrorSink = () => {}) {}
+
+  on<K extends keyof AnyHookMap>(name: K, handler: Handler<AnyHookMap[K]>): void {
     const list = this.handlers.get(name) ?? [];
     list.push(handler);
     this.handlers.set(name, list);
   }
 
-  /** Runs handlers in registration order, awaiting each. */
+  /**
+   * Runs handlers in registration order, awaiting each. A handler that throws is reported to
+   * `onError` and the others still run: what happened has happened, each reaction is its own.
+   */
   async emit<K extends keyof HookMap>(name: K, payload: HookMap[K]): Promise<void> {
+    const list = this.handlers.get(name);
+    if (!list) return;
+    for (const h of list) {
+      try {
+        await h(payload);
+      } catch (err) {
+        this.onError(err, name);
+      }
+    }
+  }
+
+  /**
+   * Runs the handlers of a transactional hook in registration order, awaiting each. The first
+   * that throws stops the rest and its error propagates, so the caller's transaction rolls back.
+   */
+  async emitInTransaction<K extends keyof TransactionalHookMap>(name: K, payload: TransactionalHookMap[K]): Promise<void> {
     const list = this.handlers.get(name);
     if (!list) return;
     for (const h of list) await h(payload);

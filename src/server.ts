@@ -61,7 +61,7 @@ export class Server {
   readonly config: Config;
   readonly dataDir: string;
   readonly log: Logger;
-  readonly hooks = new Hooks();
+  readonly hooks = new Hooks((err, hook) => this.log.error({ err, hook }, 'hook handler failed'));
   readonly sessions = new SessionRegistry();
   readonly router: Router;
   readonly iq: IqHandlers;
@@ -175,6 +175,7 @@ export class Server {
         hooks: this.hooks,
         sessions: this.sessions,
         store: m.stores?.(env),
+        transaction: (fn) => this.storage.transaction(fn),
         services: Object.fromEntries((m.dependencies ?? []).map((d: string) => [d, this.services.get(d)])) as unknown as ServiceMap,
         send: (stanza, from, to) => this.send(stanza, from, to),
         randomId: (bytes) => this.randomId(bytes),

@@ -25,6 +25,7 @@ import type { Router } from '../router/router.js';
 import type { IqHandlers } from '../router/iq.js';
 import type { SessionRegistry } from '../router/registry.js';
 import type { Storage } from '../storage/types.js';
+import type { Transaction } from '../storage/kinds.js';
 import type { Element } from '../xmpp/xml/element.js';
 import type { JID } from '../xmpp/jid.js';
 import type { ArgSpec, Caller, CommandDef, ResultSpec } from '../admin/registry.js';
@@ -70,6 +71,11 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   readonly sessions: SessionDirectory;
   /** The module's own stores, as its `stores` declaration built them. */
   readonly store: St;
+  /**
+   * Runs `fn` in one storage transaction: what it writes through `tx` is committed together or
+   * not at all (writes that span features, like removing an account through `account-removing`).
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** The services of the modules it declared as dependencies, and only those. */
   readonly services: Pick<ServiceMap, D>;
   /** Routes a stanza from a trusted origin (server code, admin commands). */

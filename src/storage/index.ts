@@ -4,6 +4,8 @@ import type { Storage } from './types.js';
 import { openSqlite } from './sqlite/index.js';
 
 export type { Storage } from './types.js';
+export type { AccountRef, ArchiveItem, ArchiveStore, Codec, MapStore, StoreKinds, Transaction, ValueStore } from './kinds.js';
+export { jsonCodec, textCodec } from './kinds.js';
 
 export async function openStorage(config: Config, dataDir: string): Promise<Storage> {
   if (config.storage.backend === 'postgres') {

@@ -1,7 +1,8 @@
 /**
  * Versioned schema migrations. Each entry is applied once, in order, inside a transaction;
  * the applied version is kept in `parley_schema`. Add new entries at the end, never edit old ones.
- * The SQL is written to run on both SQLite and PostgreSQL; `{{autoid}}` and `{{bigint}}` are filled per backend.
+ * The SQL is written to run on both SQLite and PostgreSQL; `{{autoid}}`, `{{bigint}}` and `{{bytetext}}`
+ * (text ordered byte-wise) are filled per backend by `migrationSql`.
  */
 export const MIGRATIONS: readonly { version: number; description: string; sql: string }[] = [
   {
@@ -54,4 +55,45 @@ CREATE TABLE roster_meta (
 INSERT INTO roster_meta (owner, version, items) SELECT owner, 1, COUNT(*) FROM roster_items GROUP BY owner;
 `,
   },
+  {
+    version: 3,
+    description: 'store kinds: a value, a map and an archive per account, for every feature',
+    // Keyed by owner (the account's bare JID) first, like roster_items and offline_messages, so
+    // removing an account's data of every feature uses the primary keys.
+    sql: `
+CREATE TABLE store_values (
+  owner TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (owner, feature)
+);
+CREATE TABLE store_maps (
+  owner TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  item_key {{bytetext}} NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (owner, feature, item_key)
+);
+CREATE TABLE store_archive (
+  id {{autoid}},
+  owner TEXT NOT NULL,
+  feature TEXT NOT NULL,
+  value TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL
+);
+CREATE INDEX store_archive_owner ON store_archive (owner, feature, id);
+CREATE INDEX store_archive_created ON store_archive (created_at);
+`,
+  },
 ];
+
+const TYPES = {
+  sqlite: { autoid: 'INTEGER PRIMARY KEY AUTOINCREMENT', bigint: 'INTEGER', bytetext: 'TEXT' },
+  postgres: { autoid: 'BIGSERIAL PRIMARY KEY', bigint: 'BIGINT', bytetext: 'TEXT COLLATE "C"' },
+} as const;
+
+/** A migration's SQL with the per-backend types filled in. */
+export function migrationSql(sql: string, backend: keyof typeof TYPES): string {
+  const t = TYPES[backend];
+  return sql.replaceAll('{{autoid}}', t.autoid).replaceAll('{{bigint}}', t.bigint).replaceAll('{{bytetext}}', t.bytetext);
+}

@@ -1,12 +1,24 @@
 import type { AccountStore } from '../modules/accounts/store.js';
 import type { RosterStore } from '../modules/roster/store.js';
 import type { OfflineStore } from '../modules/offline/store.js';
+import type { StoreKinds, Transaction } from './kinds.js';
 
-/** Every feature's store, behind one handle. A new feature adds its store here and in each backend. */
-export interface Storage {
+/**
+ * Every feature's store, behind one handle. A feature whose state is a value, a map or an archive
+ * per account takes a store of that kind (`value`, `map`, `archive`); others add their store here
+ * and in each backend.
+ */
+export interface Storage extends StoreKinds {
   readonly backend: 'sqlite' | 'postgres';
   accounts: AccountStore;
   roster: RosterStore;
   offline: OfflineStore;
+  /**
+   * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
+   * resolves, or rolled back when it throws (and the error is rethrown). Statements made through
+   * the storage itself meanwhile are not part of it (SQLite: they wait until it ends). Calls on
+   * `tx` are made one after another, not concurrently.
+   */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { Storage } from '../../src/storage/types.js';
+import { jsonCodec, textCodec, type Codec } from '../../src/storage/kinds.js';
 import { MIGRATIONS } from '../../src/storage/migrations.js';
 import { openSqlite } from '../../src/storage/sqlite/index.js';
 import { openPostgres } from '../../src/storage/postgres/index.js';
@@ -548,6 +549,222 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
       });
     });
 
+    describe('store kinds', () => {
+      const alice = { user: 'alice', host: 'kinds.example' };
+      const bob = { user: 'bob', host: 'kinds.example' };
+      const card: Codec<{ fn: string; tags: string[] }> = jsonCodec;
+
+      it('value: get, set (replacing), delete; per account and per feature', async () => {
+        const vcards = s.value('vcard', card);
+        const last = s.value('last', jsonCodec as Codec<number>);
+        assert.equal(await vcards.get(alice), undefined);
+        await vcards.set(alice, { fn: 'Alice Ä 🦊', tags: ['a'] });
+        await vcards.set(bob, { fn: 'Bob', tags: [] });
+        await last.set(alice, 1234);
+        assert.deepEqual(await vcards.get(alice), { fn: 'Alice Ä 🦊', tags: ['a'] });
+        await vcards.set(alice, { fn: 'Alice 2', tags: [] });
+        assert.deepEqual(await vcards.get(alice), { fn: 'Alice 2', tags: [] }, 'set replaces');
+        assert.equal(await last.get(alice), 1234, 'another feature keeps its own value');
+        assert.equal(await vcards.get({ user: 'alice', host: 'other.example' }), undefined, 'per host');
+        assert.equal(await vcards.delete(alice), true);
+        assert.equal(await vcards.delete(alice), false);
+        assert.equal(await vcards.get(alice), undefined);
+        assert.deepEqual(await vcards.get(bob), { fn: 'Bob', tags: [] });
+        assert.equal(await last.get(alice), 1234);
+      });
+
+      it('map: set, get, list by key byte-wise, count, delete; per account and feature', async () => {
+        const priv = s.map('private', textCodec);
+        const keys = ['zed:ns', 'Amy:ns', 'émile:ns', 'amy:ns', 'a'];
+        for (const k of keys) await priv.set(alice, k, `<x xmlns='${k}'/>`);
+        await priv.set(bob, 'amy:ns', '<bob/>');
+        await s.map('bookmarks', textCodec).set(alice, 'amy:ns', '<other-feature/>');
+        assert.deepEqual(
+          (await priv.list(alice)).map((e) => e.key),
+          [...keys].sort(byteOrder),
+        );
+        assert.equal(await priv.get(alice, 'amy:ns'), "<x xmlns='amy:ns'/>");
+        assert.equal(await priv.get(alice, 'none'), undefined);
+        assert.equal(await priv.count(alice), 5);
+        assert.equal(await priv.set(alice, 'amy:ns', '<replaced/>'), true);
+        assert.equal(await priv.get(alice, 'amy:ns'), '<replaced/>');
+        assert.equal(await priv.count(alice), 5, 'replacing adds nothing');
+        assert.equal(await priv.delete(alice, 'amy:ns'), true);
+        assert.equal(await priv.delete(alice, 'amy:ns'), false);
+        assert.equal(await priv.count(alice), 4);
+        assert.deepEqual(await priv.list(bob), [{ key: 'amy:ns', value: '<bob/>' }]);
+        assert.deepEqual(await s.map('bookmarks', textCodec).list(alice), [{ key: 'amy:ns', value: '<other-feature/>' }]);
+        assert.deepEqual(await priv.list({ user: 'nobody', host: 'kinds.example' }), []);
+      });
+
+      it('map: maxItems refuses new keys, not replacements, and holds under concurrency', async () => {
+        const m = s.map('limited', jsonCodec as Codec<number>);
+        const owner = { user: 'full', host: 'kinds.example' };
+        const results = await Promise.all(Array.from({ length: 30 }, (_, i) => m.set(owner, `k${String(i).padStart(2, '0')}`, i, 5)));
+        assert.equal(results.filter(Boolean).length, 5, 'exactly the limit was stored');
+        assert.equal(await m.count(owner), 5);
+        const [first] = await m.list(owner);
+        assert.equal(await m.set(owner, first!.key, 99, 5), true, 'a replacement in a full map');
+        assert.equal(await m.get(owner, first!.key), 99);
+        assert.equal(await m.set(owner, 'new', 1, 5), false);
+        assert.equal(await m.set(owner, 'new', 1), true, 'no limit without maxItems');
+      });
+
+      it('archive: append with increasing ids, list after an id, remove, count, removeAll, removeOlderThan', async () => {
+        const mam = s.archive('mam', textCodec);
+        const other = s.archive('other-archive', textCodec);
+        const ids: number[] = [];
+        for (let i = 0; i < 5; i++) ids.push((await mam.append(alice, `<m>${i}</m>`, 1000 + i))!);
+        const bobId = (await mam.append(bob, '<m>bob</m>', 1000))!;
+        await other.append(alice, '<o/>', 1000);
+        for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!, 'ids increase');
+        const listed = await mam.list(alice, 0, 10);
+        assert.deepEqual(listed, ids.map((id, i) => ({ id, value: `<m>${i}</m>`, createdAt: 1000 + i })));
+        assert.deepEqual((await mam.list(alice, ids[1]!, 2)).map((m) => m.id), [ids[2], ids[3]]);
+        assert.equal(await mam.count(alice), 5);
+        assert.equal(await mam.remove(alice, [ids[0]!, ids[2]!, bobId]), 2, "another account's id is not removed");
+        assert.equal(await mam.count(bob), 1);
+        assert.equal(await mam.removeOlderThan(1004), 3, "strictly older, every account's, this feature's only");
+        assert.deepEqual((await mam.list(alice, 0, 10)).map((m) => m.value), ['<m>4</m>']);
+        assert.equal(await mam.count(bob), 0);
+        assert.equal(await other.count(alice), 1);
+        assert.equal(await mam.removeAll(alice), 1);
+        assert.equal(await mam.count(alice), 0);
+        assert.equal(await other.count(alice), 1);
+      });
+
+      it('archive: append with a limit holds under concurrency', async () => {
+        const a = s.archive('quota', textCodec);
+        const owner = { user: 'quota', host: 'kinds.example' };
+        const ids = await Promise.all(Array.from({ length: 30 }, (_, i) => a.append(owner, `<m>${i}</m>`, T0, 7)));
+        assert.equal(ids.filter((id) => id !== undefined).length, 7);
+        assert.equal(await a.count(owner), 7);
+        assert.equal(await a.append(owner, '<m/>', T0, 7), undefined);
+      });
+
+      it('a database from before the kinds is upgraded to hold them, its data kept', async () => {
+        const v1 = await harness.openV1([['m1@up.example', 'a@x.example', 1]]);
+        try {
+          assert.deepEqual(await v1.versions(), ALL_VERSIONS);
+          const m1 = { user: 'm1', host: 'up.example' };
+          await v1.storage.value('vcard', textCodec).set(m1, '<vCard/>');
+          await v1.storage.map('private', textCodec).set(m1, 'ns', '<p/>');
+          await v1.storage.archive('mam', textCodec).append(m1, '<m/>', T0);
+          assert.equal(await v1.storage.value('vcard', textCodec).get(m1), '<vCard/>');
+          assert.equal(await v1.storage.map('private', textCodec).get(m1, 'ns'), '<p/>');
+          assert.equal(await v1.storage.archive('mam', textCodec).count(m1), 1);
+          assert.equal(await v1.storage.roster.count('m1@up.example'), 1);
+        } finally {
+          await v1.drop();
+        }
+      });
+    });
+
+    describe('transactions', () => {
+      const who = (user: string) => ({ user, host: 'tx.example' });
+      const counter = () => s.value('counter', jsonCodec as Codec<number>);
+
+      it('commits everything done through the handle together', async () => {
+        const result = await s.transaction(async (tx) => {
+          assert.equal(await tx.accounts.create({ host: 'tx.example', user: 'ok', createdAt: 1, plain: 'pw' }), true);
+          await tx.roster.put('ok@tx.example', item('pal@x.example'));
+          await tx.offline.add('ok@tx.example', '<message/>', T0);
+          await tx.value('vcard', textCodec).set(who('ok'), '<vCard/>');
+          await counter().in(tx).set(who('ok'), 7);
+          return 'done';
+        });
+        assert.equal(result, 'done');
+        assert.equal((await s.accounts.get('tx.example', 'ok'))!.plain, 'pw');
+        assert.equal((await s.roster.list('ok@tx.example')).length, 1);
+        assert.equal(await s.offline.count('ok@tx.example'), 1);
+        assert.equal(await s.value('vcard', textCodec).get(who('ok')), '<vCard/>');
+        assert.equal(await counter().get(who('ok')), 7);
+      });
+
+      it('rolls everything back when the callback throws, and rethrows its error', async () => {
+        await s.accounts.create({ host: 'tx.example', user: 'keep', createdAt: 1, plain: 'pw' });
+        await s.roster.put('keep@tx.example', item('pal@x.example'));
+        await s.offline.add('keep@tx.example', '<message>kept</message>', T0);
+        await s.map('private', textCodec).set(who('keep'), 'ns', '<kept/>');
+        const boom = new Error('boom');
+        await assert.rejects(
+          s.transaction(async (tx) => {
+            assert.equal(await tx.accounts.delete('tx.example', 'keep'), true);
+            await tx.roster.deleteAll('keep@tx.example');
+            await tx.offline.deleteAll('keep@tx.example');
+            await tx.removeAccountData(who('keep'));
+            await tx.accounts.create({ host: 'tx.example', user: 'never', createdAt: 1, plain: 'pw' });
+            await tx.archive('mam', textCodec).append(who('never'), '<m/>', T0);
+            assert.equal(await tx.map('private', textCodec).get(who('keep'), 'ns'), undefined, 'the transaction sees its own writes');
+            throw boom;
+          }),
+          (err) => err === boom,
+        );
+        assert.ok(await s.accounts.get('tx.example', 'keep'));
+        assert.equal(await s.accounts.get('tx.example', 'never'), undefined);
+        assert.deepEqual(await s.roster.list('keep@tx.example'), [item('pal@x.example')]);
+        assert.equal(await s.roster.count('keep@tx.example'), 1);
+        assert.equal(await s.offline.count('keep@tx.example'), 1);
+        assert.equal(await s.map('private', textCodec).get(who('keep'), 'ns'), '<kept/>');
+        assert.equal(await s.archive('mam', textCodec).count(who('never')), 0);
+      });
+
+      it('statements outside an open transaction never see its uncommitted writes', async () => {
+        const c = counter();
+        await c.set(who('iso'), 1);
+        let written!: () => void;
+        const wrote = new Promise<void>((r) => (written = r));
+        let release!: () => void;
+        const held = new Promise<void>((r) => (release = r));
+        const tx = s.transaction(async (t) => {
+          await c.in(t).set(who('iso'), 2);
+          written();
+          await held;
+          throw new Error('rolled back');
+        });
+        await wrote;
+        const outside = c.get(who('iso'));
+        release();
+        await assert.rejects(tx, /rolled back/);
+        assert.equal(await outside, 1);
+        assert.equal(await c.get(who('iso')), 1);
+      });
+
+      it('concurrent read-modify-write transactions give the right total', async () => {
+        const c = counter();
+        const owner = who('sum');
+        await c.set(owner, 0);
+        await Promise.all(
+          Array.from({ length: 20 }, () =>
+            s.transaction(async (tx) => {
+              await tx.lock('counter:sum');
+              const n = (await c.in(tx).get(owner))!;
+              await new Promise((r) => setImmediate(r)); // let the others run in between
+              await c.in(tx).set(owner, n + 1);
+            }),
+          ),
+        );
+        assert.equal(await c.get(owner), 20);
+      });
+
+      it('removeAccountData removes the account in every kind store, and nothing of others', async () => {
+        const gone = who('gone');
+        const stays = who('stays');
+        for (const a of [gone, stays]) {
+          await s.value('vcard', textCodec).set(a, '<v/>');
+          await s.map('private', textCodec).set(a, 'k', '<p/>');
+          await s.archive('mam', textCodec).append(a, '<m/>', T0);
+        }
+        await s.transaction((tx) => tx.removeAccountData(gone));
+        assert.equal(await s.value('vcard', textCodec).get(gone), undefined);
+        assert.equal(await s.map('private', textCodec).count(gone), 0);
+        assert.equal(await s.archive('mam', textCodec).count(gone), 0);
+        assert.equal(await s.value('vcard', textCodec).get(stays), '<v/>');
+        assert.equal(await s.map('private', textCodec).count(stays), 1);
+        assert.equal(await s.archive('mam', textCodec).count(stays), 1);
+      });
+    });
+
     describe('reopening', () => {
       it('keeps all data and does not re-run migrations', async () => {
         await s.accounts.create({ host: 'reopen.example', user: 'frank', createdAt: T0, scramSha1: scram('f1'), plain: 'pw' });
@@ -739,7 +956,7 @@ describe('postgres specifics', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.table_name),
-          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta'],
+          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta', 'store_archive', 'store_maps', 'store_values'],
         );
         const { rows: n } = await c.query(`SELECT COUNT(*)::int AS n FROM "${own}".accounts`);
         assert.equal(n[0].n, 1);
@@ -761,7 +978,7 @@ describe('postgres specifics', () => {
       await s.roster.put('o@odd.example', item('c@odd.example'));
       await withPgClient(async (c) => {
         const { rows } = await c.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [odd]);
-        assert.equal(rows[0].n, 5);
+        assert.equal(rows[0].n, 8);
         const { rows: items } = await c.query(`SELECT jid FROM "${odd.replaceAll('"', '""')}".roster_items`);
         assert.deepEqual(items, [{ jid: 'c@odd.example' }]);
       });

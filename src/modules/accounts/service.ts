@@ -76,10 +76,21 @@ export class AccountService {
     return p;
   }
 
-  async unregister(user: string, host: string): Promise<void> {
+  /**
+   * Removes the account and everything it owns, or nothing (the error propagates). `committed`
+   * runs once the removal is committed, before the account's sessions are closed.
+   */
+  async unregister(user: string, host: string, committed?: () => void): Promise<void> {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
-    if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+    // One transaction: the account and everything every feature holds for it go together, or
+    // nothing goes (a feature's handler that throws rolls it all back, and the error propagates).
+    await this.ctx.transaction(async (tx) => {
+      if (!(await tx.accounts.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+      await tx.removeAccountData(p);
+      await this.ctx.hooks.emitInTransaction('account-removing', { ...p, tx });
+    });
+    committed?.();
     for (const s of this.ctx.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
     await this.ctx.hooks.emit('account-removed', p);
   }

@@ -39,7 +39,7 @@ export class OfflineService {
     ctx.hooks.on('session-available', ({ session }) => {
       this.deliver(session).catch((err) => this.ctx.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
-    ctx.hooks.on('account-removed', ({ user, host }) => this.ctx.store.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.offline.deleteAll(`${user}@${host}`));
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {

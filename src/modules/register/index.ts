@@ -90,13 +90,18 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
       if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
       if (payload.getChild('remove')) {
         if (!(await accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
-        // XEP-0077 §3.2: the client gets the result before removal closes its sessions
-        // (the result the IQ layer sends afterwards finds no session and is dropped).
+        // XEP-0077 §3.2: the client gets the result once the removal is committed, before it
+        // closes its sessions (the result the IQ layer sends afterwards finds no session and is dropped).
         const done = iqResult(iq);
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
-        origin.send(done);
-        await accounts.unregister(from.local, from.domain);
+        try {
+          await accounts.unregister(from.local, from.domain, () => origin.send(done));
+        } catch (err) {
+          // Nothing was removed (one transaction): the client is told so, and stays.
+          ctx.log.error({ err, jid: from.bare }, 'in-band account removal failed');
+          throw new StanzaError('internal-server-error');
+        }
         return undefined;
       }
       const user = payload.getChildText('username');

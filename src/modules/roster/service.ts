@@ -29,7 +29,7 @@ export class RosterService {
 
   constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
     ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
-    ctx.hooks.on('account-removed', ({ user, host }) => this.store.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.roster.deleteAll(`${user}@${host}`));
   }
 
   private get store() {

@@ -1,16 +1,13 @@
 import pg from 'pg';
 import type { Storage } from '../types.js';
-import { MIGRATIONS } from '../migrations.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
+import { MIGRATIONS, migrationSql } from '../migrations.js';
+import { SqlAccounts } from '../accounts-sql.js';
+import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
-import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
 import {
-  credentialsFromRow,
-  credentialsToRow,
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
-  type AccountRow,
   type RosterMetaRow,
   type RosterRow,
 } from '../rows.js';
@@ -21,8 +18,8 @@ type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** First key of the two-part advisory lock taken while migrating (the second is the schema's hash). */
 const MIGRATION_LOCK_CLASS = 0x50_61_72_6c; // 'Parl'
-/** First key of the advisory lock writers of one owner's offline messages take (the second is the owner's hash). */
-const OFFLINE_LOCK_CLASS = 0x4f_66_66_6c; // 'Offl'
+/** First key of the advisory locks `Sql.lock` takes (the second is the key's hash). */
+const WRITER_LOCK_CLASS = 0x4b_69_6e_64; // 'Kind'
 
 /** Quote an SQL identifier (schema name). */
 function quoteIdent(name: string): string {
@@ -57,7 +54,7 @@ async function migrate(client: Queryable, schema: string | undefined): Promise<v
         await client.query('COMMIT');
         return;
       }
-      const sql = next.sql.replaceAll('{{autoid}}', 'BIGSERIAL PRIMARY KEY').replaceAll('{{bigint}}', 'BIGINT');
+      const sql = migrationSql(next.sql, 'postgres');
       await client.query(sql);
       await client.query('INSERT INTO parley_schema (version) VALUES ($1)', [next.version]);
       await client.query('COMMIT');
@@ -68,67 +65,72 @@ async function migrate(client: Queryable, schema: string | undefined): Promise<v
   }
 }
 
-class PgAccounts implements AccountStore {
-  constructor(private readonly pool: Pool) {}
-  async get(host: string, user: string): Promise<AccountRecord | undefined> {
-    const { rows } = await this.pool.query<AccountRow>('SELECT * FROM accounts WHERE host = $1 AND username = $2', [host, user]);
-    const row = rows[0];
-    return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
-  }
-  async create(r: AccountRecord): Promise<boolean> {
-    const c = credentialsToRow(r);
-    const res = await this.pool.query(
-      `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [r.host, r.user, c.scram_sha1, c.scram_sha256, c.plain_password, r.createdAt],
-    );
-    return res.rowCount === 1;
-  }
-  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
-    const c = credentialsToRow(creds);
-    const res = await this.pool.query(
-      'UPDATE accounts SET scram_sha1 = $3, scram_sha256 = $4, plain_password = $5 WHERE host = $1 AND username = $2',
-      [host, user, c.scram_sha1, c.scram_sha256, c.plain_password],
-    );
-    return res.rowCount === 1;
-  }
-  async delete(host: string, user: string): Promise<boolean> {
-    const res = await this.pool.query('DELETE FROM accounts WHERE host = $1 AND username = $2', [host, user]);
-    return res.rowCount === 1;
-  }
-  async list(host: string): Promise<string[]> {
-    // COLLATE "C": byte order, as SQLite's default BINARY collation (independent of the database locale).
-    const { rows } = await this.pool.query<{ username: string }>(
-      'SELECT username FROM accounts WHERE host = $1 ORDER BY username COLLATE "C"',
-      [host],
-    );
-    return rows.map((r) => r.username);
-  }
-  async count(host: string): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM accounts WHERE host = $1', [host]);
-    return Number(rows[0]!.n);
-  }
-}
+/** `?` placeholders numbered the PostgreSQL way ($1, $2 ...), converted once per statement text. */
+const numberPlaceholders = perStatement((sql) => {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
+});
 
 /**
- * Runs `fn` in a transaction on one pooled connection. A connection that failed mid-transaction
- * is dropped from the pool rather than reused.
+ * The pool, or one pooled connection inside a transaction. `query` takes PostgreSQL's own
+ * numbered placeholders (the stores written for this backend); the `Sql` methods take `?`.
  */
-async function inTransaction<T>(pool: Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  try {
-    await c.query('BEGIN');
-    const result = await fn(c);
-    await c.query('COMMIT');
-    c.release();
-    return result;
-  } catch (err) {
-    const broken = await c.query('ROLLBACK').then(
-      () => undefined,
-      (e: Error) => e,
-    );
-    c.release(broken ?? undefined);
-    throw err;
+class PgSql implements Sql {
+  readonly bytewise = ' COLLATE "C"';
+  private savepoints = 0;
+  constructor(
+    private readonly db: Queryable,
+    /** Set when not inside a transaction: where a transaction gets its connection. */
+    private readonly pool?: Pool,
+  ) {}
+  query<R extends pg.QueryResultRow = any>(text: string, params?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.db.query<R>(text, params);
+  }
+  async all<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return (await this.db.query(numberPlaceholders(sql), params as unknown[])).rows as R[];
+  }
+  async get<R>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return (await this.all<R>(sql, params))[0];
+  }
+  async run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return (await this.db.query(numberPlaceholders(sql), params as unknown[])).rowCount ?? 0;
+  }
+  async lock(key: string): Promise<void> {
+    await this.db.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [WRITER_LOCK_CLASS, key]);
+  }
+  /**
+   * Runs `fn` in a transaction on one pooled connection (a savepoint when already inside one).
+   * A connection that failed mid-transaction is dropped from the pool rather than reused.
+   */
+  async atomic<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    if (!this.pool) return this.nested(fn);
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      const result = await fn(new PgSql(c));
+      await c.query('COMMIT');
+      c.release();
+      return result;
+    } catch (err) {
+      const broken = await c.query('ROLLBACK').then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      c.release(broken ?? undefined);
+      throw err;
+    }
+  }
+  private async nested<T>(fn: (sql: PgSql) => Promise<T>): Promise<T> {
+    const name = `parley_sp${++this.savepoints}`;
+    await this.db.query(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this);
+      await this.db.query(`RELEASE SAVEPOINT ${name}`);
+      return result;
+    } catch (err) {
+      await this.db.query(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => {});
+      throw err;
+    }
   }
 }
 
@@ -141,18 +143,18 @@ const META_LOCK = 'SELECT version, items FROM roster_meta WHERE owner = $1 FOR U
  * everything committed before it was granted).
  */
 class PgRoster implements RosterStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly db: PgSql) {}
   async list(owner: string): Promise<RosterItem[]> {
-    const { rows } = await this.pool.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 ORDER BY jid COLLATE "C"', [owner]);
+    const { rows } = await this.db.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 ORDER BY jid COLLATE "C"', [owner]);
     return rows.map(rosterItemFromRow);
   }
   async get(owner: string, jid: string): Promise<RosterItem | undefined> {
-    const { rows } = await this.pool.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = $2', [owner, jid]);
+    const { rows } = await this.db.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = $2', [owner, jid]);
     const row = rows[0];
     return row && rosterItemFromRow(row);
   }
   /** Locks the owner's metadata row, creating it on the owner's first write. */
-  private async lockMeta(c: pg.PoolClient, owner: string): Promise<{ version: number; items: number }> {
+  private async lockMeta(c: PgSql, owner: string): Promise<{ version: number; items: number }> {
     let { rows } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
     if (rows.length === 0) {
       // Concurrent first writers: one inserts, the others wait for it, then lock the same row.
@@ -163,7 +165,7 @@ class PgRoster implements RosterStore {
   }
   async put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
     const r = rosterItemToRow(item);
-    return inTransaction(this.pool, async (c) => {
+    return this.db.atomic(async (c) => {
       const meta = await this.lockMeta(c, owner);
       const { rows } = await c.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = $2', [owner, r.jid]);
       const old = rows[0];
@@ -185,7 +187,7 @@ class PgRoster implements RosterStore {
     });
   }
   async delete(owner: string, jid: string): Promise<RosterDelete> {
-    return inTransaction(this.pool, async (c) => {
+    return this.db.atomic(async (c) => {
       const { rows: meta } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
       // No metadata row: the owner never had an item.
       if (meta.length === 0) return { deleted: false, version: 0 };
@@ -200,7 +202,7 @@ class PgRoster implements RosterStore {
     });
   }
   async deleteAll(owner: string): Promise<void> {
-    await inTransaction(this.pool, async (c) => {
+    await this.db.atomic(async (c) => {
       const { rows: meta } = await c.query<RosterMetaRow>(META_LOCK, [owner]);
       if (meta.length === 0) return;
       const { rows } = await c.query<{ n: string }>('WITH d AS (DELETE FROM roster_items WHERE owner = $1 RETURNING visible) SELECT COUNT(*) FILTER (WHERE visible = 1) AS n FROM d', [owner]);
@@ -208,7 +210,7 @@ class PgRoster implements RosterStore {
     });
   }
   private async meta(owner: string): Promise<{ version: number; items: number }> {
-    const { rows } = await this.pool.query<RosterMetaRow>('SELECT version, items FROM roster_meta WHERE owner = $1', [owner]);
+    const { rows } = await this.db.query<RosterMetaRow>('SELECT version, items FROM roster_meta WHERE owner = $1', [owner]);
     const row = rows[0];
     return row ? { version: Number(row.version), items: Number(row.items) } : { version: 0, items: 0 };
   }
@@ -217,66 +219,6 @@ class PgRoster implements RosterStore {
   }
   async count(owner: string): Promise<number> {
     return (await this.meta(owner)).items;
-  }
-}
-
-interface OfflineRow {
-  id: string;
-  owner: string;
-  stanza: string;
-  created_at: string;
-}
-
-class PgOffline implements OfflineStore {
-  constructor(private readonly pool: Pool) {}
-  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
-    if (limit === undefined) {
-      await this.pool.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
-      return true;
-    }
-    // Writers to one owner take turns (a transaction-scoped advisory lock), so the count each one
-    // reads is current and the limit holds under concurrency.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1::int4, hashtext($2::text))', [OFFLINE_LOCK_CLASS, owner]);
-      const { rows } = await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM offline_messages WHERE owner = $1', [owner]);
-      if (Number(rows[0]!.n) >= limit) {
-        await client.query('ROLLBACK');
-        return false;
-      }
-      await client.query('INSERT INTO offline_messages (owner, stanza, created_at) VALUES ($1, $2, $3)', [owner, stanza, createdAt]);
-      await client.query('COMMIT');
-      return true;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
-  }
-  async count(owner: string): Promise<number> {
-    const { rows } = await this.pool.query<{ n: string }>('SELECT COUNT(*) AS n FROM offline_messages WHERE owner = $1', [owner]);
-    return Number(rows[0]!.n);
-  }
-  async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
-    const { rows } = await this.pool.query<OfflineRow>(
-      'SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = $1 AND id > $2 ORDER BY id LIMIT $3',
-      [owner, afterId, limit],
-    );
-    return rows.map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
-  }
-  async remove(owner: string, ids: readonly number[]): Promise<number> {
-    if (ids.length === 0) return 0;
-    const res = await this.pool.query('DELETE FROM offline_messages WHERE owner = $1 AND id = ANY($2::bigint[])', [owner, ids]);
-    return res.rowCount ?? 0;
-  }
-  async deleteAll(owner: string): Promise<void> {
-    await this.pool.query('DELETE FROM offline_messages WHERE owner = $1', [owner]);
-  }
-  async deleteOlderThan(createdBefore: number): Promise<number> {
-    const res = await this.pool.query('DELETE FROM offline_messages WHERE created_at < $1', [createdBefore]);
-    return res.rowCount ?? 0;
   }
 }
 
@@ -368,11 +310,14 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
   }
   client.release();
 
+  const sql = new PgSql(pool, pool);
   return {
     backend: 'postgres',
-    accounts: new PgAccounts(pool),
-    roster: new PgRoster(pool),
-    offline: new PgOffline(pool),
+    accounts: new SqlAccounts(sql),
+    roster: new PgRoster(sql),
+    offline: new SqlOffline(sql),
+    ...sqlKinds(sql),
+    transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     async close() {
       await pool.end();
     },

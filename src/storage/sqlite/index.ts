@@ -1,18 +1,17 @@
 import Database from 'better-sqlite3';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Storage } from '../types.js';
-import { MIGRATIONS } from '../migrations.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from '../../modules/accounts/store.js';
+import { MIGRATIONS, migrationSql } from '../migrations.js';
+import { SqlAccounts } from '../accounts-sql.js';
+import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
+import type { Transaction } from '../kinds.js';
 import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
-import type { OfflineMessage, OfflineStore } from '../../modules/offline/store.js';
 import {
-  credentialsFromRow,
-  credentialsToRow,
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
-  type AccountRow,
   type RosterMetaRow,
   type RosterRow,
   type RosterWriteRow,
@@ -26,7 +25,7 @@ function migrate(db: DB): void {
   const current = row.v ?? 0;
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    const sql = m.sql.replaceAll('{{autoid}}', 'INTEGER PRIMARY KEY AUTOINCREMENT').replaceAll('{{bigint}}', 'INTEGER');
+    const sql = migrationSql(m.sql, 'sqlite');
     db.transaction(() => {
       db.exec(sql);
       db.prepare('INSERT INTO parley_schema (version) VALUES (?)').run(m.version);
@@ -34,41 +33,107 @@ function migrate(db: DB): void {
   }
 }
 
-class SqliteAccounts implements AccountStore {
-  private q;
-  constructor(db: DB) {
-    this.q = {
-      get: db.prepare('SELECT * FROM accounts WHERE host = ? AND username = ?'),
-      create: db.prepare(
-        `INSERT INTO accounts (host, username, scram_sha1, scram_sha256, plain_password, created_at)
-         VALUES (@host, @username, @scram_sha1, @scram_sha256, @plain_password, @created_at) ON CONFLICT DO NOTHING`,
-      ),
-      setCreds: db.prepare(
-        'UPDATE accounts SET scram_sha1 = @scram_sha1, scram_sha256 = @scram_sha256, plain_password = @plain_password WHERE host = @host AND username = @username',
-      ),
-      delete: db.prepare('DELETE FROM accounts WHERE host = ? AND username = ?'),
-      list: db.prepare('SELECT username FROM accounts WHERE host = ? ORDER BY username').pluck(),
-      count: db.prepare('SELECT COUNT(*) FROM accounts WHERE host = ?').pluck(),
-    };
+/**
+ * The one connection is shared by every caller, and `storage.transaction` keeps a transaction open
+ * across awaits. The gate keeps other callers' statements out of it: while a transaction is open
+ * they wait for it to end, and transactions take turns. A statement runs in the same synchronous
+ * step as the check that found no transaction open, so nothing can begin in between.
+ */
+class Gate {
+  /** Settles when the open transaction ends; undefined when none is open. */
+  private current: Promise<void> | undefined;
+  /** The transaction's async context, to catch a callback using the storage instead of its handle. */
+  private readonly context = new AsyncLocalStorage<Promise<void>>();
+  /** The last transaction queued; the next one starts after it. */
+  private tail: Promise<void> = Promise.resolve();
+
+  async run<T>(statement: () => T): Promise<T> {
+    while (this.current) {
+      this.refuseFromInside();
+      await this.current;
+    }
+    return statement();
   }
-  async get(host: string, user: string): Promise<AccountRecord | undefined> {
-    const row = this.q.get.get(host, user) as AccountRow | undefined;
-    return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
+
+  /** Waiting for the open transaction from inside it would never end. */
+  private refuseFromInside(): void {
+    if (this.current && this.context.getStore() === this.current) {
+      throw new Error('storage used directly inside storage.transaction: use the transaction handle (a deadlock otherwise)');
+    }
   }
-  async create(r: AccountRecord): Promise<boolean> {
-    return this.q.create.run({ host: r.host, username: r.user, created_at: r.createdAt, ...credentialsToRow(r) }).changes === 1;
+
+  /** Runs `fn` with the gate closed to everyone else, after the transactions queued before it. */
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    this.refuseFromInside();
+    const before = this.tail;
+    let end!: () => void;
+    const mine = new Promise<void>((resolve) => (end = resolve));
+    this.tail = before.then(() => mine);
+    await before;
+    // Statements already admitted ran synchronously; wait for none. Close the gate in this step.
+    this.current = mine;
+    try {
+      return await this.context.run(mine, fn);
+    } finally {
+      this.current = undefined;
+      end();
+    }
   }
-  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
-    return this.q.setCreds.run({ host, username: user, ...credentialsToRow(creds) }).changes === 1;
+}
+
+/** Inside a transaction: its own statements pass. */
+const OPEN: Gate = { run: async <T>(statement: () => T) => statement() } as Gate;
+
+class SqliteSql implements Sql {
+  readonly bytewise = '';
+  private savepoints = 0;
+  constructor(
+    private readonly db: DB,
+    /** Prepared statements by SQL text. */
+    private readonly statements: (sql: string) => Database.Statement,
+    /** The storage's gate, or OPEN for the connection as seen inside a transaction. */
+    private readonly gate: Gate,
+    private readonly inside?: SqliteSql,
+  ) {}
+  all<R>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    return this.gate.run(() => this.statements(sql).all(...params) as R[]);
   }
-  async delete(host: string, user: string): Promise<boolean> {
-    return this.q.delete.run(host, user).changes === 1;
+  get<R>(sql: string, params: readonly unknown[] = []): Promise<R | undefined> {
+    return this.gate.run(() => this.statements(sql).get(...params) as R | undefined);
   }
-  async list(host: string): Promise<string[]> {
-    return this.q.list.all(host) as string[];
+  run(sql: string, params: readonly unknown[] = []): Promise<number> {
+    return this.gate.run(() => this.statements(sql).run(...params).changes);
   }
-  async count(host: string): Promise<number> {
-    return Number(this.q.count.get(host));
+  async lock(): Promise<void> {}
+  async atomic<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    if (!this.inside) return this.nested(fn);
+    const inside = this.inside;
+    return this.gate.exclusive(async () => {
+      // IMMEDIATE: the write lock is taken first, so another process sharing the file cannot
+      // change what this transaction reads before it writes.
+      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(inside);
+        this.db.exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+  /** Inside a transaction: a savepoint, so a failing part can be undone alone. */
+  private async nested<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const name = `parley_sp${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const result = await fn(this);
+      this.db.exec(`RELEASE ${name}`);
+      return result;
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec(`ROLLBACK TO ${name}; RELEASE ${name}`);
+      throw err;
+    }
   }
 }
 
@@ -77,7 +142,10 @@ class SqliteRoster implements RosterStore {
   private putTx;
   private deleteTx;
   private deleteAllTx;
-  constructor(db: DB) {
+  constructor(
+    db: DB,
+    private readonly gate: Gate,
+  ) {
     this.q = {
       list: db.prepare('SELECT * FROM roster_items WHERE owner = ? ORDER BY jid'),
       get: db.prepare('SELECT * FROM roster_items WHERE owner = ? AND jid = ?'),
@@ -130,71 +198,31 @@ class SqliteRoster implements RosterStore {
     const row = this.q.meta.get(owner) as RosterMetaRow | undefined;
     return row ? { version: Number(row.version), items: Number(row.items) } : { version: 0, items: 0 };
   }
-  async list(owner: string): Promise<RosterItem[]> {
-    return (this.q.list.all(owner) as RosterRow[]).map(rosterItemFromRow);
+  list(owner: string): Promise<RosterItem[]> {
+    return this.gate.run(() => (this.q.list.all(owner) as RosterRow[]).map(rosterItemFromRow));
   }
-  async get(owner: string, jid: string): Promise<RosterItem | undefined> {
-    const row = this.q.get.get(owner, jid) as RosterRow | undefined;
-    return row && rosterItemFromRow(row);
-  }
-  async put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
-    return this.putTx.immediate(owner, rosterItemToRow(item), maxItems);
-  }
-  async delete(owner: string, jid: string): Promise<RosterDelete> {
-    return this.deleteTx.immediate(owner, jid);
-  }
-  async deleteAll(owner: string): Promise<void> {
-    this.deleteAllTx.immediate(owner);
-  }
-  async version(owner: string): Promise<number> {
-    return this.meta(owner).version;
-  }
-  async count(owner: string): Promise<number> {
-    return this.meta(owner).items;
-  }
-}
-
-class SqliteOffline implements OfflineStore {
-  private q;
-  private addTx;
-  constructor(private readonly db: DB) {
-    this.q = {
-      add: db.prepare('INSERT INTO offline_messages (owner, stanza, created_at) VALUES (?, ?, ?)'),
-      count: db.prepare('SELECT COUNT(*) FROM offline_messages WHERE owner = ?').pluck(),
-      list: db.prepare('SELECT id, owner, stanza, created_at FROM offline_messages WHERE owner = ? AND id > ? ORDER BY id LIMIT ?'),
-      deleteAll: db.prepare('DELETE FROM offline_messages WHERE owner = ?'),
-      deleteOlder: db.prepare('DELETE FROM offline_messages WHERE created_at < ?'),
-    };
-    this.addTx = db.transaction((owner: string, stanza: string, createdAt: number, limit: number | undefined) => {
-      if (limit !== undefined && Number(this.q.count.get(owner)) >= limit) return false;
-      this.q.add.run(owner, stanza, createdAt);
-      return true;
+  get(owner: string, jid: string): Promise<RosterItem | undefined> {
+    return this.gate.run(() => {
+      const row = this.q.get.get(owner, jid) as RosterRow | undefined;
+      return row && rosterItemFromRow(row);
     });
   }
-  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
-    return this.addTx.immediate(owner, stanza, createdAt, limit);
+  put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
+    return this.gate.run(() => this.putTx.immediate(owner, rosterItemToRow(item), maxItems));
   }
-  async count(owner: string): Promise<number> {
-    return Number(this.q.count.get(owner));
+  delete(owner: string, jid: string): Promise<RosterDelete> {
+    return this.gate.run(() => this.deleteTx.immediate(owner, jid));
   }
-  async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
-    const rows = this.q.list.all(owner, afterId, limit) as { id: number; owner: string; stanza: string; created_at: number }[];
-    return rows.map((r) => ({ id: Number(r.id), owner: r.owner, stanza: r.stanza, createdAt: Number(r.created_at) }));
+  deleteAll(owner: string): Promise<void> {
+    return this.gate.run(() => {
+      this.deleteAllTx.immediate(owner);
+    });
   }
-  async remove(owner: string, ids: readonly number[]): Promise<number> {
-    let removed = 0;
-    // Bound parameters per statement stay far below SQLite's limit.
-    for (let i = 0; i < ids.length; i += 500) {
-      const part = ids.slice(i, i + 500);
-      removed += this.db.prepare(`DELETE FROM offline_messages WHERE owner = ? AND id IN (${part.map(() => '?').join(',')})`).run(owner, ...part).changes;
-    }
-    return removed;
+  version(owner: string): Promise<number> {
+    return this.gate.run(() => this.meta(owner).version);
   }
-  async deleteAll(owner: string): Promise<void> {
-    this.q.deleteAll.run(owner);
-  }
-  async deleteOlderThan(createdBefore: number): Promise<number> {
-    return this.q.deleteOlder.run(createdBefore).changes;
+  count(owner: string): Promise<number> {
+    return this.gate.run(() => this.meta(owner).items);
   }
 }
 
@@ -208,11 +236,19 @@ export function openSqlite(path: string): Storage {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  const gate = new Gate();
+  const statements = perStatement((sql) => db.prepare(sql));
+  const inside = new SqliteSql(db, statements, OPEN);
+  const sql = new SqliteSql(db, statements, gate, inside);
+  // The stores as seen inside a transaction: the same statements, past the gate.
+  const tx: Transaction = transactionHandle(inside, { roster: new SqliteRoster(db, OPEN) });
   return {
     backend: 'sqlite',
-    accounts: new SqliteAccounts(db),
-    roster: new SqliteRoster(db),
-    offline: new SqliteOffline(db),
+    accounts: new SqlAccounts(sql),
+    roster: new SqliteRoster(db, gate),
+    offline: new SqlOffline(sql),
+    ...sqlKinds(sql),
+    transaction: (fn) => sql.atomic(() => fn(tx)),
     async close() {
       db.close();
     },
