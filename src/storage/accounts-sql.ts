@@ -1,5 +1,5 @@
 import type { AccountRecord, AccountStore, StoredCredentials } from '../modules/accounts/store.js';
-import type { Sql } from './kinds-sql.js';
+import type { Sql } from './sql.js';
 import { credentialsFromRow, credentialsToRow, type AccountRow } from './rows.js';
 
 /** Accounts, in the SQL both backends share. */

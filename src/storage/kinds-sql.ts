@@ -4,6 +4,8 @@
  */
 import type { OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
+import type { Sql } from './sql.js';
+export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
 import {
   ownerKey,
@@ -17,29 +19,6 @@ import {
   type ValueStore,
 } from './kinds.js';
 
-/**
- * One connection's way to run SQL. Statements use `?` placeholders (PostgreSQL's runner numbers
- * them). Bound either to the storage (each statement on its own, outside any open transaction)
- * or to one transaction.
- */
-export interface Sql {
-  /**
-   * Appended to an ORDER BY column of a table from before `{{bytetext}}`, to order it byte-wise
-   * (SQLite's default; PostgreSQL's "C" collation, whatever the database's locale).
-   */
-  readonly bytewise: '' | ' COLLATE "C"';
-  all<R>(sql: string, params?: readonly unknown[]): Promise<R[]>;
-  get<R>(sql: string, params?: readonly unknown[]): Promise<R | undefined>;
-  /** Returns the number of rows changed. */
-  run(sql: string, params?: readonly unknown[]): Promise<number>;
-  /** Runs `fn` in one transaction (a savepoint when this is already inside one). */
-  atomic<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
-  /**
-   * Inside `atomic`: writers that take the same key take turns until their transaction ends
-   * (PostgreSQL: an advisory lock; SQLite: nothing to do, a write transaction is exclusive).
-   */
-  lock(key: string): Promise<void>;
-}
 
 /**
  * Remembers what `make` gives per statement text (a prepared statement, a rewritten text). The

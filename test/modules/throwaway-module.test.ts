@@ -16,6 +16,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { defineModule, type ModuleContext } from '../../src/modules/module.js';
 import { commandsIn, str, strResult } from '../../src/admin/define.js';
 import type { CommandContext } from '../../src/modules/module.js';
+import { textCodec, type ValueStore } from '../../src/storage/kinds.js';
 import { notFound } from '../../src/errors.js';
 import { StanzaError } from '../../src/xmpp/stanza.js';
 import { x } from '../../src/xmpp/xml/element.js';
@@ -31,41 +32,8 @@ interface Account {
   host: string;
 }
 
-/** A value per account: the shape of the storage's value kind. */
-interface AccountValues {
-  get(account: Account): Promise<string | undefined>;
-  set(account: Account, value: string): Promise<void>;
-  delete(account: Account): Promise<boolean>;
-}
-
-/**
- * The module's store, in a SQLite file of its own in the data directory. Once the storage offers
- * store kinds, `stores` is `({ storage }) => storage.value('favorite', textCodec)` and this goes.
- */
-class SqliteAccountValues implements AccountValues {
-  readonly db: Database.Database;
-
-  constructor(file: string) {
-    this.db = new Database(file);
-    this.db.exec('CREATE TABLE IF NOT EXISTS favorite (owner TEXT PRIMARY KEY, value TEXT NOT NULL)');
-  }
-
-  async get({ user, host }: Account): Promise<string | undefined> {
-    const row = this.db.prepare('SELECT value FROM favorite WHERE owner = ?').get(`${user}@${host}`) as { value: string } | undefined;
-    return row?.value;
-  }
-
-  async set({ user, host }: Account, value: string): Promise<void> {
-    this.db.prepare('INSERT INTO favorite (owner, value) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET value = excluded.value').run(`${user}@${host}`, value);
-  }
-
-  async delete({ user, host }: Account): Promise<boolean> {
-    return this.db.prepare('DELETE FROM favorite WHERE owner = ?').run(`${user}@${host}`).changes > 0;
-  }
-}
-
 class FavoriteService {
-  constructor(private readonly ctx: ModuleContext<'accounts', AccountValues>) {}
+  constructor(private readonly ctx: ModuleContext<'accounts', ValueStore<string>>) {}
 
   /** The favorite of an existing account ('' when it has none). */
   async get(user: string, host: string): Promise<string> {
@@ -87,12 +55,13 @@ declare module '../../src/modules/module.js' {
 }
 
 const command = commandsIn<CommandContext<FavoriteService, 'accounts'>>();
-let store: SqliteAccountValues | undefined;
+let store: ValueStore<string> | undefined;
 
 const favoriteModule = defineModule({
   name: 'favorite',
   dependencies: ['accounts'],
-  stores: ({ dataDir }) => (store = new SqliteAccountValues(join(dataDir, 'favorite.sqlite'))),
+  // A value per account, of the storage's value kind: no SQL, and removed with the account.
+  stores: ({ storage }) => (store = storage.value('favorite', textCodec)),
   setup(ctx) {
     const service = new FavoriteService(ctx);
     ctx.iq.register({
@@ -107,7 +76,6 @@ const favoriteModule = defineModule({
         await service.set({ user: to.local, host: to.domain }, payload.text());
       },
     });
-    ctx.hooks.on('account-removed', (account) => ctx.store.delete(account).then(() => undefined));
     return service;
   },
   commands: [
@@ -142,7 +110,6 @@ before(async () => {
 
 after(async () => {
   await server?.stop();
-  store?.db.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -190,10 +157,10 @@ test('over XMPP: the account sets and reads its value with the IQ handler; anoth
     alice.destroy();
     bob.destroy();
   }
-  // Kept in the module's own store, a real SQLite file.
-  const file = new Database(join(dataDir, 'favorite.sqlite'), { readonly: true });
+  // Kept in the storage's value kind, in the server's SQLite file.
+  const file = new Database(join(dataDir, 'parley.db'), { readonly: true });
   try {
-    assert.deepEqual(file.prepare('SELECT owner, value FROM favorite').all(), [{ owner: 'alice@localhost', value: 'green tea' }]);
+    assert.deepEqual(file.prepare("SELECT owner, value FROM store_values WHERE feature = 'favorite'").all(), [{ owner: 'alice@localhost', value: 'green tea' }]);
   } finally {
     file.close();
   }
@@ -225,7 +192,7 @@ test("in the server's OpenAPI document", async () => {
   assert.ok(doc.paths['/api/register'], 'next to the built-in commands');
 });
 
-test("the module takes part in the account's removal through the hook", async () => {
+test("the module's value goes with the account", async () => {
   assert.equal((await api('unregister', { user: 'alice', host: 'localhost' })).status, 200);
   assert.equal(await store!.get({ user: 'alice', host: 'localhost' }), undefined);
 });
