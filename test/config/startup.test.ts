@@ -59,7 +59,7 @@ test('parley start --help documents every option with its default', async () => 
 });
 
 test('first start creates the admin with a random password kept 0600; a restart keeps it', async () => {
-  const parley = await startParley();
+  const parley = await startParley({ storage: { backend: 'sqlite' } }); // the embedded default, as a first start has
   const file = join(parley.dataDir, 'admin-password');
   try {
     assert.equal(statSync(file).mode & 0o777, 0o600);
