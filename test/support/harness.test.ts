@@ -3,6 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import tls from 'node:tls';
 import { WebSocket as WsWebSocket } from 'ws';
 import { startParley, TEST_PG_URL, type Parley } from './harness.js';
 import { connect, settle, xml, bodyOf } from './client.js';
@@ -92,4 +93,25 @@ test('PARLEY_TEST_STORAGE=postgres: a server that names no backend gets a fresh 
     await p.close();
   }
   assert.equal(await schemaExists(), false);
+});
+
+test('servers share one ready certificate; with `tls: {}` a server generates its own, as on a first start', async () => {
+  const fingerprint = (port: number) =>
+    new Promise<string>((resolve, reject) => {
+      const s = tls.connect({ port, host: '127.0.0.1', servername: 'localhost', rejectUnauthorized: false }, () => {
+        resolve(s.getPeerCertificate().fingerprint256);
+        s.destroy();
+      });
+      s.once('error', reject);
+    });
+  const other = await startParley();
+  const own = await startParley({ tls: {} });
+  try {
+    const shared = await fingerprint(parley.ports.c2sTls);
+    assert.equal(await fingerprint(other.ports.c2sTls), shared);
+    assert.notEqual(await fingerprint(own.ports.c2sTls), shared);
+  } finally {
+    await other.close();
+    await own.close();
+  }
 });

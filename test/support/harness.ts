@@ -1,15 +1,38 @@
-import { mkdtempSync, rmSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, existsSync, mkdtempSync, renameSync, rmSync, readFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import pg from 'pg';
 import { Server } from '../../src/server.js';
 import { parseConfig } from '../../src/config/load.js';
+import { loadTls } from '../../src/transports/tls-material.js';
 import { connect, type ClientOptions, type TestClient } from './client.js';
 
-// Test clients talk to a self-signed certificate generated per data directory.
+// Test clients talk to a self-signed certificate.
 process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+
+/**
+ * The self-signed certificate the server generates on a first start (an RSA key: ~0.25 s of CPU),
+ * generated once for all test processes by the server's own code and copied into each new data
+ * directory, where the server finds it as it does on a restart. No test inspects it; the ones about
+ * generating it pass `tls: {}` and get their own.
+ */
+let sharedTls: string | undefined;
+async function sharedTlsDir(): Promise<string> {
+  if (sharedTls) return sharedTls;
+  const dir = join(tmpdir(), `parley-test-tls-${userInfo().uid}`);
+  if (!existsSync(join(dir, 'tls', 'key.pem'))) {
+    const fresh = mkdtempSync(join(tmpdir(), 'parley-test-tls-new-'));
+    await loadTls(parseConfig({ hosts: ['localhost'] }), fresh, 'localhost');
+    try {
+      renameSync(fresh, dir);
+    } catch {
+      rmSync(fresh, { recursive: true, force: true }); // another test process got there first
+    }
+  }
+  return (sharedTls = join(dir, 'tls'));
+}
 
 export interface Parley {
   server: Server;
@@ -49,12 +72,14 @@ async function dropSchema(schema: string): Promise<void> {
 }
 
 /**
- * Starts a real Parley on free loopback ports with a fresh data directory. Unless the config names a
+ * Starts a real Parley on free loopback ports with a fresh data directory (with a ready certificate
+ * unless the config has `tls`, see sharedTlsDir). Unless the config names a
  * storage backend, it is the one PARLEY_TEST_STORAGE selects; on PostgreSQL each server gets a fresh
  * schema, dropped by close().
  */
 export async function startParley(config: Record<string, unknown> = {}): Promise<Parley> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
+  if (config.tls === undefined) cpSync(await sharedTlsDir(), join(dataDir, 'tls'), { recursive: true });
   const listen = { address: '127.0.0.1', port: 0 };
   const storage = (config.storage ?? {}) as Record<string, unknown>;
   let schema: string | undefined;
