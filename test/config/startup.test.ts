@@ -59,7 +59,8 @@ test('parley start --help documents every option with its default', async () => 
 });
 
 test('first start creates the admin with a random password kept 0600; a restart keeps it', async () => {
-  const parley = await startParley();
+  // The embedded default and no certificate, as a first start has.
+  const parley = await startParley({ storage: { backend: 'sqlite' }, tls: {} });
   const file = join(parley.dataDir, 'admin-password');
   try {
     assert.equal(statSync(file).mode & 0o777, 0o600);

@@ -13,7 +13,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let parley: Parley;
     const schema = `parley_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
     before(async () => {
-      parley = await startParley(backend === 'postgres' ? { storage: { backend, url: PG_URL, schema } } : {});
+      parley = await startParley(backend === 'postgres' ? { storage: { backend, url: PG_URL, schema } } : { storage: { backend } });
       assert.equal(parley.server.storage.backend, backend);
     });
     after(async () => {
@@ -36,8 +36,10 @@ async function scenario(parley: Parley): Promise<void> {
     assert.equal(r.body, `User ${user}@localhost successfully registered`);
   }
   const service = `xmpp://127.0.0.1:${parley.ports.c2s}`;
-  const alice = await connect({ service, username: 'alice', password: 'alicepw', resource: 'laptop' });
-  let bob: TestClient = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone' });
+  // The end-to-end scenario logs in as @xmpp/client does by itself, with SCRAM.
+  const mechanism = 'SCRAM-SHA-1';
+  const alice = await connect({ service, username: 'alice', password: 'alicepw', resource: 'laptop', mechanism });
+  let bob: TestClient = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone', mechanism });
   try {
     assert.equal(alice.jid, 'alice@localhost/laptop');
 
@@ -64,7 +66,7 @@ async function scenario(parley: Parley): Promise<void> {
     await eventually(async () => (await parley.api('connected_users_number')).body.num_sessions === 1, 3000, 'bob offline');
     await alice.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, 'while you were away')));
     await eventually(async () => (await parley.api('get_offline_count', { user: 'bob', server: 'localhost' })).body.value === 1, 3000, 'stored');
-    bob = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone' });
+    bob = await connect({ service, username: 'bob', password: 'bobpw', resource: 'phone', mechanism });
     const offline = await bob.waitFor((m) => m.is('message') && bodyOf(m) === 'while you were away', 3000, 'offline message');
     assert.ok(offline.getChild('delay', 'urn:xmpp:delay'), 'offline message carries a delay stamp');
     // It leaves storage once delivered (written, or acknowledged with stream management): shortly after it arrives.

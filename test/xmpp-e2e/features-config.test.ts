@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { xml, bodyOf, sleep, type TestClient } from '../support/client.js';
+import { xml, bodyOf, type TestClient } from '../support/client.js';
 import { RawConn, NS_SM, plainAuth, expectStreamError } from './raw.js';
 
 const NS_REGISTER = 'jabber:iq:register';
@@ -123,7 +123,7 @@ test('XEP-0198 with resumeTimeout 1: unacknowledged messages go to offline stora
   await bob.send(xml('message', { to: 'smuser@localhost/flaky', type: 'chat' }, xml('body', {}, 'never acked')));
   await c.expect('never acked');
   c.destroy();
-  await sleep(100);
+  await eventually(() => parley.server.sessions.get('smuser@localhost', 'flaky')?.hibernating === true, 3000, 'the server noticed the drop');
   await bob.send(xml('message', { to: 'smuser@localhost/flaky', type: 'chat' }, xml('body', {}, 'sent while hibernating')));
   // Still there during the timeout ...
   assert.ok(((await parley.api('connected_users')).body as string[]).includes('smuser@localhost/flaky'));

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn, NS_SM, within } from './raw.js';
 
@@ -88,13 +89,30 @@ test('item 10: delivering 50,000 offline messages does not stall the event loop 
   servers.push(parley);
   await parley.register('hoarder', 'bystander');
   const N = 50_000;
-  // Written in one transaction through a second connection to the database file (the store adds one at a time).
-  const db = new Database(join(parley.dataDir, 'parley.db'));
-  const insert = db.prepare('INSERT INTO offline_messages (owner, stanza, created_at) VALUES (?, ?, ?)');
-  db.transaction(() => {
-    for (let i = 0; i < N; i++) insert.run('hoarder@localhost', `<message from='x@localhost' to='hoarder@localhost' type='chat'><body>m${i}</body></message>`, Date.now());
-  })();
-  db.close();
+  // Written in one transaction through a second connection to the database (the store adds one at a time).
+  const stanza = (i: number | string) => `<message from='x@localhost' to='hoarder@localhost' type='chat'><body>m${i}</body></message>`;
+  if (parley.server.storage.backend === 'postgres') {
+    const { url, schema } = parley.server.config.storage;
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const [head, tail] = stanza('\u0000').split('\u0000');
+      await client.query(
+        `INSERT INTO ${schema ? `"${schema}".` : ''}offline_messages (owner, stanza, created_at)
+         SELECT 'hoarder@localhost', $1 || i || $2, $3 FROM generate_series(0, $4 - 1) AS i ORDER BY i`,
+        [head, tail, Date.now(), N],
+      );
+    } finally {
+      await client.end();
+    }
+  } else {
+    const db = new Database(join(parley.dataDir, 'parley.db'));
+    const insert = db.prepare('INSERT INTO offline_messages (owner, stanza, created_at) VALUES (?, ?, ?)');
+    db.transaction(() => {
+      for (let i = 0; i < N; i++) insert.run('hoarder@localhost', stanza(i), Date.now());
+    })();
+    db.close();
+  }
   const bystander = await RawConn.tcp(parley.ports.c2s);
   await bystander.login('bystander', 'bystanderpw', 'b');
   const delay = monitorEventLoopDelay({ resolution: 10 });

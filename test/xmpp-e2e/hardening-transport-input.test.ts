@@ -162,7 +162,7 @@ test('Transport.buffered and onDrain: after STARTTLS they follow the TLS socket;
   await fillUntilBuffered(t);
   let drained = false;
   t.onDrain(() => (drained = true));
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 100)); // a bounded window for a wrong drain: nothing happens when it is right
   assert.equal(drained, false, 'no drain while the client does not read');
   secure.resume();
   await eventually(() => drained, 10_000, 'drain after the client reads');
@@ -177,7 +177,7 @@ test('Transport.buffered and onDrain: after STARTTLS they follow the TLS socket;
   await fillUntilBuffered(wt);
   let wsDrained = false;
   wt.onDrain(() => (wsDrained = true));
-  await new Promise((r) => setTimeout(r, 100));
+  await new Promise((r) => setTimeout(r, 100)); // as above
   assert.equal(wsDrained, false, 'no drain while the client does not read');
   raw.resume();
   await eventually(() => wsDrained, 10_000, 'drain after the client reads');

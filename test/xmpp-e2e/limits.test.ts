@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startParley, type Parley } from '../support/harness.js';
+import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn, expectStreamError } from './raw.js';
 
 const ADDR = '127.0.0.3';
@@ -30,7 +30,7 @@ test('limits.maxConnectionsPerIp: the connection over the limit gets policy-viol
   // A closed connection frees its place.
   b.destroy();
   await b.waitClosed();
-  await new Promise((r) => setTimeout(r, 100));
+  await eventually(() => (parley.server.listenerStats!.perIp[ADDR] ?? 0) < 2, 3000, 'the server noticed the close');
   const again = await RawConn.tcp(parley.ports.c2s, ADDR);
   const features = await again.open();
   assert.match(features, /mechanisms/);

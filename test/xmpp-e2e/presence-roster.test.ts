@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { xml, bodyOf, iqError, sleep, type TestClient } from '../support/client.js';
+import { xml, bodyOf, iqError, settle, type TestClient } from '../support/client.js';
 import { RawConn, expectStreamError } from './raw.js';
 
 const NS_ROSTER = 'jabber:iq:roster';
@@ -88,7 +88,7 @@ test('roster get, set and remove, with pushes to every resource that requested t
   // Removing what is not there: item-not-found.
   assert.equal((await iqError(r1, rosterSet(xml('item', { jid: 'zed@localhost', subscription: 'remove' })))).condition, 'item-not-found');
 
-  await sleep(200);
+  await settle(r1, r2, r3);
   assert.equal(r3.received.filter(isPush('zed@localhost')).length, 0, 'no pushes to a resource that never requested the roster');
 });
 
@@ -141,7 +141,7 @@ test('subscription state machine: request, approve, pre-approve, cancel both way
   await tia.waitFor(isPresence('sam@localhost/s'), 3000, "sam's presence");
   await eventually(async () => (await rosterOf('sam'))['tia@localhost'] === 'both/none', 3000, 'sam both');
   await eventually(async () => (await rosterOf('tia'))['sam@localhost'] === 'both/none', 3000, 'tia both');
-  await sleep(200);
+  await settle(tia, sam);
   assert.equal(sam.received.filter(isPresence('tia@localhost', 'subscribe')).length, 0, 'no prompt after pre-approval');
 
   // 4. tia stops watching sam (unsubscribe): sam is told; tia gets sam's unavailable.
@@ -163,7 +163,7 @@ test('subscription state machine: request, approve, pre-approve, cancel both way
   await sam.send(xml('presence', {}, xml('status', {}, 'new status')));
   await sam.waitFor((p) => isPresence('sam@localhost/s')(p) && p.getChildText('status') === 'new status', 3000, 'own presence');
   await tia.waitFor((p) => isPresence('tia@localhost/t')(p) && p.getChildText('status') === 'new status', 3000, 'own presence');
-  await sleep(300);
+  await settle(tia, sam);
   assert.equal(sam.received.filter((p) => isPresence('tia@localhost/t')(p) && p.getChildText('status') === 'new status').length, 0);
   assert.equal(tia.received.filter((p) => isPresence('sam@localhost/s')(p) && p.getChildText('status') === 'new status').length, 0);
 });
@@ -205,7 +205,7 @@ test('on login a user gets the presence of online contacts she is subscribed to;
   const zoe = await login('zoe', 'z');
   await zoe.send(xml('presence', {}, xml('show', {}, 'away'), xml('status', {}, 'at lunch')));
   const pat = await login('pat', 'p');
-  await sleep(100);
+  await settle(zoe, pat); // zoe's away presence is handled before yan logs in and probes
 
   const yan = await login('yan', 'y');
   const zp = await yan.waitFor(isPresence('zoe@localhost/z'), 3000, "zoe's presence via probe");
@@ -213,7 +213,7 @@ test('on login a user gets the presence of online contacts she is subscribed to;
   assert.equal(zp.getChildText('status'), 'at lunch');
   await zoe.waitFor(isPresence('yan@localhost/y'), 3000, "yan's initial presence at zoe");
   await pat.waitFor(isPresence('yan@localhost/y'), 3000, "yan's initial presence at pat (from subscription)");
-  await sleep(200);
+  await settle(yan, pat, zoe);
   assert.equal(yan.received.filter(isPresence('pat@localhost/p')).length, 0, "yan is not subscribed to pat's presence");
 
   // An explicit probe from a contact with a subscription is answered.
@@ -243,7 +243,7 @@ test('a probe from a user without a subscription is not answered', async () => {
   const cid = await login('cid', 'c');
   await cid.send(xml('presence', { to: 'dee@localhost', type: 'probe' }));
   await cid.send(xml('presence', { to: 'dee@localhost/d', type: 'probe' }));
-  await sleep(400);
+  await settle(cid, dee);
   assert.equal(cid.received.filter((el) => el.is('presence') && el.attrs.from?.startsWith('dee@localhost')).length, 0);
   assert.ok(dee.received.every((el) => !(el.is('presence') && el.attrs.type === 'probe')), 'probes are handled by the server, not passed on');
 });
@@ -259,7 +259,7 @@ test('a message to the bare JID goes to the highest-priority resources; negative
   for (const c of [hi1, hi2]) await c.waitFor((m) => bodyOf(m) === 'to the bare jid', 3000, `bare message at ${c.jid}`);
   await fay.send(xml('message', { to: 'eve@localhost/neg', type: 'chat' }, xml('body', {}, 'to the full jid')));
   await neg.waitFor((m) => bodyOf(m) === 'to the full jid', 3000, 'full-JID message at the negative-priority resource');
-  await sleep(200);
+  await settle(fay, hi1, hi2, lo, neg);
   assert.equal(lo.received.filter((m) => bodyOf(m) === 'to the bare jid').length, 0, 'lower priority gets nothing');
   assert.equal(neg.received.filter((m) => bodyOf(m) === 'to the bare jid').length, 0, 'negative priority gets nothing by bare JID');
   assert.equal(hi1.received.filter((m) => bodyOf(m) === 'to the bare jid').length, 1, 'exactly one copy');
@@ -291,7 +291,7 @@ test('a message to an offline full JID goes to the bare JID, or offline storage'
   const back = await login('gil', 'back');
   const stored = await back.waitFor((el) => bodyOf(el) === 'stored for gil', 3000, 'offline message');
   assert.ok(stored.getChild('delay', 'urn:xmpp:delay'));
-  await sleep(200);
+  await settle(hue, back);
   assert.equal(back.received.filter((el) => bodyOf(el) === 'headline dropped').length, 0);
 });
 

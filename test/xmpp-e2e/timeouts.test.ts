@@ -21,7 +21,7 @@ test('a connection that never authenticates is closed with connection-timeout', 
 test('a session that bound in time is not affected by the negotiation timeout', async () => {
   const c = await RawConn.tcp(parley.ports.c2s);
   await c.login('tim', 'timpw', 'stays');
-  await new Promise((r) => setTimeout(r, 1500));
+  await new Promise((r) => setTimeout(r, 1500)); // time passing beyond the 1 s negotiation timeout is what is tested
   const { body } = await parley.api('connected_users');
   assert.deepEqual(body, ['tim@localhost/stays']);
   c.destroy();
