@@ -72,7 +72,10 @@ export interface StartOptions {
   cpu: number;
   /** Adjusts the generated config before it is written (the soak adds listeners and limits). */
   configure?: (config: Record<string, any>) => void;
-  /** Lets SIGUSR2 write a heap snapshot of the server into `<dir>/heap` (Node's --heapsnapshot-signal). */
+  /**
+   * Lets SIGUSR2 write a heap snapshot of the server into `<dir>/heap` (Node's --heapsnapshot-signal);
+   * without it, SIGUSR2 writes a diagnostic report there (--report-on-signal: heap figures, no snapshot).
+   */
   heapSnapshots?: boolean;
 }
 
@@ -100,11 +103,13 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
   writeFileSync(configFile, JSON.stringify(config, null, 2) + '\n');
   const logFile = join(dir, 'server.log');
   const profileDir = o.profile ? join(dir, 'cpu-profile') : undefined;
-  const heapDir = o.heapSnapshots ? join(dir, 'heap') : undefined;
-  if (heapDir) mkdirSync(heapDir);
+  const heapDir = join(dir, 'heap');
+  mkdirSync(heapDir);
   const nodeArgs = [
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
-    ...(heapDir ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', heapDir] : []),
+    ...(o.heapSnapshots
+      ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', heapDir]
+      : ['--report-on-signal', '--report-signal=SIGUSR2', '--report-directory', heapDir, '--report-compact']),
   ];
   const args = [...nodeArgs, join(o.projectRoot, 'bin/parley.js'), 'start', '--config', configFile];
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');

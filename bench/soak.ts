@@ -205,6 +205,24 @@ function endsWithBrace(file: string): boolean {
   }
 }
 
+/** Resident bytes of a process by kind of mapping (/proc/PID/smaps). */
+function smapsByKind(pid: number): { anon: number; brk: number; file: number } {
+  const out = { anon: 0, brk: 0, file: 0 };
+  let kind: keyof typeof out = 'anon';
+  try {
+    for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+      const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+      if (m) {
+        const name = m[1] ?? '';
+        kind = name === '[heap]' ? 'brk' : name === '' || name.startsWith('[') ? 'anon' : 'file';
+      } else if (line.startsWith('Rss:')) out[kind] += Number(line.split(/\s+/)[1]) * 1024;
+    }
+  } catch {
+    // the process is gone
+  }
+  return out;
+}
+
 async function roundTrip(t: SoakTarget, a: SoakAccount, b: SoakAccount): Promise<number> {
   const scram = new ScramCache();
   const base = { host: t.host, port: t.c2sPort, domain: t.domain, mechanism: 'PLAIN' as const, presence: true, scram, timeoutMs: 10_000 };
@@ -336,6 +354,32 @@ async function main(): Promise<number> {
       out('  heap snapshot: none written within 600 s');
     };
 
+    /**
+     * What the server's RSS is made of: V8's heap (from a diagnostic report the server writes on
+     * SIGUSR2) and the rest, split by kind of mapping, so that growth can be told apart as objects
+     * kept alive or as memory the allocators hold.
+     */
+    const memoryReport = async () => {
+      const dir = resolve(server.dir, 'heap');
+      const before = new Set(readdirSync(dir));
+      process.kill(pid, 'SIGUSR2');
+      for (let i = 0; i < 30; i++) {
+        await sleep(500);
+        const fresh = readdirSync(dir).filter((f) => !before.has(f) && f.endsWith('.json'));
+        if (fresh.length === 0) continue;
+        try {
+          const r = JSON.parse(readFileSync(resolve(dir, fresh[0]!), 'utf8')) as { javascriptHeap: { totalMemory: number; usedMemory: number } };
+          const m = smapsByKind(pid);
+          const mb = (b: number) => fmt(b / 1048576, 1);
+          out(`  memory: V8 heap ${mb(r.javascriptHeap.usedMemory)} MB used of ${mb(r.javascriptHeap.totalMemory)} MB; resident: anonymous ${mb(m.anon)} MB, malloc heap (brk) ${mb(m.brk)} MB, files ${mb(m.file)} MB`);
+          return;
+        } catch {
+          // still being written
+        }
+      }
+      out('  memory: no diagnostic report within 15 s');
+    };
+
     /** Waits until the server holds no client connections and its descriptors stop falling. */
     const settle = async (maxS: number, baselineFds?: number): Promise<{ rssKb: number | undefined; fds: number | undefined; seconds: number }> => {
       const t0 = performance.now();
@@ -363,6 +407,7 @@ async function main(): Promise<number> {
           await api.call('gc', {});
           await sleep(2000);
           if (opt['heap-snapshots']) await heapSnapshot();
+          else await memoryReport();
         } catch (err) {
           out(`  gc command failed: ${(err as Error).message}`);
         }
