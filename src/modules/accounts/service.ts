@@ -16,8 +16,24 @@ export class AccountService {
   private readonly cacheKey = randomBytes(32);
   /** What an unknown account's password is checked against, so that a failure costs the same either way. */
   private decoy: Promise<StoredCredentials> | undefined;
+  /**
+   * The last password verified per account (an HMAC of it, never the text), so that a repeated check
+   * (HTTP basic auth on every admin request) needs no storage read. Dropped by changePassword and
+   * unregister; a check that overlapped one of them does not fill it (the epoch moved).
+   */
+  private readonly recent = new Map<string, { digest: string; until: number }>();
+  private epoch = 0;
 
   constructor(private readonly server: Server) {}
+
+  private passwordDigest(bare: string, password: string): string {
+    return createHmac('sha256', this.cacheKey).update(`${bare}\0`).update(password).digest('base64');
+  }
+
+  private forget(bare: string): void {
+    this.epoch++;
+    this.recent.delete(bare);
+  }
 
   private async verify(p: { user: string; host: string }, rec: StoredCredentials, password: string): Promise<boolean> {
     const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
@@ -26,8 +42,8 @@ export class AccountService {
     if (until !== undefined && until > Date.now()) return true;
     const ok = await verifyStored(rec, password);
     if (ok) {
-      if (this.verified.size >= 100_000) this.verified.clear();
-      this.verified.set(key, Date.now() + 10 * 60_000);
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(key, Date.now() + VERIFIED_MS);
     }
     return ok;
   }
@@ -79,7 +95,9 @@ export class AccountService {
   async unregister(user: string, host: string): Promise<void> {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
-    if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+    const deleted = await this.store.delete(p.host, p.user);
+    this.forget(bare);
+    if (!deleted) throw notFound(`User ${bare} does not exist`);
     for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
     await this.server.hooks.emit('account-removed', p);
   }
@@ -100,9 +118,20 @@ export class AccountService {
   async checkPassword(user: string, host: string, password: string): Promise<boolean> {
     const p = this.tryPrepare(user, host);
     if (!p) return false;
+    const bare = `${p.user}@${p.host}`;
+    const digest = this.passwordDigest(bare, password);
+    const hit = this.recent.get(bare);
+    if (hit !== undefined && hit.digest === digest && hit.until > Date.now()) return true;
+    const epoch = this.epoch;
     const rec = await this.store.get(p.host, p.user);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
-    return this.verify(p, rec, password);
+    const ok = await this.verify(p, rec, password);
+    if (ok && epoch === this.epoch) {
+      // Bounded: a full map starts over (a miss costs one storage read and one HMAC, not a PBKDF2 run).
+      if (this.recent.size >= VERIFIED_MAX && !this.recent.has(bare)) this.recent.clear();
+      this.recent.set(bare, { digest, until: Date.now() + VERIFIED_MS });
+    }
+    return ok;
   }
 
   /**
@@ -130,7 +159,10 @@ export class AccountService {
   async changePassword(user: string, host: string, password: string): Promise<void> {
     const p = this.prepare(user, host);
     if (password === '') throw badArgument('Empty password');
-    if (!(await this.store.setCredentials(p.host, p.user, await this.credentials(password)))) {
+    const updated = await this.store.setCredentials(p.host, p.user, await this.credentials(password));
+    // After the write: a check that read the old credentials before it cannot fill the cache after this.
+    this.forget(`${p.user}@${p.host}`);
+    if (!updated) {
       throw notFound(`User ${p.user}@${p.host} does not exist`);
     }
   }
@@ -172,6 +204,10 @@ export class AccountService {
     };
   }
 }
+
+/** Bound and lifetime of both caches of verified passwords. */
+const VERIFIED_MAX = 100_000;
+const VERIFIED_MS = 10 * 60_000;
 
 async function verifyStored(rec: StoredCredentials, password: string): Promise<boolean> {
   if (rec.plain !== undefined) return rec.plain === password;
