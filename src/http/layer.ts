@@ -51,7 +51,7 @@ export interface Route {
   auth?: 'required' | 'optional';
   /** The status of a handler's plain return value (default 200). */
   status?: number;
-  /** Returns a Reply, or a plain value sent with `status`; a thrown DomainError goes to the dialect's mapping. */
+  /** Returns a Reply, or a plain value sent with `status` (undefined: no body); a thrown DomainError goes to the dialect's mapping. */
   handle(ctx: RequestContext): Promise<Reply | unknown> | Reply | unknown;
 }
 
@@ -285,6 +285,11 @@ export class HttpLayer {
 
   private async send(m: Mounted, req: IncomingMessage, res: ServerResponse, r: Reply): Promise<void> {
     const d = m.dialect;
+    if (r.body === undefined) {
+      res.writeHead(r.status, { ...d.cors?.headers, 'content-length': 0, ...r.headers });
+      res.end();
+      return;
+    }
     let codec = r.codec;
     if (!codec) {
       codec = negotiate(req.headers.accept, m.codecs);
