@@ -81,3 +81,16 @@ test('/api answers stay JSON and uncompressed whatever the client accepts', asyn
   assert.equal(res.headers['content-encoding'], undefined);
   assert.deepEqual(JSON.parse(res.body), ['admin', 'alice']);
 });
+
+test('an address blocked by failed logins is refused even with credentials verified a moment before', async () => {
+  const p = await startParley({ limits: { authFailuresPerMinute: 3 } });
+  try {
+    await p.register('bob');
+    const asBob = (password: string) => p.api('get_offline_count', { user: 'bob', host: 'localhost' }, `bob@localhost:${password}`);
+    assert.equal((await asBob('bobpw')).status, 200);
+    for (let i = 0; i < 3; i++) assert.equal((await asBob('guess')).status, 401);
+    assert.equal((await asBob('bobpw')).status, 401);
+  } finally {
+    await p.close();
+  }
+});

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Server } from '../../server.js';
 import { badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
@@ -26,8 +27,17 @@ export class AccountService {
 
   constructor(private readonly server: Server) {}
 
+  /** SHA-256 under the per-process key (a prefix: only equality is asked of it), in one call. */
   private passwordDigest(bare: string, password: string): string {
-    return createHmac('sha256', this.cacheKey).update(`${bare}\0`).update(password).digest('base64');
+    return oneShotHash('sha256', `${this.cacheKeyText}${bare}\0${password}`, 'base64');
+  }
+
+  private readonly cacheKeyText = this.cacheKey.toString('base64');
+
+  /** Whether this password was verified for the account (a prepared bare JID) lately: no storage read, no PBKDF2. */
+  verifiedRecently(bare: string, password: string): boolean {
+    const hit = this.recent.get(bare);
+    return hit !== undefined && hit.until > Date.now() && hit.digest === this.passwordDigest(bare, password);
   }
 
   private forget(bare: string): void {
@@ -119,9 +129,7 @@ export class AccountService {
     const p = this.tryPrepare(user, host);
     if (!p) return false;
     const bare = `${p.user}@${p.host}`;
-    const digest = this.passwordDigest(bare, password);
-    const hit = this.recent.get(bare);
-    if (hit !== undefined && hit.digest === digest && hit.until > Date.now()) return true;
+    if (this.verifiedRecently(bare, password)) return true;
     const epoch = this.epoch;
     const rec = await this.store.get(p.host, p.user);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
@@ -129,7 +137,7 @@ export class AccountService {
     if (ok && epoch === this.epoch) {
       // Bounded: a full map starts over (a miss costs one storage read and one HMAC, not a PBKDF2 run).
       if (this.recent.size >= VERIFIED_MAX && !this.recent.has(bare)) this.recent.clear();
-      this.recent.set(bare, { digest, until: Date.now() + VERIFIED_MS });
+      this.recent.set(bare, { digest: this.passwordDigest(bare, password), until: Date.now() + VERIFIED_MS });
     }
     return ok;
   }
@@ -204,6 +212,10 @@ export class AccountService {
     };
   }
 }
+
+/** crypto.hash is Node.js 20.12 and later. */
+const oneShotHash: (algorithm: string, data: string, encoding: 'base64') => string =
+  crypto.hash ?? ((algorithm, data, encoding) => createHash(algorithm).update(data).digest(encoding));
 
 /** Bound and lifetime of both caches of verified passwords. */
 const VERIFIED_MAX = 100_000;
