@@ -260,3 +260,31 @@ test('the XML codec reads repeated elements as arrays and writes arrays as repea
   assert.equal(xml.encode({ users: doc }), '<?xml version="1.0" encoding="UTF-8" standalone="yes"?><users><user><username>a</username></user><user><username>b</username></user></users>');
   assert.equal(xml.encode({ user: { name: 'a<b & "c"' } }).endsWith('<user><name>a&lt;b &amp; "c"</name></user>'), true);
 });
+
+test('request targets split without a URL object give what URL parsing gives', async () => {
+  const { splitPath } = await import('../../src/http/router.js');
+  const viaUrl = (t: string) => {
+    const u = new URL(t, 'http://localhost');
+    return { segments: u.pathname.split('/').filter((s) => s !== ''), query: [...u.searchParams] };
+  };
+  for (const t of [
+    '/api/status',
+    '/api//status/',
+    '/api/status?',
+    '/api/user_resources?user=alice&host=localhost',
+    '/api/x?a=%41&b=c+d&a=2',
+    "/p/a:b@c!$&'()*+,;=~_-/z",
+    '/api/./status',
+    '/api/x/../status',
+    '/api/a%2Fb',
+    '/api/status#frag',
+    '/api/s?x=1#frag',
+    '/api/\u00e9?q=\u00e9',
+    '/api/a b?c d',
+    '/api/{x}?"y"',
+    '/api\\status',
+  ]) {
+    const got = splitPath(t)!;
+    assert.deepEqual({ segments: got.segments, query: [...got.query] }, viaUrl(t), t);
+  }
+});
