@@ -102,6 +102,8 @@ export interface Dialect {
 interface Mounted {
   dialect: Dialect;
   codecs: Codec[];
+  /** The headers of an answer before its length, per Content-Type: CORS, type, Vary. */
+  headers: Record<string, Record<string, string | number>>;
   routes: { route: Route; template: PathTemplate }[];
 }
 
@@ -136,7 +138,7 @@ export class HttpLayer {
     if (!p.startsWith('/') || p.endsWith('/')) throw new Error(`bad mount prefix ${p}`);
     if (this.mounts.some((m) => m.dialect.prefix === p)) throw new Error(`two dialects at ${p}`);
     const routes = dialect.routes.map((route) => ({ route, template: compilePath(route.path) }));
-    this.mounts.push({ dialect, codecs: dialect.codecs ?? [json], routes });
+    this.mounts.push({ dialect, codecs: dialect.codecs ?? [json], routes, headers: {} });
     // The longest prefix is tried first.
     this.mounts.sort((a, b) => b.dialect.prefix.length - a.dialect.prefix.length);
   }
@@ -239,7 +241,7 @@ export class HttpLayer {
       if (!(err instanceof DomainError)) throw err;
       out = d.errors.domain(err);
     }
-    await this.send(m, req, res, out);
+    return this.send(m, req, res, out);
   }
 
   /**
@@ -283,7 +285,8 @@ export class HttpLayer {
     });
   }
 
-  private async send(m: Mounted, req: IncomingMessage, res: ServerResponse, r: Reply): Promise<void> {
+  /** Writes the answer; a promise only while a gzip answer is being compressed. */
+  private send(m: Mounted, req: IncomingMessage, res: ServerResponse, r: Reply): void | Promise<void> {
     const d = m.dialect;
     if (r.body === undefined) {
       res.writeHead(r.status, { ...d.cors?.headers, 'content-length': 0, ...r.headers });
@@ -292,7 +295,7 @@ export class HttpLayer {
     }
     let codec = r.codec;
     if (!codec) {
-      codec = negotiate(req.headers.accept, m.codecs);
+      codec = m.codecs.length === 1 ? m.codecs[0]! : negotiate(req.headers.accept, m.codecs);
       if (!codec) {
         const fallback = d.errors.notAcceptable();
         codec = fallback.codec ?? m.codecs[0]!;
@@ -300,18 +303,22 @@ export class HttpLayer {
       }
     }
     const text = codec.encode(r.body);
-    const headers: Record<string, string | number> = { ...d.cors?.headers, 'content-type': codec.contentType };
-    let payload: string | Buffer = text;
-    if (d.gzip?.response) {
-      headers.vary = 'Accept-Encoding';
-      if (text.length >= GZIP_MIN && /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
-        payload = await gzip(text);
-        headers['content-encoding'] = 'gzip';
-      }
+    if (d.gzip?.response && text.length >= GZIP_MIN && /\bgzip\b/i.test(req.headers['accept-encoding'] ?? '')) {
+      return gzip(text).then((zipped) => this.write(m, res, r, codec, zipped, 'gzip'));
     }
-    headers['content-length'] = Buffer.byteLength(payload);
-    if (r.headers) Object.assign(headers, r.headers);
-    res.writeHead(r.status, headers);
+    this.write(m, res, r, codec, text, undefined);
+  }
+
+  private write(m: Mounted, res: ServerResponse, r: Reply, codec: Codec, payload: string | Buffer, encoding: 'gzip' | undefined): void {
+    const d = m.dialect;
+    const type = codec.contentType;
+    const base = (m.headers[type] ??= { ...d.cors?.headers, 'content-type': type, ...(d.gzip?.response ? { vary: 'Accept-Encoding' } : {}) });
+    const out: Record<string, string | number> = Object.assign({}, base);
+    if (encoding) out['content-encoding'] = encoding;
+    out['content-length'] = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+    if (r.headers) Object.assign(out, r.headers);
+    res.writeHead(r.status, out);
     res.end(payload);
   }
+
 }
