@@ -152,8 +152,8 @@ export class HttpLayer {
       if (path === p || (path.startsWith(p) && path.charCodeAt(p.length) === 0x2f /* / */)) {
         this.dispatch(m, req, res, secure).catch((err: unknown) => {
           this.env.log.error({ err, dialect: m.dialect.name }, 'HTTP API request failed');
-          if (!res.headersSent) this.send(m, req, res, m.dialect.errors.internal());
-          else res.destroy();
+          if (res.headersSent) return res.destroy();
+          void Promise.resolve(this.send(m, req, res, m.dialect.errors.internal())).catch(() => res.destroy());
         });
         return;
       }
