@@ -3,6 +3,7 @@
  * creating the accounts, counting sessions, and a requests/s micro-benchmark.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { LatencyRecorder, CpuWindow, type LatencySummary, type CpuFields } from './stats.js';
 import type { ServerTarget } from './server-proc.js';
 
@@ -113,6 +114,7 @@ export async function registerAccounts(api: AdminApi, domain: string, accounts: 
 }
 
 export interface ApiBenchResult extends CpuFields {
+  concurrency: number;
   requests: number;
   errors: number;
   seconds: number;
@@ -121,22 +123,89 @@ export interface ApiBenchResult extends CpuFields {
   firstError?: string;
 }
 
-/** `POST /api/connected_users_number` in a closed loop with `concurrency` requests in flight. */
+/**
+ * A keep-alive HTTP/1.1 connection that sends one prepared request at a time and reads just enough of
+ * each answer (status line, Content-Length) to know where it ends: node's http client costs more CPU per
+ * request than the server under test, and the generator has one core too.
+ */
+class RawConnection {
+  private buf: Buffer = Buffer.alloc(0);
+  private waiting: ((r: { status: number; body: string }) => void) | undefined;
+  private failed: ((err: Error) => void) | undefined;
+
+  private constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => {
+      this.buf = this.buf.length ? Buffer.concat([this.buf, d]) : d;
+      this.parse();
+    });
+    const fail = (err: Error) => {
+      const f = this.failed;
+      this.waiting = this.failed = undefined;
+      f?.(err);
+    };
+    socket.on('error', fail);
+    socket.on('close', () => fail(new Error('connection closed')));
+  }
+
+  static open(t: ServerTarget): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(t.httpPort, t.host, () => resolve(new RawConnection(s)));
+      s.once('error', reject);
+    });
+  }
+
+  private parse(): void {
+    const head = this.buf.indexOf('\r\n\r\n');
+    if (head < 0) return;
+    const text = this.buf.toString('latin1', 0, head);
+    const m = /\r\ncontent-length:\s*(\d+)/i.exec(text);
+    const length = m ? Number(m[1]) : 0;
+    if (this.buf.length < head + 4 + length) return;
+    const status = Number(text.slice(9, 12));
+    const body = this.buf.toString('utf8', head + 4, head + 4 + length);
+    this.buf = this.buf.subarray(head + 4 + length);
+    const w = this.waiting;
+    this.waiting = this.failed = undefined;
+    w?.({ status, body });
+  }
+
+  request(bytes: Buffer): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      this.waiting = resolve;
+      this.failed = reject;
+      this.socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** `POST /api/connected_users_number` in a closed loop with `concurrency` requests (and connections) in flight. */
 export async function benchAdminApi(t: ServerTarget, concurrency: number, seconds: number): Promise<ApiBenchResult> {
-  const api = new AdminApi(t, concurrency);
-  // Authenticate once (the server caches verified basic credentials), and open the sockets.
-  await Promise.all(Array.from({ length: concurrency }, () => api.connectedUsers()));
-  const lat = new LatencyRecorder(200_000);
+  const auth = 'Basic ' + Buffer.from(`admin@${t.domain}:${t.adminPassword}`).toString('base64');
+  const request = Buffer.from(
+    `POST /api/connected_users_number HTTP/1.1\r\nHost: ${t.host}:${t.httpPort}\r\nAuthorization: ${auth}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\n{}`,
+  );
+  const conns = await Promise.all(Array.from({ length: concurrency }, () => RawConnection.open(t)));
+  // Authenticate once per connection before measuring (the server caches verified credentials).
+  for (const r of await Promise.all(conns.map((c) => c.request(request)))) {
+    if (r.status !== 200) throw new Error(`connected_users_number: HTTP ${r.status} ${r.body}`);
+  }
+  const lat = new LatencyRecorder(1_000_000);
   let errors = 0;
   let firstError: string | undefined;
   const cpu = new CpuWindow(t.pid);
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
-  const worker = async () => {
+  const worker = async (conn: RawConnection) => {
     while (performance.now() < end && errors < 100) {
       const s = performance.now();
       try {
-        const r = await api.call('connected_users_number', {}, 10_000);
+        const r = await conn.request(request);
         if (r.status === 200) lat.record(performance.now() - s);
         else {
           errors++;
@@ -148,10 +217,11 @@ export async function benchAdminApi(t: ServerTarget, concurrency: number, second
       }
     }
   };
-  await Promise.all(Array.from({ length: concurrency }, worker));
+  await Promise.all(conns.map(worker));
   const c = cpu.end();
-  api.close();
+  for (const conn of conns) conn.close();
   const res: ApiBenchResult = {
+    concurrency,
     requests: lat.count,
     errors,
     seconds: c.wallS,

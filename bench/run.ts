@@ -40,6 +40,8 @@ Options:
   --rates LIST             fixed offered loads in msg/s; N% = share of the best closed-loop rate
                            (default 5000,10000,15000,20000; --quick: 20000)
   --api-seconds S          admin API benchmark length (default 5)
+  --api-concurrency LIST   admin API requests in flight, one keep-alive connection each, one run per
+                           value (default 16,32)
   --profile                run the server with --cpu-prof and print its hot spots per phase
   --server HOST:PORT       benchmark a running server's c2s listener instead of starting one
   --http PORT              its HTTP API port (with --server)
@@ -67,6 +69,7 @@ const { values: opt } = parseArgs({
     windows: { type: 'string' },
     rates: { type: 'string' },
     'api-seconds': { type: 'string' },
+    'api-concurrency': { type: 'string' },
     profile: { type: 'boolean', default: false },
     server: { type: 'string' },
     http: { type: 'string' },
@@ -140,7 +143,7 @@ async function main(): Promise<void> {
     windows: (opt.windows ?? (quick ? '1' : '1,4')).split(',').filter(Boolean).map(Number),
     rates: (opt.rates ?? (quick ? '20000' : '5000,10000,15000,20000')).split(',').filter(Boolean).map((r) => (r.endsWith('%') ? r : Number(r))),
     apiSeconds: num(opt['api-seconds'], quick ? 3 : 5),
-    apiConcurrency: 32,
+    apiConcurrency: (opt['api-concurrency'] ?? '16,32').split(',').filter(Boolean).map(Number),
     openConcurrency: 200,
     registerConcurrency: 16,
   };
@@ -247,7 +250,7 @@ async function main(): Promise<void> {
 
   const results: {
     accounts?: { count: number; register: RegisterResult };
-    api?: ApiBenchResult;
+    api?: ApiBenchResult[];
     scramWarmup?: LoginBenchResult;
     logins?: LoginBenchResult[];
     sessions?: Record<string, unknown>;
@@ -307,10 +310,11 @@ async function main(): Promise<void> {
     if (reg.created + reg.existed < nAccounts) throw new Error('not all accounts could be created');
 
     // ---- admin API
-    if (phases.has('api') && !serverDead()) {
-      out(`Admin API: POST /api/connected_users_number, ${cfg.apiConcurrency} in flight, keep-alive, ${cfg.apiSeconds} s…`);
-      const r = await measured('admin api', () => benchAdminApi(target, cfg.apiConcurrency, cfg.apiSeconds));
-      results.api = r;
+    for (const concurrency of phases.has('api') ? cfg.apiConcurrency : []) {
+      if (serverDead()) break;
+      out(`Admin API: POST /api/connected_users_number, ${concurrency} in flight, keep-alive, ${cfg.apiSeconds} s…`);
+      const r = await measured(`admin api ${concurrency}`, () => benchAdminApi(target, concurrency, cfg.apiSeconds));
+      (results.api ??= []).push(r);
       out(`  ${fmt(r.perSecond)} req/s, p50 ${ms(r.latency.p50)}, p99 ${ms(r.latency.p99)}, errors ${r.errors}; ${cpuNote(r)}`);
       if (r.errors) problem(`admin API errors: ${r.errors} (${r.firstError})`);
       disturbed('admin API', r);
@@ -541,7 +545,9 @@ async function main(): Promise<void> {
   out(`command: ${command}`);
   const rows: string[][] = [];
   if (results.accounts) rows.push(['account registration (HTTP API, 16 in flight)', `${fmt(results.accounts.register.perSecond)} /s`, '', '', `${fmt(results.accounts.count)} accounts`]);
-  if (results.api) rows.push(['admin API connected_users_number (32 in flight)', `${fmt(results.api.perSecond)} req/s`, ms(results.api.latency.p50), ms(results.api.latency.p99), cpuNote(results.api)]);
+  for (const a of results.api ?? []) {
+    rows.push([`admin API connected_users_number (${a.concurrency} in flight)`, `${fmt(a.perSecond)} req/s`, ms(a.latency.p50), ms(a.latency.p99), cpuNote(a)]);
+  }
   for (const l of results.logins ?? []) {
     rows.push([`logins ${l.label ?? l.mechanism} (${l.concurrency} concurrent)`, `${fmt(l.perSecond)} /s`, ms(l.latency.p50), ms(l.latency.p99), cpuNote(l)]);
   }

@@ -36,11 +36,14 @@ export async function authenticateBasic(server: Server, header: string, ip: stri
   if (colon < 0) return undefined;
   const jid = tryParseJID(decoded.slice(0, colon));
   if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
+  const password = decoded.slice(colon + 1);
+  // A password verified lately cannot fail: no ticket to wait for, but a blocked address stays refused.
+  if (server.accounts.verifiedRecently(jid.bare, password)) return server.authLimiter.blocked(ip) ? undefined : jid.bare;
   const ticket = await server.authLimiter.acquire(ip);
   if (!ticket) return undefined;
   let ok: boolean;
   try {
-    ok = await server.accounts.checkPassword(jid.local, jid.domain, decoded.slice(colon + 1));
+    ok = await server.accounts.checkPassword(jid.local, jid.domain, password);
   } catch (err) {
     ticket.release();
     throw err;

@@ -6,7 +6,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Server } from '../server.js';
 import { C2SStream, type ConnectionSlot, type Transport } from '../c2s/stream.js';
 import type { ConnectionKind } from '../router/session.js';
-import { handleApiRequest } from '../admin/ejabberd/http.js';
+import { adminDialects } from '../admin/mounts.js';
+import { HttpLayer } from '../http/layer.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
 import { clientAddress, forwardedOverTls, isLoopbackBind, normalizeIp, trustedProxiesOf, type TrustedProxies } from './address.js';
@@ -398,10 +399,18 @@ export class Listeners {
     handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
   });
   private closeCtl?: () => Promise<void>;
+  /** Every HTTP request that is not a WebSocket upgrade goes to the admin layer. */
+  private readonly http: HttpLayer;
 
   constructor(private readonly server: Server) {
     (this.wss.options as { maxPayload: number }).maxPayload = server.config.limits.maxStanzaSize + 1024;
     this.trusted = trustedProxiesOf(server.config);
+    this.http = new HttpLayer({
+      log: server.log,
+      bodyLimit: () => server.config.limits.maxHttpBodySize,
+      clientIp: (req) => clientAddress(server, req),
+    });
+    for (const dialect of adminDialects(server)) this.http.mount(dialect);
   }
 
   async start(): Promise<BoundAddresses> {
@@ -570,14 +579,7 @@ export class Listeners {
   private httpServer(secure: boolean): http.Server {
     const srv = http.createServer();
     this.httpServers.push(srv);
-    srv.on('request', (req, res) => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      if (path.startsWith('/api/') || path === '/api') {
-        void handleApiRequest(this.server, req, res, secure);
-        return;
-      }
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not Found');
-    });
+    srv.on('request', (req, res) => this.http.handle(req, res, secure));
     srv.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
       if (path !== '/ws' && path !== '/xmpp-websocket') {

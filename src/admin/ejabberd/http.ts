@@ -1,144 +1,125 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server } from '../../server.js';
 import type { AnyCommand, Caller } from '../registry.js';
 import { isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
 import { ArgumentError, bindNamedArgs } from './args.js';
-import { errorAnswer, successBody } from './render.js';
+import { STATUS_OF, errorAnswer, successBody } from './render.js';
 import { openApiDocument } from '../docs/openapi.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { authenticateBasic } from '../auth.js';
-import { clientAddress } from '../../transports/address.js';
+import { basicJid, bearer } from '../../http/auth.js';
+import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
+import { reply, type Dialect, type Reply, type RequestContext, type Route } from '../../http/layer.js';
 
 /**
  * ejabberd's `mod_http_api` dialect: `POST /api/<command>` with a JSON object of arguments,
  * or `GET /api/<command>?arg=value`. Status codes, bodies and the order of checks follow
  * ejabberd 23.01 (docs/reference/ejabberd-observed.md); deviations are listed in docs/ejabberd-api.md.
+ * Mounted on the HTTP layer (src/http/layer.ts) as a table of two routes and its error wording.
  */
 const CORS = {
   'access-control-allow-headers': 'Content-Type, Authorization, X-Admin',
   'access-control-allow-origin': '*',
 };
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { ...CORS, 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+const send = (status: number, body: unknown): Reply => reply(status, body);
+
+function envelope(status: number, code: number, message: string): Reply {
+  return send(status, { status: 'error', code, message });
 }
 
-function envelope(res: ServerResponse, status: number, code: number, message: string): void {
-  send(res, status, { status: 'error', code, message });
-}
+const unauthorized = (scheme: string | undefined) =>
+  scheme === 'bearer' ? envelope(401, 10, 'Oauth Token is invalid or expired.') : envelope(401, 10, 'You are not authorized to call this command.');
 
-class BodyTooLarge extends Error {}
+const missingCommand = () => envelope(400, 40, 'Missing command name.');
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.resume();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-export async function handleApiRequest(server: Server, req: IncomingMessage, res: ServerResponse, _secure: boolean): Promise<void> {
-  try {
-    await handle(server, req, res);
-  } catch (err) {
-    server.log.error({ err }, 'HTTP API request failed');
-    if (!res.headersSent) send(res, 500, 'internal_error');
-    else res.destroy();
-  }
-}
-
-async function handle(server: Server, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const method = req.method ?? 'GET';
-  if (method === 'OPTIONS') {
-    res.writeHead(200, {
-      ...CORS,
-      'access-control-allow-methods': 'GET, POST, OPTIONS',
-      'access-control-max-age': '86400',
-      'content-type': 'text/plain',
-      'content-length': 0,
-    });
-    res.end();
-    return;
-  }
-  let url: URL | undefined;
-  try {
-    url = new URL(req.url ?? '/', 'http://localhost');
-  } catch {
-    // An unparsable request target names no command.
-  }
-  const segments = url ? url.pathname.split('/').filter((s) => s !== '') : [];
-  if (!url || (method !== 'GET' && method !== 'POST') || segments.length !== 2 || segments[0] !== 'api') {
-    req.resume();
-    return envelope(res, 400, 40, 'Missing command name.');
-  }
-  let name: string;
-  try {
-    name = decodeURIComponent(segments[1]!);
-  } catch {
-    // A malformed percent-encoding (`/api/%`) cannot name a command.
-    req.resume();
-    return envelope(res, 404, 40, 'Endpoint not found.');
-  }
-  if (method === 'GET' && name === 'openapi.json') {
-    req.resume();
-    return send(res, 200, openApiOf(server));
-  }
-
-  // Arguments first: a malformed request is reported before anything else (ejabberd's order).
-  let entries: [string, unknown][] = [];
-  let source: ArgSource = 'json';
-  if (method === 'POST') {
-    let body: Buffer;
-    try {
-      body = await readBody(req, server.config.limits.maxHttpBodySize);
-    } catch (err) {
-      if (err instanceof BodyTooLarge) return send(res, 413, `Request body larger than ${server.config.limits.maxHttpBodySize} bytes`);
-      throw err;
-    }
-    if (body.length === 0) return send(res, 400, 'Missing POST data');
+/**
+ * A POST body as ejabberd reads it: the top-level keys in order and with repeats (ejabberd reports a
+ * repeated argument), a depth limit, and whitespace alone meaning no arguments.
+ */
+const argumentsBody: Codec<[string, unknown][]> = {
+  mediaType: 'application/json',
+  contentType: 'application/json',
+  decode(body) {
+    if (body.length === 0) throw new CodecError('Missing POST data');
     let text: string;
     let parsed: unknown;
     try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(body);
-      if (nestedDeeperThan(text, MAX_JSON_DEPTH)) return send(res, 400, `Invalid JSON input: nested deeper than ${MAX_JSON_DEPTH} levels`);
+      text = bodyText(body);
+    } catch {
+      throw new CodecError('Invalid JSON input');
+    }
+    if (nestedDeeperThan(text, MAX_JSON_DEPTH)) throw new CodecError(`Invalid JSON input: nested deeper than ${MAX_JSON_DEPTH} levels`);
+    try {
       // A body of JSON whitespace only (e.g. curl --data-binary $'\n') means no arguments, as in ejabberd.
       parsed = /^[ \t\r\n]*$/.test(text) ? null : JSON.parse(text);
     } catch {
-      return send(res, 400, 'Invalid JSON input');
+      throw new CodecError('Invalid JSON input');
     }
-    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-      const obj = parsed as Record<string, unknown>;
-      entries = topLevelKeys(text).map((k) => [k, obj[k]]);
-    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return [];
+    const obj = parsed as Record<string, unknown>;
+    return topLevelKeys(text).map((k) => [k, obj[k]]);
+  },
+  encode: json.encode,
+};
+
+export function ejabberdApi(server: Server): Dialect {
+  const route = (method: 'GET' | 'POST'): Route => ({
+    method,
+    path: '/api/:command',
+    body: method === 'POST' ? argumentsBody : undefined,
+    auth: 'optional',
+    handle: (ctx) => handle(server, ctx),
+  });
+  return {
+    name: 'ejabberd',
+    prefix: '/api',
+    routes: [route('GET'), route('POST')],
+    // Parley issues no OAuth tokens: a bearer token is always an invalid one.
+    auth: [bearer(async () => undefined), basicJid((header, ip) => authenticateBasic(server, header, ip))],
+    codecs: [json],
+    cors: {
+      headers: CORS,
+      preflight: { 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-max-age': '86400', 'content-type': 'text/plain', 'content-length': 0 },
+    },
+    errors: {
+      noRoute: missingCommand,
+      methodNotAllowed: missingCommand,
+      // A malformed percent-encoding (`/api/%`) cannot name a command.
+      badParameter: () => envelope(404, 40, 'Endpoint not found.'),
+      bodyTooLarge: (limit) => send(413, `Request body larger than ${limit} bytes`),
+      badBody: (err) => send(400, err.message),
+      // The body codec reads any content type, and JSON is the only answer.
+      unsupportedMediaType: missingCommand,
+      notAcceptable: missingCommand,
+      unauthorized: (r) => unauthorized(r?.scheme),
+      domain: (err) => send(STATUS_OF[err.kind], err.message),
+      internal: () => send(500, 'internal_error'),
+    },
+  };
+}
+
+async function handle(server: Server, ctx: RequestContext): Promise<Reply> {
+  // Arguments first: a malformed request is reported before anything else (ejabberd's order); the
+  // layer has read them already.
+  let entries: [string, unknown][];
+  let source: ArgSource = 'json';
+  if (ctx.method === 'POST') {
+    entries = ctx.body as [string, unknown][];
   } else {
-    req.resume();
     source = 'text';
-    entries = [...url.searchParams.entries()];
+    entries = [...ctx.query.entries()];
   }
 
-  const def = server.commands.get(name);
-  if (!def || def.ctlOnly) return envelope(res, 404, 40, 'Endpoint not found.');
+  if (ctx.method === 'GET' && ctx.params.command === 'openapi.json') return send(200, openApiOf(server));
+  const def = server.commands.get(ctx.params.command!);
+  if (!def || def.ctlOnly) return envelope(404, 40, 'Endpoint not found.');
 
-  const ip = clientAddress(server, req);
-  const caller: Caller = { surface: 'http', admin: false, ip };
-  const authorization = req.headers.authorization;
-  if (authorization !== undefined) {
-    if (/^Bearer\s/i.test(authorization)) return envelope(res, 401, 10, 'Oauth Token is invalid or expired.');
-    const jid = await authenticateBasic(server, authorization, ip);
-    if (!jid) return envelope(res, 401, 10, 'You are not authorized to call this command.');
+  const caller: Caller = { surface: 'http', admin: false, ip: ctx.ip };
+  const auth = await ctx.authenticate();
+  if (auth !== undefined) {
+    if (!auth.ok) return unauthorized(auth.scheme);
+    const jid = auth.principal.jid!;
     caller.jid = jid;
     caller.admin = server.admins().has(jid);
   }
@@ -147,14 +128,14 @@ async function handle(server: Server, req: IncomingMessage, res: ServerResponse)
   try {
     args = bindNamedArgs(def, entries, source);
   } catch (err) {
-    if (err instanceof ArgumentError) return send(res, 400, err.message);
+    if (err instanceof ArgumentError) return send(400, err.message);
     throw err;
   }
   if (!isAllowed(server, def, caller, args)) {
-    return envelope(res, 403, 32, 'AccessRules: Account does not have the right to perform the operation.');
+    return envelope(403, 32, 'AccessRules: Account does not have the right to perform the operation.');
   }
   const outcome = await runCommand(server, def, args, caller);
-  renderOutcome(res, def, outcome);
+  return renderOutcome(def, outcome);
 }
 
 /** The OpenAPI document of a server's `/api`, made once (its commands do not change while it runs). */
@@ -166,10 +147,10 @@ function openApiOf(server: Server): unknown {
   return doc;
 }
 
-function renderOutcome(res: ServerResponse, def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): void {
+function renderOutcome(def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): Reply {
   const spec = def.result;
-  if (outcome.ok) return send(res, 200, successBody(spec, outcome.value));
-  if (outcome.error === 'internal') return send(res, 500, 'internal_error');
+  if (outcome.ok) return send(200, successBody(spec, outcome.value));
+  if (outcome.error === 'internal') return send(500, 'internal_error');
   const { status, body } = errorAnswer(spec, outcome.error);
-  send(res, status, body);
+  return send(status, body);
 }

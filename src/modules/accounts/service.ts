@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
 import { badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
@@ -16,8 +17,33 @@ export class AccountService {
   private readonly cacheKey = randomBytes(32);
   /** What an unknown account's password is checked against, so that a failure costs the same either way. */
   private decoy: Promise<StoredCredentials> | undefined;
+  /**
+   * The last password verified per account (an HMAC of it, never the text), so that a repeated check
+   * (HTTP basic auth on every admin request) needs no storage read. Dropped by changePassword and
+   * unregister; a check that overlapped one of them does not fill it (the epoch moved).
+   */
+  private readonly recent = new Map<string, { digest: string; until: number }>();
+  private epoch = 0;
 
   constructor(private readonly ctx: ModuleContext<never, AccountStore>) {}
+
+  /** SHA-256 under the per-process key (a prefix: only equality is asked of it), in one call. */
+  private passwordDigest(bare: string, password: string): string {
+    return oneShotHash('sha256', `${this.cacheKeyText}${bare}\0${password}`, 'base64');
+  }
+
+  private readonly cacheKeyText = this.cacheKey.toString('base64');
+
+  /** Whether this password was verified for the account (a prepared bare JID) lately: no storage read, no PBKDF2. */
+  verifiedRecently(bare: string, password: string): boolean {
+    const hit = this.recent.get(bare);
+    return hit !== undefined && hit.until > Date.now() && hit.digest === this.passwordDigest(bare, password);
+  }
+
+  private forget(bare: string): void {
+    this.epoch++;
+    this.recent.delete(bare);
+  }
 
   private async verify(p: { user: string; host: string }, rec: StoredCredentials, password: string): Promise<boolean> {
     const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
@@ -26,8 +52,8 @@ export class AccountService {
     if (until !== undefined && until > Date.now()) return true;
     const ok = await verifyStored(rec, password);
     if (ok) {
-      if (this.verified.size >= 100_000) this.verified.clear();
-      this.verified.set(key, Date.now() + 10 * 60_000);
+      if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
+      this.verified.set(key, Date.now() + VERIFIED_MS);
     }
     return ok;
   }
@@ -85,11 +111,15 @@ export class AccountService {
     const bare = `${p.user}@${p.host}`;
     // One transaction: the account and everything every feature holds for it go together, or
     // nothing goes (a feature's handler that throws rolls it all back, and the error propagates).
-    await this.ctx.transaction(async (tx) => {
-      if (!(await tx.accounts.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
-      await tx.removeAccountData(p);
-      await this.ctx.hooks.emitInTransaction('account-removing', { ...p, tx });
-    });
+    try {
+      await this.ctx.transaction(async (tx) => {
+        if (!(await tx.accounts.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+        await tx.removeAccountData(p);
+        await this.ctx.hooks.emitInTransaction('account-removing', { ...p, tx });
+      });
+    } finally {
+      this.forget(bare);
+    }
     committed?.();
     for (const s of this.ctx.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
     await this.ctx.hooks.emit('account-removed', p);
@@ -111,9 +141,18 @@ export class AccountService {
   async checkPassword(user: string, host: string, password: string): Promise<boolean> {
     const p = this.tryPrepare(user, host);
     if (!p) return false;
+    const bare = `${p.user}@${p.host}`;
+    if (this.verifiedRecently(bare, password)) return true;
+    const epoch = this.epoch;
     const rec = await this.store.get(p.host, p.user);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
-    return this.verify(p, rec, password);
+    const ok = await this.verify(p, rec, password);
+    if (ok && epoch === this.epoch) {
+      // Bounded: a full map starts over (a miss costs one storage read and one HMAC, not a PBKDF2 run).
+      if (this.recent.size >= VERIFIED_MAX && !this.recent.has(bare)) this.recent.clear();
+      this.recent.set(bare, { digest: this.passwordDigest(bare, password), until: Date.now() + VERIFIED_MS });
+    }
+    return ok;
   }
 
   /**
@@ -141,7 +180,10 @@ export class AccountService {
   async changePassword(user: string, host: string, password: string): Promise<void> {
     const p = this.prepare(user, host);
     if (password === '') throw badArgument('Empty password');
-    if (!(await this.store.setCredentials(p.host, p.user, await this.credentials(password)))) {
+    const updated = await this.store.setCredentials(p.host, p.user, await this.credentials(password));
+    // After the write: a check that read the old credentials before it cannot fill the cache after this.
+    this.forget(`${p.user}@${p.host}`);
+    if (!updated) {
       throw notFound(`User ${p.user}@${p.host} does not exist`);
     }
   }
@@ -183,6 +225,14 @@ export class AccountService {
     };
   }
 }
+
+/** crypto.hash is Node.js 20.12 and later. */
+const oneShotHash: (algorithm: string, data: string, encoding: 'base64') => string =
+  crypto.hash ?? ((algorithm, data, encoding) => createHash(algorithm).update(data).digest(encoding));
+
+/** Bound and lifetime of both caches of verified passwords. */
+const VERIFIED_MAX = 100_000;
+const VERIFIED_MS = 10 * 60_000;
 
 async function verifyStored(rec: StoredCredentials, password: string): Promise<boolean> {
   if (rec.plain !== undefined) return rec.plain === password;

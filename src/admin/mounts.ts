@@ -1,0 +1,8 @@
+import type { Server } from '../server.js';
+import type { Dialect } from '../http/layer.js';
+import { ejabberdApi } from './ejabberd/http.js';
+
+/** The admin dialects served on the HTTP listeners: one line per dialect. */
+export function adminDialects(server: Server): Dialect[] {
+  return [ejabberdApi(server)];
+}
