@@ -71,10 +71,11 @@ export function isAllowed(server: Server, def: AnyCommand, caller: Caller, args:
     if (rule.from && !rule.from.includes(caller.surface)) continue;
     if (whoMatches(rule, caller) && matchesWhat(def, rule.what)) return true;
   }
-  if (def.policy === 'user' && caller.jid) {
-    const host = args.host ?? args.server;
-    if (typeof args.user !== 'string' || typeof host !== 'string') return false;
-    const p = server.accounts.tryPrepare(args.user, host);
+  if (def.policy === 'user' && caller.jid && def.account) {
+    const [user, host] = [args[def.account[0]], args[def.account[1]]];
+    if (typeof user !== 'string' || typeof host !== 'string') return false;
+    // Compared as prepared names (nodeprep, nameprep), as the caller's JID is.
+    const p = server.accounts.tryPrepare(user, host);
     return p !== undefined && `${p.user}@${p.host}` === caller.jid;
   }
   return false;

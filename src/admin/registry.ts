@@ -79,6 +79,11 @@ export interface CommandDef<A extends readonly ArgSpec[] = readonly ArgSpec[], R
   readonly resultDesc?: string;
   /** `admin`: admins only; `user`: any authenticated user, for himself; `open`: anyone allowed by api permissions. */
   readonly policy: 'admin' | 'user' | 'open';
+  /**
+   * The two arguments (user, host) that name the account the command acts on. A `user` policy
+   * command declares them: an account may run it only when they name itself.
+   */
+  readonly account?: readonly [A[number]['name'], A[number]['name']];
   /** Command only makes sense from the server's own machine (like ejabberdctl-only commands). */
   readonly ctlOnly?: boolean;
   /**
@@ -97,6 +102,7 @@ export class CommandRegistry {
   /** Adds a command; `context` gives what its `exec` receives (the owning module's context and the caller). */
   add(def: AnyCommand, context: (caller: Caller) => unknown): void {
     if (this.commands.has(def.name)) throw new Error(`command ${def.name} declared twice`);
+    if (def.policy === 'user' && !def.account) throw new Error(`command ${def.name} has the user policy but does not say which arguments name the account`);
     this.commands.set(def.name, { def, context });
   }
 

@@ -62,3 +62,24 @@ test('user policy: any account may read its own roster, not somebody else’s', 
   assert.equal((await parley.api('get_offline_count', { user: 'eve', server: 'localhost' }, eve)).status, 200);
   assert.equal((await parley.api('get_roster', { user: 'ops', server: 'localhost' }, eve)).status, 403);
 });
+
+test('user policy: the account is compared as prepared names, whatever its arguments are called', async () => {
+  const eve = 'eve@localhost:evepw';
+  // get_roster names the host `server`, user_resources `host`: both are the account's own when prepared.
+  assert.equal((await parley.api('get_roster', { user: 'EVE', server: 'LocalHost' }, eve)).status, 200);
+  assert.equal((await parley.api('user_resources', { user: 'Eve', host: 'localhost' }, eve)).status, 200);
+  assert.equal((await parley.api('user_resources', { user: 'ops', host: 'localhost' }, eve)).status, 403);
+  // A name that does not prepare is nobody's.
+  assert.equal((await parley.api('user_resources', { user: 'eve@x', host: 'localhost' }, eve)).status, 403);
+});
+
+test('a user-policy command must say which arguments name the account', () => {
+  assert.throws(
+    () =>
+      parley.server.commands.add(
+        { name: 'whose_is_it', tags: [], desc: 'x', policy: 'user', args: [], result: { name: 'res', type: 'rescode' }, exec: () => true },
+        () => undefined,
+      ),
+    /does not say which arguments name the account/,
+  );
+});

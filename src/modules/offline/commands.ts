@@ -6,7 +6,7 @@ const command = commandsIn<CommandContext<OfflineService, 'accounts'>>();
 
 export const offlineCommands = [
   command({
-    name: 'get_offline_count', tags: ['offline'], policy: 'user', desc: 'Get the number of unread offline messages',
+    name: 'get_offline_count', tags: ['offline'], policy: 'user', account: ['user', 'server'], desc: 'Get the number of unread offline messages',
     args: [str('user', 'User name', 'user1'), str('server', 'Server name', 'myserver.com')],
     result: intResult('value'), resultExample: 5,
     async exec({ user, server: host }, { services, service }) {

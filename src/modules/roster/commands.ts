@@ -53,7 +53,7 @@ export const rosterCommands = [
   }),
 
   command({
-    name: 'get_roster', tags: ['roster'], policy: 'user', desc: 'Get roster of a local user',
+    name: 'get_roster', tags: ['roster'], policy: 'user', account: ['user', 'server'], desc: 'Get roster of a local user',
     args: [str('user', 'User name', 'user1'), str('server', 'Server name', 'myserver.com')],
     result: listOf('contacts', tupleOf('contact', [['jid', 'string'], ['nick', 'string'], ['subscription', 'string'], ['ask', 'string'], ['group', 'string']])),
     resultExample: [

@@ -80,7 +80,7 @@ export const sessionCommands = [
   }),
 
   command({
-    name: 'user_resources', tags: ['session'], policy: 'user', desc: "List user's connected resources",
+    name: 'user_resources', tags: ['session'], policy: 'user', account: ['user', 'host'], desc: "List user's connected resources",
     args: [str('user', 'User name', 'user1'), str('host', 'Server name', 'example.com')],
     result: listOf('resources', strResult('resource')), resultExample: ['tka1', 'Gajim', 'mobile-app'],
     exec: ({ user, host }, ctx) => userSessions(ctx, user, host).map((s) => s.jid.resource),
