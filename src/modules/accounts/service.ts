@@ -80,7 +80,7 @@ export class AccountService {
     const p = this.prepare(user, host);
     const bare = `${p.user}@${p.host}`;
     if (!(await this.store.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
-    for (const s of this.server.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
+    for (const s of this.server.sessions.resources(bare)) this.server.sessions.close(s, 'not-authorized', 'Account removed');
     await this.server.hooks.emit('account-removed', p);
   }
 

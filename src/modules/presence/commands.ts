@@ -47,7 +47,7 @@ export function registerPresenceCommands(server: Server): void {
       presence.c('priority').t(String(prio));
       if (type === 'available' || type === '') await server.presence.available(session, presence);
       else if (type === 'unavailable') await server.presence.unavailable(session, presence);
-      else if (session.inject) await session.inject(presence);
+      else await server.sessions.inject(session, presence);
       return true;
     },
   }));

@@ -78,7 +78,7 @@ export function setupRegister(server: Server): void {
         const done = iqResult(iq);
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
-        origin.send(done);
+        server.sessions.deliver(origin, done);
         await server.accounts.unregister(from.local, from.domain);
         return undefined;
       }

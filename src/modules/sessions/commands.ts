@@ -1,28 +1,29 @@
 import type { Server } from '../../server.js';
 import { command, intResult, listOf, rescode, str, int, strResult, tupleOf } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
-import type { Session } from '../../router/session.js';
+import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { tryParseJID, JID } from '../../xmpp/jid.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
 
 /** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
-export function showOf(s: Session): string {
-  if (!s.presence) return 'unavailable';
-  return s.presence.getChildText('show')?.trim() || 'available';
+export function showOf(s: SessionRecord): string {
+  const presence = presenceOf(s);
+  if (!presence) return 'unavailable';
+  return presence.getChildText('show')?.trim() || 'available';
 }
 
-export function statusTextOf(s: Session): string {
-  return s.presence?.getChildText('status') ?? '';
+export function statusTextOf(s: SessionRecord): string {
+  return presenceOf(s)?.getChildText('status') ?? '';
 }
 
-function sessionInfo(server: Server, s: Session) {
+function sessionInfo(s: SessionRecord) {
   return {
     connection: s.connection,
     ip: s.ip,
     port: s.port,
     priority: s.priority,
-    node: server.nodeName,
+    node: s.node,
     uptime: Math.floor((Date.now() - s.startedAt) / 1000),
     status: showOf(s),
     resource: s.jid.resource,
@@ -35,11 +36,11 @@ const SESSION_FIELDS: [string, 'string' | 'integer'][] = [
   ['uptime', 'integer'], ['status', 'string'], ['resource', 'string'], ['statustext', 'string'],
 ];
 
-const byJid = (a: Session, b: Session) => (a.jid.full < b.jid.full ? -1 : a.jid.full > b.jid.full ? 1 : 0);
+const byJid = (a: SessionRecord, b: SessionRecord) => (a.jid.full < b.jid.full ? -1 : a.jid.full > b.jid.full ? 1 : 0);
 
 export function registerSessionCommands(server: Server): void {
   const { commands, sessions } = server;
-  const userSessions = (user: string, host: string): Session[] => {
+  const userSessions = (user: string, host: string): SessionRecord[] => {
     const p = server.accounts.tryPrepare(user, host);
     if (!p) return [];
     return sessions.resources(`${p.user}@${p.host}`).sort(byJid);
@@ -66,7 +67,7 @@ export function registerSessionCommands(server: Server): void {
     name: 'connected_users_info', tags: ['session'], policy: 'admin', desc: 'List all established sessions and their information',
     args: [],
     result: listOf('connected_users_info', tupleOf('session', [['jid', 'string'], ...SESSION_FIELDS])),
-    exec: () => [...sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(server, s) })),
+    exec: () => [...sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(s) })),
   }));
 
   commands.add(command({
@@ -90,7 +91,7 @@ export function registerSessionCommands(server: Server): void {
     name: 'user_sessions_info', tags: ['session'], policy: 'admin', desc: 'Get information about all sessions of a user',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com')],
     result: listOf('sessions_info', tupleOf('session', SESSION_FIELDS)),
-    exec: ({ user, host }) => userSessions(user, host).map((s) => sessionInfo(server, s)),
+    exec: ({ user, host }) => userSessions(user, host).map((s) => sessionInfo(s)),
   }));
 
   commands.add(command({
@@ -120,7 +121,7 @@ export function registerSessionCommands(server: Server): void {
       const s = userSessions(user, host).find((x) => x.jid.resource === resource);
       if (!s) return false;
       // ejabberd closes a kicked session with <conflict/> and the reason as text.
-      s.close('conflict', reason || 'Kicked by administrator');
+      sessions.close(s, 'conflict', reason || 'Kicked by administrator');
       return true;
     },
   }));
@@ -131,7 +132,7 @@ export function registerSessionCommands(server: Server): void {
     result: intResult('num_resources'), resultExample: 3,
     exec: ({ user, host }) => {
       const list = userSessions(user, host);
-      for (const s of list) s.close('policy-violation', 'has been kicked');
+      for (const s of list) sessions.close(s, 'policy-violation', 'has been kicked');
       return list.length;
     },
   }));
@@ -176,8 +177,7 @@ export function registerSessionCommands(server: Server): void {
     async exec({ user, host, resource, stanza }) {
       const el = parseStanza(stanza);
       const s = userSessions(user, host).find((x) => x.jid.resource === resource);
-      if (!s || !s.inject) throw notFound(`User session not found: ${user}@${host}/${resource}`);
-      await s.inject(el);
+      if (!s || !(await sessions.inject(s, el))) throw notFound(`User session not found: ${user}@${host}/${resource}`);
       return true;
     },
   }));
