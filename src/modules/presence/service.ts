@@ -87,6 +87,7 @@ export class PresenceService {
     const wasAvailable = session.presence !== undefined;
     const directed = session.directedPresence;
     this.server.sessions.setPresence(session, undefined);
+    this.server.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
@@ -94,7 +95,6 @@ export class PresenceService {
       const to = tryParseJID(full);
       if (to) await this.server.send(presence.clone(), session.jid, to);
     }
-    this.server.sessions.clearDirectedPresence(session);
   }
 
   private async sessionClosed(session: SessionRecord): Promise<void> {
