@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
-import { RawConn, NS_SM, plainAuth } from './raw.js';
+import { RawConn, NS_SM } from './raw.js';
 
 let parley: Parley;
 
@@ -46,10 +46,7 @@ test('resumption re-attaches a new stream to the same session, presence and rost
   assert.deepEqual(r.body, { jid: 'resumer@localhost/phone', show: 'dnd', status: 'in a meeting' }, 'presence kept while hibernating');
 
   const d = await RawConn.tcp(parley.ports.c2s);
-  await d.open();
-  d.write(plainAuth('resumer', 'resumerpw'));
-  await d.expect(/<success /);
-  await d.open();
+  await d.authenticate('resumer', 'resumerpw');
   d.write(`<resume xmlns='${NS_SM}' previd='${id}' h='2'/>`);
   await d.expect(new RegExp(`<resumed [^>]*previd="${id}"`), 3000, 'resumed');
   await d.expect('sent while away', 3000, 'the message queued while hibernating');

@@ -53,11 +53,7 @@ export function registerStatsCommands(server: Server): void {
       if (h === undefined) throw notFound(`Unknown host: ${host}`);
       switch (name) {
         case 'registeredusers': return registered([h]);
-        case 'onlineusers': {
-          let n = 0;
-          for (const _ of server.sessions.forHost(h)) n++;
-          return n;
-        }
+        case 'onlineusers': return server.sessions.countForHost(h);
         default: throw badArgument(`Unknown statistic: ${name}`);
       }
     },
