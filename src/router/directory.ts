@@ -49,6 +49,8 @@ export interface SessionDirectory {
   all(): Iterable<SessionRecord>;
   forHost(host: string): Iterable<SessionRecord>;
 
+  /** The session's current presence as a new element (the caller may change it); undefined when unavailable. */
+  presenceOf(session: SessionRecord): Element | undefined;
   /** The presence the session broadcast (undefined: unavailable), and its priority (kept when omitted). */
   setPresence(session: SessionRecord, presence: Element | undefined, priority?: number): void;
   setFlag<K extends keyof SessionFlags>(session: SessionRecord, flag: K, value: SessionFlags[K]): void;

@@ -74,7 +74,10 @@ export function isAvailable(s: SessionRecord): boolean {
   return s.presence !== undefined;
 }
 
-/** The session's current presence as a new element (callers may change it), or undefined when unavailable. */
+/**
+ * The presence of a record, parsed: a new element (callers may change it), or undefined when
+ * unavailable. `SessionDirectory.presenceOf` is the cheaper way for records of a directory.
+ */
 export function presenceOf(s: SessionRecord): Element | undefined {
   return s.presence === undefined ? undefined : parseElement(s.presence, Infinity);
 }

@@ -147,17 +147,23 @@ export function directoryContract(name: string, make: () => DirectoryUnderTest |
     let r = d.get('alice@a.example', 'phone')!;
     assert.equal(typeof r.presence, 'string');
     assert.equal(r.priority, 7);
-    const p = presenceOf(r)!;
-    assert.equal(p.getChildText('show'), 'dnd');
-    assert.equal(p.getChildText('status'), 'in a <meeting> & busy');
-    p.attrs.to = 'changed'; // a copy: the record does not change with it
-    assert.doesNotMatch(d.get('alice@a.example', 'phone')!.presence!, /changed/);
+    for (const p of [d.presenceOf(r)!, presenceOf(r)!]) {
+      assert.equal(p.name, 'presence');
+      assert.equal(p.getChildText('show'), 'dnd');
+      assert.equal(p.getChildText('status'), 'in a <meeting> & busy');
+      p.attrs.to = 'changed'; // a copy: the record does not change with it
+      p.c('extra');
+    }
+    assert.doesNotMatch(d.get('alice@a.example', 'phone')!.presence!, /changed|extra/);
+    assert.equal(d.presenceOf(r)!.attrs.to, undefined);
+    assert.equal(d.presenceOf(r)!.getChild('extra'), undefined);
     d.setPresence(s, available('away'));
     assert.equal(d.get('alice@a.example', 'phone')!.priority, 7, 'priority kept when not given');
     d.setPresence(s, undefined);
     r = d.get('alice@a.example', 'phone')!;
     assert.equal(r.presence, undefined);
     assert.equal(presenceOf(r), undefined);
+    assert.equal(d.presenceOf(r), undefined);
     assert.equal(r.priority, 7);
   });
 

@@ -2,7 +2,7 @@ import type { Server } from '../../server.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { JID, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import type { RouteContext } from '../../router/router.js';
-import { presenceOf, type SessionRecord } from '../../router/session.js';
+import type { SessionRecord } from '../../router/session.js';
 import { newItem } from '../roster/service.js';
 import type { RosterItem } from '../roster/store.js';
 import { errorReply } from '../../xmpp/stanza.js';
@@ -76,7 +76,7 @@ export class PresenceService {
       }
       // Other resources of the same account are known without a probe.
       for (const other of this.server.sessions.available(session.jid.bare)) {
-        if (other.id !== session.id) this.deliver(session, withTo(presenceOf(other)!, session.jid.full));
+        if (other.id !== session.id) this.deliver(session, withTo(this.server.sessions.presenceOf(other)!, session.jid.full));
       }
       this.deliverPendingRequests(session, items);
       await this.server.hooks.emit('session-available', { session });
@@ -265,7 +265,7 @@ export class PresenceService {
   /** After granting a subscription: the contact learns the user's current presence. */
   private async sendCurrentPresence(owner: string, contact: JID): Promise<void> {
     for (const s of this.server.sessions.available(owner)) {
-      await this.server.send(presenceOf(s)!, s.jid, contact);
+      await this.server.send(this.server.sessions.presenceOf(s)!, s.jid, contact);
     }
   }
 
@@ -312,7 +312,7 @@ export class PresenceService {
       const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
       if (!hasFrom(item)) return;
     }
-    for (const s of sessions) await this.server.send(presenceOf(s)!, s.jid, ctx.from);
+    for (const s of sessions) await this.server.send(this.server.sessions.presenceOf(s)!, s.jid, ctx.from);
   }
 }
 
