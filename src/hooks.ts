@@ -2,7 +2,7 @@
  * Typed events between features (guide principle 5): a feature reacts to what happened
  * instead of being called by the feature where it happened.
  */
-import type { Session } from './router/session.js';
+import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
 
 export interface HookMap {
@@ -11,11 +11,11 @@ export interface HookMap {
   /** An account was removed (committed, with everything it owned: see 'account-removing'). */
   'account-removed': { user: string; host: string };
   /** A session bound a resource and can send and receive stanzas. */
-  'session-opened': { session: Session };
+  'session-opened': { session: SessionRecord };
   /** A session ended (after any stream-management hibernation). */
-  'session-closed': { session: Session; reason: string };
+  'session-closed': { session: SessionRecord; reason: string };
   /** A session sent its first available presence. */
-  'session-available': { session: Session };
+  'session-available': { session: SessionRecord };
 }
 
 /**

@@ -6,7 +6,9 @@ import { resolveIn } from './config/load.js';
 import { Hooks } from './hooks.js';
 import { Router } from './router/router.js';
 import { IqHandlers } from './router/iq.js';
-import { SessionRegistry } from './router/registry.js';
+import { LocalSessionDirectory } from './router/local-directory.js';
+import type { SessionDirectory } from './router/directory.js';
+import type { C2SSession } from './c2s/session.js';
 import { openStorage, type Storage } from './storage/index.js';
 import type { Element } from './xmpp/xml/element.js';
 import { JID, nameprep } from './xmpp/jid.js';
@@ -62,14 +64,14 @@ export class Server {
   readonly dataDir: string;
   readonly log: Logger;
   readonly hooks = new Hooks((err, hook) => this.log.error({ err, hook }, 'hook handler failed'));
-  readonly sessions = new SessionRegistry();
+  readonly sessions: SessionDirectory;
   readonly router: Router;
   readonly iq: IqHandlers;
   readonly commands = new CommandRegistry();
   readonly nodeName: string;
   readonly authLimiter: AuthLimiter;
-  /** Streams that enabled XEP-0198 resumption, by stream-management id. */
-  readonly resumable = new Map<string, import('./c2s/stream.js').C2SStream>();
+  /** Sessions that enabled XEP-0198 resumption, by stream-management id. */
+  readonly resumable = new Map<string, C2SSession>();
   storage!: Storage;
   tls!: TlsMaterial;
   /** The services of the running modules, by module name. */
@@ -91,6 +93,7 @@ export class Server {
     this.log = options.logger ?? pino({ level: this.config.logLevel });
     this.hostSet = new Set(this.config.hosts.map((h) => nameprep(h)));
     this.nodeName = `parley@${this.config.hosts[0]}`;
+    this.sessions = new LocalSessionDirectory(this.nodeName);
     this.router = new Router({ isLocalHost: (d) => this.hostSet.has(d) });
     this.iq = new IqHandlers(this.router, (el, from, to) => this.router.route(el, from, to));
     this.authLimiter = new AuthLimiter(this.config.limits.authFailuresPerMinute);
@@ -192,7 +195,7 @@ export class Server {
 
   async stop(): Promise<void> {
     // Clients learn why the connection ends before the listeners drop the sockets.
-    for (const s of [...this.sessions.all()]) s.close('system-shutdown');
+    for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
     await new Promise((r) => setImmediate(r));
     if (this.listeners) await this.listeners.stop();
     if (this.storage) await this.storage.close();

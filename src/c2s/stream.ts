@@ -3,14 +3,13 @@ import type { Server } from '../server.js';
 import { Element, x } from '../xmpp/xml/element.js';
 import { StreamParser, type StreamErrorCondition } from '../xmpp/xml/parser.js';
 import { NS } from '../xmpp/ns.js';
-import { JID, JIDError, nodeprep, resourceprep, tryParseJID } from '../xmpp/jid.js';
+import { JID, JIDError, nodeprep, resourceprep } from '../xmpp/jid.js';
 import { errorReply, iqResult, streamError } from '../xmpp/stanza.js';
 import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, type SaslStep } from './sasl.js';
-import type { ConnectionKind, DeliveryReceipt, Session } from '../router/session.js';
-import { parseElement } from '../xmpp/xml/parse.js';
-import type { RouteEvent } from '../router/router.js';
+import type { ConnectionKind } from '../router/session.js';
 import { handlePreAuthRegistration } from '../modules/register/index.js';
 import { isLoopback } from '../transports/address.js';
+import { C2SSession, oldestSession, type SessionStream } from './session.js';
 
 /** Bytes in and out for one client connection, whatever carries it. */
 export interface Transport {
@@ -37,7 +36,7 @@ export interface Transport {
   startTls?(onSecure: () => void, onError: (err: Error) => void): void;
 }
 
-/** Lets a resumed session take over the connection of the stream that resumed it. */
+/** Where a transport hands what it reads: the stream created for the connection. */
 export interface ConnectionSlot {
   handler: { receive(data: string): void; transportClosed(): void; invalidData(reason: string): void };
 }
@@ -51,128 +50,76 @@ const QUEUE_LOW = 32;
 /** Elements handled in a row before the stream lets other connections run. */
 const BURST_YIELD = 32;
 
-/** A stanza sent under XEP-0198, kept serialized until the client acknowledges it. */
-interface Queued {
-  seq: number;
-  xml: string;
-  /** The root element declares its own namespace (no jabber:client to add over WebSocket). */
-  hasNs: boolean;
-  /** A message to send again to the account (other resources or offline storage) if never acknowledged. */
-  reroute: boolean;
-  receipt: DeliveryReceipt | undefined;
-}
-
 function tooManyFailures(): SaslError {
   return new SaslError('temporary-auth-failure', 'too many failed logins from your address; try again later');
 }
 
-/** The session to replace when an account has too many: the oldest hibernating one, else the oldest. */
-function oldestSession(sessions: Session[]): Session {
-  let best: Session | undefined;
-  for (const s of sessions) {
-    const h = s.hibernating === true;
-    const bh = best?.hibernating === true;
-    if (!best || (h && !bh) || (h === bh && s.startedAt < best.startedAt)) best = s;
-  }
-  return best!;
-}
-
-/** Messages that would be lost if the session ended before the client acknowledged them. */
-function reroutable(el: Element): boolean {
-  if (el.name !== 'message') return false;
-  const type = el.attrs.type;
-  return type !== 'error' && type !== 'groupchat' && type !== 'headline';
-}
-
 /**
- * One client-to-server stream (RFC 6120): negotiation, then a bound session that the router
- * delivers to. With stream management (XEP-0198) the session outlives its transport for
- * `c2s.resumeTimeout` seconds and can be resumed from another connection.
+ * One client-to-server stream (RFC 6120) over one connection: the parser, negotiation (STARTTLS,
+ * SASL, resource binding) and the XEP-0198 protocol elements. Binding creates a session
+ * (`C2SSession`) that the stream then carries; resuming (XEP-0198) attaches this stream to an
+ * existing session instead.
  */
-export class C2SStream implements Session {
+export class C2SStream implements SessionStream {
   /** Stream id: a new one with every stream header until the session is bound, then fixed. */
   id = '';
-  jid!: JID;
   readonly startedAt = Date.now();
-  presence: Element | undefined;
-  priority = 0;
-  rosterRequested = false;
-  carbons = false;
-  directedPresence = new Set<string>();
 
   private transport: Transport | undefined;
   private parser: StreamParser;
   private host = '';
   private headerSent = false;
-  private suppressHeader = false;
   private user: string | undefined;
   private sasl: SaslMechanism | undefined;
   private saslBusy = false;
   private authFailures = 0;
-  private bound = false;
+  /** The session this stream carries, once bound or resumed. */
+  private session: C2SSession | undefined;
   private closed = false;
-  // XEP-0198 state
-  private smEnabled = false;
-  private smResumable = false;
-  private smId: string | undefined;
-  private inbound = 0;
-  private outbound = 0;
-  private unacked: Queued[] = [];
-  /** Characters held in `unacked`. */
-  private unackedSize = 0;
-  private ackRequested = false;
-  /** Producers waiting for room (see drained()). */
-  private drainWaiters: ((ok: boolean) => void)[] = [];
-  private hibernateTimer: NodeJS.Timeout | undefined;
-  /** Work on stanzas is serialized so that a client's stanzas are handled in order. */
+  /** The session moved to another stream (resumption): input from this connection is ignored. */
+  private detached = false;
+  /** Work on elements is serialized so that a client's stanzas are handled in order. */
   private chain: Promise<void> = Promise.resolve();
   /** Elements parsed and waiting in `chain`. */
   private queued = 0;
   private readPaused = false;
   /** Elements handled since the stream last yielded to the event loop. */
   private handledInBurst = 0;
-
-  constructor(private readonly server: Server, transport: Transport, private slot: ConnectionSlot) {
-    this.transport = transport;
-    this.connection = transport.kind;
-    this.ip = transport.ip;
-    this.port = transport.port;
-    this.parser = this.newParser(transport);
-    slot.handler = this;
-    // A connection that has not bound a resource in time is dropped (slow or idle attackers).
-    this.negotiationTimer = setTimeout(() => {
-      if (!this.bound && !this.closed) this.streamFail('connection-timeout', 'negotiation took too long');
-    }, server.config.c2s.negotiationTimeout * 1000);
-    this.negotiationTimer.unref?.();
-  }
-
   private negotiationTimer: NodeJS.Timeout | undefined;
-
-  readonly connection: ConnectionKind;
   readonly ip: string;
   readonly port: number;
 
-  private newParser(t: Transport): StreamParser {
-    return new StreamParser(
+  constructor(private readonly server: Server, transport: Transport, slot: ConnectionSlot) {
+    this.transport = transport;
+    this.ip = transport.ip;
+    this.port = transport.port;
+    this.parser = new StreamParser(
       {
         onStreamStart: (name, attrs) => this.onStreamStart(name, attrs),
         onStanza: (el) => this.onElement(el),
         onStreamEnd: () => this.onStreamEnd(),
         onError: (cond, text) => this.onParseError(cond, text),
       },
-      { maxStanzaSize: this.server.config.limits.maxStanzaSize, mode: t.framed ? 'framed' : 'stream' },
+      { maxStanzaSize: server.config.limits.maxStanzaSize, mode: transport.framed ? 'framed' : 'stream' },
     );
+    slot.handler = this;
+    // A connection that has not bound a resource in time is dropped (slow or idle attackers).
+    this.negotiationTimer = setTimeout(() => {
+      if (!this.session && !this.closed) this.streamFail('connection-timeout', 'negotiation took too long');
+    }, server.config.c2s.negotiationTimeout * 1000);
+    this.negotiationTimer.unref?.();
   }
 
   // ---- transport side ------------------------------------------------------------------
 
   receive(data: string): void {
-    if (this.closed) return;
+    if (this.closed || this.detached) return;
     this.parser.write(data);
   }
 
   invalidData(reason: string): void {
-    this.streamFail('not-well-formed', reason);
+    if (this.detached) return;
+    this.fail('not-well-formed', reason);
   }
 
   transportClosed(): void {
@@ -181,13 +128,25 @@ export class C2SStream implements Session {
     this.connectionLost();
   }
 
-  /** The transport is gone without a stream close: hibernate (XEP-0198 resumption) or end. */
+  get connected(): boolean {
+    return this.transport !== undefined;
+  }
+
+  get buffered(): number {
+    return this.transport?.buffered ?? 0;
+  }
+
+  onDrain(cb: () => void): void {
+    this.transport?.onDrain(cb);
+  }
+
+  /** The transport is gone without a stream close: the session hibernates (XEP-0198 resumption) or ends. */
   private connectionLost(): void {
     if (this.closed) return;
-    // What arrived before the connection dropped is handled first; a resumption may have taken over meanwhile.
+    this.session?.disconnected(this);
+    // What arrived before the connection dropped is handled first.
     this.chain = this.chain.then(() => {
-      if (this.closed || this.transport) return;
-      if (this.bound && this.smResumable && this.server.config.c2s.resumeTimeout > 0) this.hibernate();
+      if (this.session) this.session.streamGone(this);
       else this.end('connection lost');
     });
   }
@@ -196,7 +155,7 @@ export class C2SStream implements Session {
    * Writes to the client, unless that would buffer more than `limits.maxOutputBuffer` for this
    * connection: a client that does not read what it is sent is disconnected instead.
    */
-  private write(data: string): void {
+  write(data: string): void {
     const t = this.transport;
     if (!t) return;
     const limit = this.server.config.limits.maxOutputBuffer;
@@ -210,16 +169,16 @@ export class C2SStream implements Session {
   }
 
   private outputOverflow(t: Transport): void {
-    this.server.log.info({ jid: this.jid?.full, ip: this.ip, buffered: t.buffered }, 'output buffer limit reached: disconnecting a client that does not read');
+    this.server.log.info({ jid: this.session?.jid.full, ip: this.ip, buffered: t.buffered }, 'output buffer limit reached: disconnecting a client that does not read');
     // The error is written past the limit (it is small) and the connection closes after a short grace.
     const err = streamError('policy-violation', 'output buffer limit reached: the client does not read what it is sent');
     if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
     t.write(err.toString() + (t.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>'));
     this.transport = undefined;
     t.end();
-    this.wakeDrainWaiters();
+    this.session?.wakeDrainWaiters();
     // With resumption, what was not acknowledged waits in the hibernating session, within its own bounds.
-    if (!this.bound || !this.smResumable) this.end('output buffer limit reached');
+    if (!this.session?.resumable) this.end('output buffer limit reached');
     else this.connectionLost();
   }
 
@@ -227,11 +186,24 @@ export class C2SStream implements Session {
     return this.transport?.framed ?? false;
   }
 
+  writeStanza(stanza: Element): void {
+    let s = stanza.toString();
+    if (this.framed && stanza.attrs.xmlns === undefined) s = `<${stanza.name} xmlns="${NS.client}"${s.slice(stanza.name.length + 1)}`;
+    this.write(s);
+  }
+
+  writeSerialized(xml: string, hasNs: boolean): void {
+    if (this.framed && !hasNs) {
+      const name = xml.slice(1, xml.search(/[\s/>]/));
+      this.write(`<${name} xmlns="${NS.client}"${xml.slice(name.length + 1)}`);
+    } else this.write(xml);
+  }
+
   // ---- stream header and errors --------------------------------------------------------
 
   private sendHeader(): void {
     this.headerSent = true;
-    this.id = this.bound ? this.id : randomBytes(8).toString('hex');
+    this.id = this.session ? this.id : randomBytes(8).toString('hex');
     const from = this.host || this.server.hosts[0]!;
     if (this.framed) {
       this.write(`<open xmlns="${NS.framing}" id="${this.id}" from="${from}" version="1.0" xml:lang="en"/>`);
@@ -253,6 +225,12 @@ export class C2SStream implements Session {
     this.end(`stream error: ${condition}`);
   }
 
+  /** A stream error for what the client sent: once bound, the session's (whichever stream carries it now). */
+  private fail(condition: string, text?: string): void {
+    if (this.session) this.session.close(condition, text);
+    else this.streamFail(condition, text);
+  }
+
   private closeTransport(): void {
     const t = this.transport;
     if (!t) return;
@@ -261,23 +239,38 @@ export class C2SStream implements Session {
     t.end();
   }
 
-  close(condition?: string, text?: string): void {
-    if (condition) this.streamFail(condition, text);
-    else {
-      this.closeTransport();
-      this.end('closed by server');
+  closeStream(): void {
+    this.closeTransport();
+    this.end('closed by server');
+  }
+
+  /** The stream is done; so is its session, unless another stream carries it now. */
+  private end(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.negotiationTimer);
+    if (this.session?.carriedBy(this)) this.session.end(reason);
+  }
+
+  detach(): Promise<void> {
+    this.detached = true;
+    const t = this.transport;
+    if (t) {
+      this.transport = undefined;
+      t.end();
     }
+    return this.chain;
+  }
+
+  continueAfter(work: Promise<void>): void {
+    this.chain = Promise.all([this.chain, work]).then(() => undefined, () => undefined);
   }
 
   private onParseError(cond: StreamErrorCondition, text: string): void {
-    this.streamFail(cond, text);
+    this.fail(cond, text);
   }
 
   private onStreamStart(name: string, attrs: Record<string, string>): void {
-    if (this.suppressHeader) {
-      this.suppressHeader = false;
-      return;
-    }
     if (this.framed) {
       if (name !== 'open' || attrs.xmlns !== NS.framing) return this.streamFail('invalid-namespace');
     } else {
@@ -369,24 +362,23 @@ export class C2SStream implements Session {
   }
 
   private async handleElement(el: Element): Promise<void> {
-    if (this.closed) return;
+    const session = this.session;
     // Negotiation (SASL, bind, resumption) needs the connection: what was queued behind a slow step
     // of a connection that has closed meanwhile is dropped. A bound session's stanzas are still handled.
-    if (!this.transport && !this.bound) return;
+    if (session ? session.isEnded : this.closed || !this.transport) return;
     const ns = el.attrs.xmlns;
     // Over WebSocket an element can arrive before <open/>: nothing is accepted before the stream is opened.
     if (!this.host) return this.streamFail('not-authorized', 'open the stream first');
     if (this.user === undefined) return this.handlePreAuth(el, ns);
     if (ns === NS.sm) return this.handleSm(el);
-    if (!this.bound) {
+    if (!session) {
       if (el.name === 'iq' && el.getChild('bind', NS.bind) && el.attrs.type === 'set') return this.bind(el);
       return this.streamFail('not-authorized', 'bind a resource first');
     }
     if (!STANZA_KINDS.has(el.name) || (ns !== undefined && ns !== NS.client)) {
-      return this.streamFail('unsupported-stanza-type', `<${el.name}/> is not a stanza this server handles`);
+      return this.fail('unsupported-stanza-type', `<${el.name}/> is not a stanza this server handles`);
     }
-    if (this.smEnabled) this.inbound++;
-    await this.handleStanza(el);
+    await session.received(el);
   }
 
   private async handlePreAuth(el: Element, ns: string | undefined): Promise<void> {
@@ -430,7 +422,7 @@ export class C2SStream implements Session {
     );
   }
 
-  // ---- SASL ----------------------------------------------------------------------------
+    // ---- SASL ----------------------------------------------------------------------------
 
   private decode(el: Element): Buffer | undefined {
     const text = el.text().replace(/\s+/g, '');
@@ -524,7 +516,7 @@ export class C2SStream implements Session {
     }
   }
 
-  // ---- resource binding ----------------------------------------------------------------
+    // ---- resource binding ----------------------------------------------------------------
 
   private async bind(iq: Element): Promise<void> {
     const requested = iq.getChild('bind', NS.bind)!.getChildText('resource');
@@ -542,24 +534,23 @@ export class C2SStream implements Session {
       this.writeStanza(errorReply(iq, 'resource-constraint', `Resource limit reached; only ${max} resources allowed`));
       return;
     }
-    this.jid = jid;
-    const replaced = this.server.sessions.add(this);
-    if (replaced && replaced !== this) replaced.close('conflict', 'Replaced by new connection');
-    this.bound = true;
+    const t = this.transport!;
+    const session = new C2SSession(this.server, this, { id: this.id, jid, connection: t.kind, ip: this.ip, port: this.port, startedAt: this.startedAt });
+    this.session = session;
     clearTimeout(this.negotiationTimer);
     this.negotiationTimer = undefined;
-    const reply = iqResult(iq, x('bind', { xmlns: NS.bind }, x('jid', null, this.jid.full)));
+    const reply = iqResult(iq, x('bind', { xmlns: NS.bind }, x('jid', null, jid.full)));
     delete reply.attrs.from;
     delete reply.attrs.to;
     this.writeStanza(reply);
-    await this.server.hooks.emit('session-opened', { session: this });
+    await this.server.hooks.emit('session-opened', { session: session.record });
   }
 
   /**
    * Applies `c2s.maxSessionsPerAccount` (ejabberd's max_user_sessions) before binding `jid`: with
    * the `replace-oldest` policy the oldest session goes (a hibernating one first), with `refuse`
    * the bind fails. Binding a resource that is bound already replaces it and needs no room.
-   * Synchronous up to the registry insert, so concurrent binds cannot exceed the limit.
+   * Synchronous up to the directory insert, so concurrent binds cannot exceed the limit.
    */
   private makeRoomForSession(jid: JID): boolean {
     const sessions = this.server.sessions;
@@ -571,7 +562,7 @@ export class C2SStream implements Session {
     while (current.length >= max) {
       const victim = oldestSession(current);
       this.server.log.info({ jid: victim.jid.full }, 'session limit of the account reached: replacing its oldest session');
-      victim.close('conflict', 'Replaced by new connection: too many sessions for this account');
+      sessions.close(victim, 'conflict', 'Replaced by new connection: too many sessions for this account');
       const after = sessions.resources(jid.bare);
       if (after.length === current.length) return false; // the victim would not go: refuse rather than exceed
       current = after;
@@ -579,293 +570,54 @@ export class C2SStream implements Session {
     return true;
   }
 
-  /** Without a transport: waiting for XEP-0198 resumption. */
-  get hibernating(): boolean {
-    return this.bound && !this.closed && this.transport === undefined;
-  }
-
-  // ---- stanzas from the client ---------------------------------------------------------
-
-  private async handleStanza(el: Element): Promise<void> {
-    const kind = el.name;
-    const fromAttr = el.attrs.from;
-    if (fromAttr !== undefined && fromAttr !== this.jid.full && fromAttr !== this.jid.bare) {
-      const parsed = tryParseJID(fromAttr);
-      if (!parsed || !(parsed.bare === this.jid.bare && (parsed.resource === '' || parsed.resource === this.jid.resource))) {
-        return this.streamFail('invalid-from', `you are ${this.jid.full}`);
-      }
-    }
-    delete el.attrs.xmlns;
-    el.attrs.from = this.jid.full;
-    let to: JID;
-    const toAttr = el.attrs.to;
-    if (toAttr === undefined || toAttr === '') {
-      if (kind === 'presence') {
-        await this.server.router.fire('presence/out', { stanza: el, from: this.jid, to: this.jid.bareJID(), origin: this });
-        return;
-      }
-      if (kind === 'iq' && el.getChild('session', NS.session)) {
-        const reply = iqResult(el);
-        delete reply.attrs.to;
-        this.send(reply);
-        return;
-      }
-      to = this.jid.bareJID();
-    } else {
-      const parsed = tryParseJID(toAttr);
-      if (!parsed) {
-        if (el.attrs.type !== 'error') {
-          const reply = errorReply(el, 'jid-malformed', `${toAttr} is not a valid JID`);
-          reply.attrs.to = this.jid.full;
-          delete reply.attrs.from;
-          this.send(reply);
-        }
-        return;
-      }
-      to = parsed;
-      el.attrs.to = to.full;
-    }
-    const ctx = { stanza: el, from: this.jid, to, origin: this as Session };
-    if (await this.server.router.fire(`${kind}/out` as RouteEvent, ctx)) return;
-    await this.server.router.route(el, this.jid, to, this);
-  }
-
-  async inject(stanza: Element): Promise<void> {
-    if (!this.bound || this.closed) return;
-    delete stanza.attrs.from; // it is sent as this session, whatever the caller wrote
-    await this.handleStanza(stanza);
-  }
-
-  // ---- delivery to the client ----------------------------------------------------------
-
-  send(stanza: Element, receipt?: DeliveryReceipt): void {
-    if (this.closed) {
-      receipt?.failed();
-      return;
-    }
-    if (!this.smEnabled) {
-      if (!this.transport) {
-        receipt?.failed();
-        return;
-      }
-      this.writeStanza(stanza);
-      if (receipt) {
-        if (this.transport) receipt.acked();
-        else receipt.failed(); // the write overflowed the output buffer and closed the stream
-      }
-      return;
-    }
-    // XEP-0198: kept until acknowledged, within c2s.maxUnackedStanzas and c2s.maxUnackedBytes.
-    const xml = stanza.toString();
-    const q: Queued = { seq: ++this.outbound, xml, hasNs: stanza.attrs.xmlns !== undefined, reroute: receipt === undefined && reroutable(stanza), receipt };
-    this.unacked.push(q);
-    this.unackedSize += xml.length;
-    const c2s = this.server.config.c2s;
-    if (this.unacked.length > c2s.maxUnackedStanzas || this.unackedSize > c2s.maxUnackedBytes) {
-      if (this.transport) this.streamFail('policy-violation', 'too many unacknowledged stanzas');
-      else this.end('the queue of the hibernating session is full');
-      return;
-    }
-    if (!this.transport) return;
-    this.writeQueued(q);
-    if (!this.ackRequested && this.transport) {
-      this.ackRequested = true;
-      setImmediate(() => this.write(`<r xmlns="${NS.sm}"/>`));
-    }
-  }
-
-  private writeStanza(stanza: Element): void {
-    let s = stanza.toString();
-    if (this.framed && stanza.attrs.xmlns === undefined) s = `<${stanza.name} xmlns="${NS.client}"${s.slice(stanza.name.length + 1)}`;
-    this.write(s);
-  }
-
-  private writeQueued(q: Queued): void {
-    if (this.framed && !q.hasNs) {
-      const name = q.xml.slice(1, q.xml.search(/[\s/>]/));
-      this.write(`<${name} xmlns="${NS.client}"${q.xml.slice(name.length + 1)}`);
-    } else this.write(q.xml);
-  }
-
-  drained(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(false);
-    if (this.hasRoom()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      this.drainWaiters.push(resolve);
-      if (this.drainWaiters.length === 1) this.transport?.onDrain(() => this.wakeDrainWaiters());
-    });
-  }
-
-  /** Under half of every output bound: producers may go on. */
-  private hasRoom(): boolean {
-    const t = this.transport;
-    if (!t || t.buffered > this.server.config.limits.maxOutputBuffer / 2) return false;
-    if (!this.smEnabled) return true;
-    const c2s = this.server.config.c2s;
-    return this.unacked.length <= c2s.maxUnackedStanzas / 2 && this.unackedSize <= c2s.maxUnackedBytes / 2;
-  }
-
-  private wakeDrainWaiters(): void {
-    if (this.drainWaiters.length === 0) return;
-    if (this.closed || this.hasRoom()) {
-      const ok = !this.closed;
-      for (const w of this.drainWaiters.splice(0)) w(ok);
-      return;
-    }
-    // Still full: wait for the transport again when it is the output buffer that is full.
-    const t = this.transport;
-    if (t && t.buffered > this.server.config.limits.maxOutputBuffer / 2) t.onDrain(() => this.wakeDrainWaiters());
-  }
-
   // ---- stream management (XEP-0198) ----------------------------------------------------
 
   private handleSm(el: Element): void {
+    const session = this.session;
     switch (el.name) {
       case 'enable': {
-        if (!this.bound || this.smEnabled) {
+        const attrs = session?.enableStreamManagement(el.attrs.resume === 'true' || el.attrs.resume === '1');
+        if (!attrs) {
           this.write(`<failed xmlns="${NS.sm}"><unexpected-request xmlns="${NS.stanzas}"/></failed>`);
           return;
-        }
-        this.smEnabled = true;
-        const resume = el.attrs.resume === 'true' || el.attrs.resume === '1';
-        const attrs: Record<string, string> = { xmlns: NS.sm };
-        if (resume && this.server.config.c2s.resumeTimeout > 0) {
-          this.smResumable = true;
-          this.smId = randomBytes(16).toString('base64url');
-          this.server.resumable.set(this.smId, this);
-          attrs.id = this.smId;
-          attrs.resume = 'true';
-          attrs.max = String(this.server.config.c2s.resumeTimeout);
         }
         this.write(x('enabled', attrs).toString());
         return;
       }
       case 'r':
-        if (this.smEnabled) this.write(`<a xmlns="${NS.sm}" h="${this.inbound >>> 0}"/>`);
+        if (session?.streamManagement) this.write(`<a xmlns="${NS.sm}" h="${session.handled}"/>`);
         return;
       case 'a': {
         const h = Number(el.attrs.h);
-        if (!this.smEnabled || !Number.isInteger(h)) return;
-        this.ackRequested = false;
-        this.acknowledge(h);
+        if (!session?.streamManagement || !Number.isInteger(h)) return;
+        session.acknowledged(h);
         return;
       }
       case 'resume':
-        this.resume(el).catch((err) => this.internalError(err));
+        this.resume(el);
         return;
       default:
         this.write(`<failed xmlns="${NS.sm}"><feature-not-implemented xmlns="${NS.stanzas}"/></failed>`);
     }
   }
 
-  private acknowledge(h: number): void {
-    let i = 0;
-    while (i < this.unacked.length && this.unacked[i]!.seq <= h) i++;
-    if (i === 0) return;
-    const done = this.unacked.splice(0, i);
-    for (const q of done) {
-      this.unackedSize -= q.xml.length;
-      q.receipt?.acked();
-    }
-    this.wakeDrainWaiters();
-  }
-
-  private hibernate(): void {
-    this.server.log.debug({ jid: this.jid.full }, 'session hibernating for resumption');
-    this.hibernateTimer = setTimeout(() => this.end('resumption timeout'), this.server.config.c2s.resumeTimeout * 1000);
-    this.hibernateTimer.unref?.();
-  }
-
-  private async resume(el: Element): Promise<void> {
+  /** Attaches this stream to the hibernating (or stale) session the client resumes. */
+  private resume(el: Element): void {
     const previd = el.attrs.previd ?? '';
     const h = Number(el.attrs.h);
-    const old = this.server.resumable.get(previd);
-    if (this.bound || !old || old.closed || old.jid.bare !== `${this.user}@${this.host}` || !Number.isInteger(h)) {
+    const session = this.server.resumable.get(previd);
+    if (this.session || !session || session.isEnded || session.jid.bare !== `${this.user}@${this.host}` || !Number.isInteger(h)) {
       this.write(`<failed xmlns="${NS.sm}"><item-not-found xmlns="${NS.stanzas}"/></failed>`);
       return;
     }
-    old.takeOver(this.transport!, this.parser, this.slot, h);
-    // This stream object is done: the old session owns the connection now.
     clearTimeout(this.negotiationTimer);
-    this.transport = undefined;
-    this.closed = true;
-  }
-
-  /** Moves a live connection into this (hibernating or stale) session and replays what was not acknowledged. */
-  private takeOver(transport: Transport, parser: StreamParser, slot: ConnectionSlot, h: number): void {
-    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
-    this.hibernateTimer = undefined;
-    const stale = this.transport;
-    // The old connection is detached: its late data, and its closing, no longer concern this session.
-    this.slot.handler = { receive: () => undefined, transportClosed: () => undefined, invalidData: () => undefined };
-    this.slot = slot;
-    if (stale) {
-      this.transport = undefined;
-      stale.end();
-    }
-    this.transport = transport;
-    // The resuming stream's parser keeps parsing the connection, but its events now come here.
-    this.parser = this.newParser(transport);
-    void parser;
-    if (!transport.framed) {
-      this.suppressHeader = true;
-      this.parser.write(`<stream:stream xmlns="${NS.client}" xmlns:stream="${NS.stream}">`);
-    }
-    slot.handler = this;
-    this.headerSent = true;
-    this.acknowledge(h);
-    this.write(`<resumed xmlns="${NS.sm}" previd="${this.smId}" h="${this.inbound >>> 0}"/>`);
-    for (const q of this.unacked) this.writeQueued(q);
-    this.ackRequested = false;
-    if (this.unacked.length) {
-      this.ackRequested = true;
-      this.write(`<r xmlns="${NS.sm}"/>`);
-    }
-    this.wakeDrainWaiters();
-  }
-
-  // ---- end of the session --------------------------------------------------------------
-
-  /** Ends the session in the background; failures are logged, never thrown at the event loop. */
-  private end(reason: string): void {
-    this.terminate(reason).catch((err) => this.server.log.error({ err, jid: this.jid?.full }, 'error while ending a session'));
+    this.negotiationTimer = undefined;
+    this.session = session;
+    session.attach(this, h);
   }
 
   private internalError(err: unknown): void {
     this.server.log.error({ err, stream: this.id }, 'error while handling a client element');
-    this.streamFail('internal-server-error');
-  }
-
-  private async terminate(reason: string): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.negotiationTimer);
-    if (this.hibernateTimer) clearTimeout(this.hibernateTimer);
-    if (this.smId) this.server.resumable.delete(this.smId);
-    this.wakeDrainWaiters();
-    if (!this.bound) return;
-    const removed = this.server.sessions.remove(this);
-    const pending = this.unacked;
-    this.unacked = [];
-    this.unackedSize = 0;
-    if (removed) await this.server.hooks.emit('session-closed', { session: this, reason });
-    // Messages the client never acknowledged are delivered again: to other resources or offline
-    // storage, or by their sender (a receipt: offline storage still holds them).
-    for (const q of pending) {
-      if (q.receipt) {
-        q.receipt.failed();
-        continue;
-      }
-      if (!q.reroute) continue;
-      let el: Element;
-      try {
-        el = parseElement(q.xml, Infinity);
-      } catch {
-        continue;
-      }
-      const from = tryParseJID(el.attrs.from ?? '');
-      if (!from) continue;
-      await this.server.router.route(el, from, this.jid.bareJID());
-    }
+    this.fail('internal-server-error');
   }
 }

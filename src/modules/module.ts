@@ -23,7 +23,7 @@ import type { Config } from '../config/schema.js';
 import type { Hooks } from '../hooks.js';
 import type { Router } from '../router/router.js';
 import type { IqHandlers } from '../router/iq.js';
-import type { SessionRegistry } from '../router/registry.js';
+import type { SessionDirectory as RouterSessionDirectory } from '../router/directory.js';
 import type { Storage } from '../storage/types.js';
 import type { Transaction } from '../storage/kinds.js';
 import type { Element } from '../xmpp/xml/element.js';
@@ -42,7 +42,7 @@ export type ServiceName = keyof ServiceMap;
 export type ServiceOf<N extends string> = N extends ServiceName ? ServiceMap[N] : void;
 
 /** The session directory modules look sessions up in (the router's). */
-export type SessionDirectory = SessionRegistry;
+export type SessionDirectory = RouterSessionDirectory;
 
 /** What a module's `stores` factory builds its stores from. */
 export interface StoreEnv {

@@ -12,13 +12,13 @@ export function setupDelivery(server: Server): void {
   router.on('message/full', (ctx) => deliverToFull(server, ctx), -100);
   router.on('presence/full', (ctx) => {
     const s = sessions.get(ctx.to.bare, ctx.to.resource);
-    if (s) s.send(ctx.stanza);
+    if (s) sessions.deliver(s, ctx.stanza);
     return true; // presence to an unavailable resource is silently dropped (§8.5.3.2.2)
   }, -100);
   router.on('iq/full', (ctx) => {
     const s = sessions.get(ctx.to.bare, ctx.to.resource);
     if (!s) return false; // the router answers service-unavailable
-    s.send(ctx.stanza);
+    sessions.deliver(s, ctx.stanza);
     return true;
   }, -100);
 
@@ -28,7 +28,7 @@ export function setupDelivery(server: Server): void {
     if (type === 'groupchat') return false;
     const targets = type === 'headline' ? sessions.available(ctx.to.bare).filter((s) => s.priority >= 0) : sessions.messageTargets(ctx.to.bare);
     if (targets.length === 0) return false;
-    for (const s of targets) s.send(ctx.stanza);
+    for (const s of targets) sessions.deliver(s, ctx.stanza);
     return true;
   }, 0);
   // Nobody online and the offline store did not take it: drop silently for an existing
@@ -40,7 +40,7 @@ export function setupDelivery(server: Server): void {
 
   // Presence to the bare JID that is not subscription traffic: to every available resource.
   router.on('presence/bare', (ctx) => {
-    for (const s of sessions.available(ctx.to.bare)) s.send(ctx.stanza);
+    for (const s of sessions.available(ctx.to.bare)) sessions.deliver(s, ctx.stanza);
     return true;
   }, -100);
 
@@ -52,7 +52,7 @@ export function setupDelivery(server: Server): void {
 function deliverToFull(server: Server, ctx: RouteContext): boolean | Promise<boolean> {
   const s = server.sessions.get(ctx.to.bare, ctx.to.resource);
   if (s) {
-    s.send(ctx.stanza);
+    server.sessions.deliver(s, ctx.stanza);
     return true;
   }
   const type = ctx.stanza.attrs.type ?? 'normal';

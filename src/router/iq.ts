@@ -1,6 +1,6 @@
 import type { Element } from '../xmpp/xml/element.js';
 import type { JID } from '../xmpp/jid.js';
-import type { Session } from './session.js';
+import type { SessionRecord } from './session.js';
 import type { Router, RouteContext } from './router.js';
 import { StanzaError, errorReply, iqResult } from '../xmpp/stanza.js';
 
@@ -9,7 +9,7 @@ export interface IqContext {
   payload: Element;
   from: JID;
   to: JID;
-  origin?: Session;
+  origin?: SessionRecord;
 }
 
 /** Returns the payload of the result (or nothing for an empty result); throws StanzaError to refuse. */

@@ -1,6 +1,6 @@
 import type { Element } from '../xmpp/xml/element.js';
 import type { JID } from '../xmpp/jid.js';
-import type { Session } from './session.js';
+import type { SessionRecord } from './session.js';
 import { errorReply, isErrorStanza } from '../xmpp/stanza.js';
 
 /**
@@ -18,7 +18,7 @@ export interface RouteContext {
   from: JID;
   to: JID;
   /** The local session that sent the stanza, when it came from a client. */
-  origin?: Session;
+  origin?: SessionRecord;
 }
 
 /** Returns true when it took care of the stanza; later handlers are then skipped. */
@@ -61,7 +61,7 @@ export class Router {
    * Routes a stanza whose `from` and `to` are already set and trusted.
    * Remote domains are not served yet (no s2s): the sender gets remote-server-not-found.
    */
-  async route(stanza: Element, from: JID, to: JID, origin?: Session): Promise<void> {
+  async route(stanza: Element, from: JID, to: JID, origin?: SessionRecord): Promise<void> {
     const kind = stanza.name;
     if (kind !== 'message' && kind !== 'presence' && kind !== 'iq') return;
     if (!this.deps.isLocalHost(to.domain)) {

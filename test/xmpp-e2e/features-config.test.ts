@@ -123,7 +123,7 @@ test('XEP-0198 with resumeTimeout 1: unacknowledged messages go to offline stora
   await bob.send(xml('message', { to: 'smuser@localhost/flaky', type: 'chat' }, xml('body', {}, 'never acked')));
   await c.expect('never acked');
   c.destroy();
-  await eventually(() => parley.server.sessions.get('smuser@localhost', 'flaky')?.hibernating === true, 3000, 'the server noticed the drop');
+  await eventually(() => parley.server.sessions.get('smuser@localhost', 'flaky')?.flags.hibernating === true, 3000, 'the server noticed the drop');
   await bob.send(xml('message', { to: 'smuser@localhost/flaky', type: 'chat' }, xml('body', {}, 'sent while hibernating')));
   // Still there during the timeout ...
   assert.ok(((await parley.api('connected_users')).body as string[]).includes('smuser@localhost/flaky'));

@@ -205,7 +205,7 @@ test('XEP-0198: enable, <r/> counts handled stanzas, resumption after a dropped 
   await c.expect('before the drop');
   // Not acknowledged: the client loses its connection without closing the stream.
   c.destroy();
-  await eventually(() => parley.server.sessions.get('smuser@localhost', 'phone')?.hibernating === true, 3000, 'the server noticed the drop');
+  await eventually(() => parley.server.sessions.get('smuser@localhost', 'phone')?.flags.hibernating === true, 3000, 'the server noticed the drop');
   assert.ok((await connected()).includes('smuser@localhost/phone'), 'the session hibernates instead of ending');
   await bob.send(xml('message', { to: 'smuser@localhost/phone', type: 'chat' }, xml('body', {}, 'while away')));
   await bob.sync(); // routed to the hibernating session

@@ -6,6 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn, NS_SM, within } from './raw.js';
+import { streamOf } from '../support/streams.js';
 
 const servers: Parley[] = [];
 after(async () => {
@@ -92,7 +93,7 @@ test("item 1: replace-oldest replaces a hibernating session before a connected o
   gone.write(`<enable xmlns='${NS_SM}' resume='true'/>`);
   await gone.expect(/<enabled /);
   gone.destroy();
-  await eventually(() => parley.server.sessions.get('rep@localhost', 'gone')?.hibernating === true, 3000, 'hibernating');
+  await eventually(() => parley.server.sessions.get('rep@localhost', 'gone')?.flags.hibernating === true, 3000, 'hibernating');
   const fresh = await RawConn.tcp(parley.ports.c2s);
   await fresh.login('rep', 'reppw', 'fresh');
   assert.deepEqual(parley.server.sessions.resources('rep@localhost').map((s) => s.jid.resource).sort(), ['fresh', 'live']);
@@ -109,7 +110,7 @@ test('item 1: a hibernating session whose queue is full ends, and its messages g
   s.write(`<enable xmlns='${NS_SM}' resume='true'/><presence/>`);
   const id = /id="([^"]+)"/.exec((await s.expect(/<enabled [^>]*\/>/))[0])![1]!;
   s.destroy();
-  await eventually(() => parley.server.sessions.get('sleepy@localhost', 'phone')?.hibernating === true, 3000, 'hibernating');
+  await eventually(() => parley.server.sessions.get('sleepy@localhost', 'phone')?.flags.hibernating === true, 3000, 'hibernating');
   const sender = await RawConn.tcp(parley.ports.c2s);
   await sender.login('sender', 'senderpw', 'x');
   for (let i = 0; i < 30; i++) sender.write(`<message to='sleepy@localhost' type='chat'><body>m${i}</body></message>`);
@@ -139,7 +140,7 @@ test('item 2: a client that never reads while others send it 16 kB messages is d
   const rssBefore = process.memoryUsage().rss;
   const body = 'x'.repeat(16 * 1024);
   let maxBuffered = 0;
-  const session = parley.server.sessions.get('sink@localhost', 'deaf') as unknown as { transport?: { buffered: number } };
+  const session = streamOf(parley.server, 'sink@localhost', 'deaf') as { transport?: { buffered: number } };
   for (let i = 0; i < 2000 && parley.server.sessions.get('sink@localhost', 'deaf'); i++) {
     flood.write(`<message to='sink@localhost/deaf' type='chat'><body>${body}</body></message>`);
     if (i % 20 === 19) {
@@ -169,7 +170,7 @@ test('item 2: forty roster gets of a large roster, never read, cannot buffer pas
   const c = await RawConn.tcp(parley.ports.c2s);
   await c.login('big', 'bigpw', 'r');
   c.socket!.pause();
-  const session = parley.server.sessions.get('big@localhost', 'r') as unknown as { transport?: { buffered: number } };
+  const session = streamOf(parley.server, 'big@localhost', 'r') as { transport?: { buffered: number } };
   let maxBuffered = 0;
   for (let i = 0; i < 40; i++) {
     c.write(`<iq type='get' id='r${i}'><query xmlns='jabber:iq:roster'/></iq>`);
@@ -188,7 +189,7 @@ test("a client's backlog of stanzas waiting to be handled is bounded: the server
   await c.login('fast', 'fastpw', 'f');
   c.write(`<enable xmlns='${NS_SM}'/>`);
   await c.expect(/<enabled /);
-  const stream = parley.server.sessions.get('fast@localhost', 'f') as unknown as { queued: number };
+  const stream = streamOf(parley.server, 'fast@localhost', 'f') as { queued: number };
   let maxQueued = 0;
   const sample = setInterval(() => (maxQueued = Math.max(maxQueued, stream.queued)), 1);
   // 1,200 password changes: each waits for key derivation on the thread pool, so they pile up

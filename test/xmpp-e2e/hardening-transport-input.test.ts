@@ -10,6 +10,7 @@ import { WebSocket } from 'ws';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { RawConn, NS_TLS, NS_FRAMING, NS_SASL, NS_BIND, plainAuth } from './raw.js';
 import type { Transport } from '../../src/c2s/stream.js';
+import { streamOf } from '../support/streams.js';
 
 const RATE = 2000;
 let parley: Parley;
@@ -135,7 +136,7 @@ test('shaper over WebSocket: before authentication frames are read at the config
 
 /** The server side transport of a bound session (white box: the contract the output limit relies on). */
 function transportOf(resource: string): Transport {
-  const s = parley.server.sessions.get('slowreader@localhost', resource) as unknown as { transport: Transport };
+  const s = streamOf(parley.server, 'slowreader@localhost', resource) as { transport: Transport };
   assert.ok(s?.transport, `session ${resource}`);
   return s.transport;
 }

@@ -189,12 +189,17 @@ export class RawConn {
 
   /** PLAIN (allowed on loopback without TLS), stream restart, bind; returns the full JID. */
   async login(user: string, password: string, resource?: string, framed = false): Promise<string> {
+    const features = await this.authenticate(user, password, framed);
+    if (!features.includes(NS_BIND)) throw new Error(`no bind feature: ${features}`);
+    return this.bind(resource);
+  }
+
+  /** PLAIN (allowed on loopback without TLS) and the stream restart; returns the features offered then. */
+  async authenticate(user: string, password: string, framed = false): Promise<string> {
     await this.open('localhost', framed);
     this.write(plainAuth(user, password));
     await this.expect(/<success [^>]*(?:\/>|>[^<]*<\/success>)/, 5000, 'SASL success');
-    const features = await this.open('localhost', framed);
-    if (!features.includes(NS_BIND)) throw new Error(`no bind feature: ${features}`);
-    return this.bind(resource);
+    return this.open('localhost', framed);
   }
 
   async bind(resource?: string): Promise<string> {

@@ -121,7 +121,7 @@ export class AccountService {
       this.forget(bare);
     }
     committed?.();
-    for (const s of this.ctx.sessions.resources(bare)) s.close('not-authorized', 'Account removed');
+    for (const s of this.ctx.sessions.resources(bare)) this.ctx.sessions.close(s, 'not-authorized', 'Account removed');
     await this.ctx.hooks.emit('account-removed', p);
   }
 

@@ -3,7 +3,7 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import type { RouteContext } from '../../router/router.js';
-import type { Session } from '../../router/session.js';
+import type { SessionRecord } from '../../router/session.js';
 
 /** Which messages are copied (XEP-0280 §6): chat messages not marked private or no-copy. */
 function eligible(stanza: Element): boolean {
@@ -13,7 +13,7 @@ function eligible(stanza: Element): boolean {
   return true;
 }
 
-function wrap(kind: 'sent' | 'received', stanza: Element, to: Session): Element {
+function wrap(kind: 'sent' | 'received', stanza: Element, to: SessionRecord): Element {
   return x(
     'message',
     { from: to.jid.bare, to: to.jid.full, type: stanza.attrs.type ?? 'chat' },
@@ -30,32 +30,32 @@ export const carbonsModule = defineModule({
 
 function setupCarbons({ iq, router, sessions, services }: ModuleContext<'disco'>): void {
   services.disco.hostFeatures.add(NS.carbons);
-  const toggle = (on: boolean) => ({ from, to, origin }: { from: import('../../xmpp/jid.js').JID; to: import('../../xmpp/jid.js').JID; origin?: Session }) => {
+  const toggle = (on: boolean) => ({ from, to, origin }: { from: import('../../xmpp/jid.js').JID; to: import('../../xmpp/jid.js').JID; origin?: SessionRecord }) => {
     if (!origin || from.bare !== to.bare) throw new StanzaError('not-allowed');
-    origin.carbons = on;
+    sessions.setFlag(origin, 'carbons', on);
     return undefined;
   };
   iq.register({ xmlns: NS.carbons, target: 'bare', set: (ctx) => (ctx.payload.name === 'enable' ? toggle(true)(ctx) : ctx.payload.name === 'disable' ? toggle(false)(ctx) : (() => { throw new StanzaError('bad-request'); })()) });
 
-  const copyTo = (bare: string, except: Set<Session>, kind: 'sent' | 'received', stanza: Element) => {
+  const copyTo = (bare: string, except: Set<string>, kind: 'sent' | 'received', stanza: Element) => {
     for (const s of sessions.resources(bare)) {
-      if (s.carbons && !except.has(s) && s.presence !== undefined) s.send(wrap(kind, stanza, s));
+      if (s.flags.carbons && !except.has(s.id) && s.presence !== undefined) sessions.deliver(s, wrap(kind, stanza, s));
     }
   };
 
   router.on('message/out', (ctx: RouteContext) => {
-    if (ctx.origin && eligible(ctx.stanza)) copyTo(ctx.from.bare, new Set([ctx.origin]), 'sent', ctx.stanza);
+    if (ctx.origin && eligible(ctx.stanza)) copyTo(ctx.from.bare, new Set([ctx.origin.id]), 'sent', ctx.stanza);
     return false;
   }, 10);
   router.on('message/full', (ctx) => {
     const target = sessions.get(ctx.to.bare, ctx.to.resource);
-    if (target && eligible(ctx.stanza)) copyTo(ctx.to.bare, new Set([target]), 'received', ctx.stanza);
+    if (target && eligible(ctx.stanza)) copyTo(ctx.to.bare, new Set([target.id]), 'received', ctx.stanza);
     return false;
   }, 10);
   router.on('message/bare', (ctx) => {
     if (!eligible(ctx.stanza)) return false;
     const targets = sessions.messageTargets(ctx.to.bare);
-    if (targets.length) copyTo(ctx.to.bare, new Set(targets), 'received', ctx.stanza);
+    if (targets.length) copyTo(ctx.to.bare, new Set(targets.map((s) => s.id)), 'received', ctx.stanza);
     return false;
   }, 10);
 }

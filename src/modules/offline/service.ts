@@ -4,7 +4,7 @@ import { x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import type { RouteContext } from '../../router/router.js';
-import type { Session } from '../../router/session.js';
+import type { SessionRecord } from '../../router/session.js';
 
 /** Messages read from storage per step of a delivery; the event loop serves others between steps. */
 const DELIVERY_BATCH = 100;
@@ -56,7 +56,7 @@ export class OfflineService {
   }
 
   /** Sends the owner's stored messages to the session, in batches paced by what the session can take. */
-  private async deliver(session: Session): Promise<void> {
+  private async deliver(session: SessionRecord): Promise<void> {
     if (session.priority < 0) return;
     const owner = session.jid.bare;
     let claimed = this.claimed.get(owner);
@@ -70,10 +70,10 @@ export class OfflineService {
     }
   }
 
-  private async deliverClaiming(session: Session, owner: string, claims: Set<number>): Promise<void> {
+  private async deliverClaiming(session: SessionRecord, owner: string, claims: Set<number>): Promise<void> {
     let after = 0;
     for (;;) {
-      if (session.drained && !(await session.drained())) return;
+      if (!(await this.ctx.sessions.drained(session))) return;
       const batch = await this.ctx.store.list(owner, after, DELIVERY_BATCH);
       if (batch.length === 0) break;
       for (const m of batch) {
@@ -88,7 +88,7 @@ export class OfflineService {
           continue;
         }
         claims.add(m.id);
-        session.send(el, {
+        this.ctx.sessions.deliver(session, el, {
           acked: () => {
             claims.delete(m.id);
             this.ack(owner, m.id);

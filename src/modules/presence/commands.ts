@@ -48,7 +48,7 @@ export const presenceCommands = [
       presence.c('priority').t(String(prio));
       if (type === 'available' || type === '') await service.available(session, presence);
       else if (type === 'unavailable') await service.unavailable(session, presence);
-      else if (session.inject) await session.inject(presence);
+      else await sessions.inject(session, presence);
       return true;
     },
   }),

@@ -2,7 +2,7 @@ import type { ModuleContext } from '../module.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { JID, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import type { RouteContext } from '../../router/router.js';
-import type { Session } from '../../router/session.js';
+import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 import { transition } from './subscription.js';
@@ -13,13 +13,15 @@ const hasFrom = (i: RosterItem | undefined) => i !== undefined && (i.subscriptio
 const hasTo = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'to' || i.subscription === 'both');
 
 /** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
-export function showOf(s: Session): string {
-  if (!s.presence) return 'unavailable';
-  return s.presence.getChildText('show')?.trim() || 'available';
+/** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
+export function showOf(s: SessionRecord): string {
+  const presence = presenceOf(s);
+  if (!presence) return 'unavailable';
+  return presence.getChildText('show')?.trim() || 'available';
 }
 
-export function statusTextOf(s: Session): string {
-  return s.presence?.getChildText('status') ?? '';
+export function statusTextOf(s: SessionRecord): string {
+  return presenceOf(s)?.getChildText('status') ?? '';
 }
 
 export function parsePriority(presence: Element): number {
@@ -43,6 +45,10 @@ export class PresenceService {
     return this.ctx.services.roster;
   }
 
+  private deliver(session: SessionRecord, stanza: Element): void {
+    this.ctx.sessions.deliver(session, stanza);
+  }
+
   // ---- what local clients send --------------------------------------------------------
 
   private async outbound(ctx: RouteContext): Promise<boolean> {
@@ -62,20 +68,18 @@ export class PresenceService {
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
       const item = await this.roster().get(ctx.from.bare, ctx.to.bare);
       if (!hasFrom(item)) {
-        if (type === undefined) session.directedPresence.add(ctx.to.full);
-        else session.directedPresence.delete(ctx.to.full);
+        this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
     }
     return false; // route as addressed
   }
 
   /** Sets a session's presence as if it had sent it (the admin set_presence command uses this too). */
-  async available(session: Session, stanza: Element): Promise<void> {
+  async available(session: SessionRecord, stanza: Element): Promise<void> {
     const initial = session.presence === undefined;
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    session.presence = presence;
-    session.priority = parsePriority(stanza);
+    this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
     const items = await this.roster().list(session.jid.bare);
     await this.broadcast(session, presence, items);
     if (initial) {
@@ -84,38 +88,39 @@ export class PresenceService {
       }
       // Other resources of the same account are known without a probe.
       for (const other of this.ctx.sessions.available(session.jid.bare)) {
-        if (other !== session) session.send(withTo(other.presence!, session.jid.full));
+        if (other.id !== session.id) this.deliver(session, withTo(this.ctx.sessions.presenceOf(other)!, session.jid.full));
       }
       this.deliverPendingRequests(session, items);
       await this.ctx.hooks.emit('session-available', { session });
     }
   }
 
-  async unavailable(session: Session, stanza?: Element): Promise<void> {
+  async unavailable(session: SessionRecord, stanza?: Element): Promise<void> {
     const wasAvailable = session.presence !== undefined;
-    session.presence = undefined;
+    const directed = session.directedPresence;
+    this.ctx.sessions.setPresence(session, undefined);
+    this.ctx.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
-    for (const full of session.directedPresence) {
+    for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
     }
-    session.directedPresence.clear();
   }
 
-  private async sessionClosed(session: Session): Promise<void> {
-    if (session.presence !== undefined || session.directedPresence.size) await this.unavailable(session);
+  private async sessionClosed(session: SessionRecord): Promise<void> {
+    if (session.presence !== undefined || session.directedPresence.length) await this.unavailable(session);
   }
 
   /** To contacts with a 'from' subscription and to the account's own available resources. */
-  private async broadcast(session: Session, presence: Element, items: RosterItem[]): Promise<void> {
+  private async broadcast(session: SessionRecord, presence: Element, items: RosterItem[]): Promise<void> {
     for (const i of items) {
       if (!hasFrom(i)) continue;
       await this.ctx.send(presence.clone(), session.jid, parseJID(i.jid));
     }
-    for (const s of this.ctx.sessions.available(session.jid.bare)) s.send(withTo(presence, s.jid.full));
-    if (presence.attrs.type === 'unavailable') session.send(withTo(presence, session.jid.full));
+    for (const s of this.ctx.sessions.available(session.jid.bare)) this.deliver(s, withTo(presence, s.jid.full));
+    if (presence.attrs.type === 'unavailable') this.deliver(session, withTo(presence, session.jid.full));
   }
 
   // ---- subscriptions ------------------------------------------------------------------
@@ -184,7 +189,7 @@ export class PresenceService {
     const reply = errorReply(ctx.stanza, 'not-allowed', this.roster().fullText(owner));
     if (ctx.origin) {
       reply.attrs.to = ctx.origin.jid.full;
-      ctx.origin.send(reply);
+      this.deliver(ctx.origin, reply);
     } else {
       await this.ctx.send(reply, ctx.to.bareJID(), ctx.from);
     }
@@ -256,20 +261,20 @@ export class PresenceService {
   }
 
   private deliverToAvailable(owner: string, stanza: Element): void {
-    for (const s of this.ctx.sessions.available(owner)) s.send(stanza);
+    for (const s of this.ctx.sessions.available(owner)) this.deliver(s, stanza);
   }
 
   /** After granting a subscription: the contact learns the user's current presence. */
   private async sendCurrentPresence(owner: string, contact: JID): Promise<void> {
     for (const s of this.ctx.sessions.available(owner)) {
-      await this.ctx.send(s.presence!.clone(), s.jid, contact);
+      await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, contact);
     }
   }
 
   /** Subscription requests that arrived while the account was offline (RFC 6121 §3.1.3). */
-  private deliverPendingRequests(session: Session, items: RosterItem[]): void {
+  private deliverPendingRequests(session: SessionRecord, items: RosterItem[]): void {
     for (const i of items) {
-      if (i.pendingIn) session.send(x('presence', { type: 'subscribe', from: i.jid, to: session.jid.bare }));
+      if (i.pendingIn) this.deliver(session, x('presence', { type: 'subscribe', from: i.jid, to: session.jid.bare }));
     }
   }
 
@@ -304,12 +309,12 @@ export class PresenceService {
   }
 
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
-  private async answerProbe(ctx: RouteContext, sessions: Session[]): Promise<void> {
+  private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
       const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
       if (!hasFrom(item)) return;
     }
-    for (const s of sessions) await this.ctx.send(s.presence!.clone(), s.jid, ctx.from);
+    for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);
   }
 }
 

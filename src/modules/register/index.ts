@@ -96,7 +96,7 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
         try {
-          await accounts.unregister(from.local, from.domain, () => origin.send(done));
+          await accounts.unregister(from.local, from.domain, () => ctx.sessions.deliver(origin, done));
         } catch (err) {
           // Nothing was removed (one transaction): the client is told so, and stays.
           ctx.log.error({ err, jid: from.bare }, 'in-band account removal failed');

@@ -1,5 +1,5 @@
 import type { ModuleContext } from '../module.js';
-import type { Session } from '../../router/session.js';
+import type { SessionRecord } from '../../router/session.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
@@ -94,11 +94,11 @@ export class RosterService {
    * carrying the version the change produced (§2.6.3).
    */
   push(owner: string, item: Element, version: number): void {
-    const targets = this.ctx.sessions.resources(owner).filter((s) => s.rosterRequested);
+    const targets = this.ctx.sessions.resources(owner).filter((s) => s.flags.rosterRequested);
     if (targets.length === 0) return;
     const ver = String(version);
     for (const s of targets) {
-      s.send(x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
+      this.ctx.sessions.deliver(s, x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
     }
   }
 
@@ -106,10 +106,10 @@ export class RosterService {
     if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a roster belongs to its account only');
   }
 
-  private async iqGet(from: JID, to: JID, payload: Element, origin?: Session): Promise<Element | undefined> {
+  private async iqGet(from: JID, to: JID, payload: Element, origin?: import('../../router/session.js').SessionRecord): Promise<Element | undefined> {
     this.checkOwn(from, to);
     // Interested from now on: a change made while this get is answered still reaches it as a push.
-    if (origin) origin.rosterRequested = true;
+    if (origin) this.ctx.sessions.setFlag(origin, 'rosterRequested', true);
     // The version is read before the items: the list is at least as new as the version it carries.
     const ver = await this.version(from.bare);
     // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).

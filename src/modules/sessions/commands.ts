@@ -1,6 +1,6 @@
 import { commandsIn, intResult, listOf, rescode, str, int, strResult, tupleOf } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
-import type { Session } from '../../router/session.js';
+import type { SessionRecord } from '../../router/session.js';
 import { tryParseJID, JID } from '../../xmpp/jid.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
@@ -10,13 +10,13 @@ import { showOf, statusTextOf } from '../presence/index.js';
 type Context = CommandContext<void, 'accounts'>;
 const command = commandsIn<Context>();
 
-function sessionInfo(ctx: Context, s: Session) {
+function sessionInfo(s: SessionRecord) {
   return {
     connection: s.connection,
     ip: s.ip,
     port: s.port,
     priority: s.priority,
-    node: ctx.nodeName,
+    node: s.node,
     uptime: Math.floor((Date.now() - s.startedAt) / 1000),
     status: showOf(s),
     resource: s.jid.resource,
@@ -33,10 +33,10 @@ const SESSION_EXAMPLE = {
   connection: 'c2s', ip: '127.0.0.1', port: 42656, priority: 8, node: 'parley@myserver.com', uptime: 231, status: 'dnd', resource: 'tka', statustext: '',
 };
 
-const byJid = (a: Session, b: Session) => (a.jid.full < b.jid.full ? -1 : a.jid.full > b.jid.full ? 1 : 0);
+const byJid = (a: SessionRecord, b: SessionRecord) => (a.jid.full < b.jid.full ? -1 : a.jid.full > b.jid.full ? 1 : 0);
 
 /** The sessions of an account, by full JID; none for a name that is not an account's. */
-function userSessions({ services, sessions }: Context, user: string, host: string): Session[] {
+function userSessions({ services, sessions }: Context, user: string, host: string): SessionRecord[] {
   const p = services.accounts.tryPrepare(user, host);
   if (!p) return [];
   return sessions.resources(`${p.user}@${p.host}`).sort(byJid);
@@ -66,7 +66,7 @@ export const sessionCommands = [
     args: [],
     result: listOf('connected_users_info', tupleOf('session', [['jid', 'string'], ...SESSION_FIELDS])),
     resultExample: [{ jid: 'user1@myserver.com/tka', ...SESSION_EXAMPLE }],
-    exec: (_, ctx) => [...ctx.sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(ctx, s) })),
+    exec: (_, ctx) => [...ctx.sessions.all()].sort(byJid).map((s) => ({ jid: s.jid.full, ...sessionInfo(s) })),
   }),
 
   command({
@@ -90,7 +90,7 @@ export const sessionCommands = [
     name: 'user_sessions_info', tags: ['session'], policy: 'admin', desc: 'Get information about all sessions of a user',
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com')],
     result: listOf('sessions_info', tupleOf('session', SESSION_FIELDS)), resultExample: [SESSION_EXAMPLE],
-    exec: ({ user, host }, ctx) => userSessions(ctx, user, host).map((s) => sessionInfo(ctx, s)),
+    exec: ({ user, host }, ctx) => userSessions(ctx, user, host).map((s) => sessionInfo(s)),
   }),
 
   command({
@@ -120,7 +120,7 @@ export const sessionCommands = [
       const s = userSessions(ctx, user, host).find((x) => x.jid.resource === resource);
       if (!s) return false;
       // ejabberd closes a kicked session with <conflict/> and the reason as text.
-      s.close('conflict', reason || 'Kicked by administrator');
+      ctx.sessions.close(s, 'conflict', reason || 'Kicked by administrator');
       return true;
     },
   }),
@@ -131,7 +131,7 @@ export const sessionCommands = [
     result: intResult('num_resources'), resultExample: 3,
     exec: ({ user, host }, ctx) => {
       const list = userSessions(ctx, user, host);
-      for (const s of list) s.close('policy-violation', 'has been kicked');
+      for (const s of list) ctx.sessions.close(s, 'policy-violation', 'has been kicked');
       return list.length;
     },
   }),
@@ -176,8 +176,7 @@ export const sessionCommands = [
     async exec({ user, host, resource, stanza }, ctx) {
       const el = parseStanza(stanza);
       const s = userSessions(ctx, user, host).find((x) => x.jid.resource === resource);
-      if (!s || !s.inject) throw notFound(`User session not found: ${user}@${host}/${resource}`);
-      await s.inject(el);
+      if (!s || !(await ctx.sessions.inject(s, el))) throw notFound(`User session not found: ${user}@${host}/${resource}`);
       return true;
     },
   }),

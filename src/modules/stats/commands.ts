@@ -56,11 +56,7 @@ export const statsCommands = [
       if (h === undefined) throw notFound(`Unknown host: ${host}`);
       switch (name) {
         case 'registeredusers': return registered(ctx, [h]);
-        case 'onlineusers': {
-          let n = 0;
-          for (const _ of ctx.sessions.forHost(h)) n++;
-          return n;
-        }
+        case 'onlineusers': return ctx.sessions.countForHost(h);
         default: throw badArgument(`Unknown statistic: ${name}`);
       }
     },
