@@ -25,7 +25,7 @@ after(async () => {
 });
 
 const backends: [string, Record<string, unknown>][] = [
-  ['sqlite', {}],
+  ['sqlite', { storage: { backend: 'sqlite' } }],
   ['postgres', { storage: { backend: 'postgres', url: PG_URL, schema } }],
 ];
 
