@@ -337,21 +337,28 @@ async function main(): Promise<number> {
       shouldStop: serverDead,
     };
 
-    /** Signals the server to write a heap snapshot and waits until the file is complete. */
-    const heapSnapshot = async () => {
+    /**
+     * Sends the server SIGUSR2 (a heap snapshot or a diagnostic report, as it was started) and waits
+     * for the new file in its heap directory until `read` makes something of it (the file is
+     * written in place: `read` returns undefined while it is incomplete).
+     */
+    const signalForFile = async <T>(read: (file: string) => T | undefined, tries: number, intervalMs: number): Promise<T | undefined> => {
       const dir = resolve(server.dir, 'heap');
       const before = new Set(readdirSync(dir));
       process.kill(pid, 'SIGUSR2');
-      for (let i = 0; i < 600; i++) {
-        await sleep(1000);
+      for (let i = 0; i < tries; i++) {
+        await sleep(intervalMs);
         const fresh = readdirSync(dir).filter((f) => !before.has(f));
-        // Node writes the snapshot in place; its JSON ends with a closing brace once it is complete.
-        if (fresh.length > 0 && endsWithBrace(resolve(dir, fresh[0]))) {
-          out(`  heap snapshot ${resolve(dir, fresh[0])}`);
-          return;
-        }
+        const got = fresh.length > 0 ? read(resolve(dir, fresh[0]!)) : undefined;
+        if (got !== undefined) return got;
       }
-      out('  heap snapshot: none written within 600 s');
+      return undefined;
+    };
+
+    /** A heap snapshot of the server (its JSON ends with a closing brace once it is complete). */
+    const heapSnapshot = async () => {
+      const file = await signalForFile((f) => (endsWithBrace(f) ? f : undefined), 600, 1000);
+      out(file ? `  heap snapshot ${file}` : '  heap snapshot: none written within 600 s');
     };
 
     /**
@@ -360,24 +367,18 @@ async function main(): Promise<number> {
      * kept alive or as memory the allocators hold.
      */
     const memoryReport = async () => {
-      const dir = resolve(server.dir, 'heap');
-      const before = new Set(readdirSync(dir));
-      process.kill(pid, 'SIGUSR2');
-      for (let i = 0; i < 30; i++) {
-        await sleep(500);
-        const fresh = readdirSync(dir).filter((f) => !before.has(f) && f.endsWith('.json'));
-        if (fresh.length === 0) continue;
+      type Report = { javascriptHeap: { totalMemory: number; usedMemory: number } };
+      const r = await signalForFile((f) => {
         try {
-          const r = JSON.parse(readFileSync(resolve(dir, fresh[0]!), 'utf8')) as { javascriptHeap: { totalMemory: number; usedMemory: number } };
-          const m = smapsByKind(pid);
-          const mb = (b: number) => fmt(b / 1048576, 1);
-          out(`  memory: V8 heap ${mb(r.javascriptHeap.usedMemory)} MB used of ${mb(r.javascriptHeap.totalMemory)} MB; resident: anonymous ${mb(m.anon)} MB, malloc heap (brk) ${mb(m.brk)} MB, files ${mb(m.file)} MB`);
-          return;
+          return JSON.parse(readFileSync(f, 'utf8')) as Report;
         } catch {
-          // still being written
+          return undefined; // still being written
         }
-      }
-      out('  memory: no diagnostic report within 15 s');
+      }, 30, 500);
+      if (!r) return out('  memory: no diagnostic report within 15 s');
+      const m = smapsByKind(pid);
+      const mb = (b: number) => fmt(b / 1048576, 1);
+      out(`  memory: V8 heap ${mb(r.javascriptHeap.usedMemory)} MB used of ${mb(r.javascriptHeap.totalMemory)} MB; resident: anonymous ${mb(m.anon)} MB, malloc heap (brk) ${mb(m.brk)} MB, files ${mb(m.file)} MB`);
     };
 
     /** Waits until the server holds no client connections and its descriptors stop falling. */

@@ -23,6 +23,30 @@ export type State =
 
 type Table = Readonly<Record<SubscriptionType, Partial<Record<State, State>>>>;
 
+/**
+ * Cancelling a subscription moves the item the same way on both sides: the user's outbound
+ * `unsubscribe` (A.2.2) and the contact's inbound `unsubscribed` (A.3.4) end the user's subscription
+ * to the contact ('to', or a pending request out); the user's `unsubscribed` (A.2.4) and the
+ * contact's `unsubscribe` (A.3.2) end the contact's subscription to the user ('from', or a pending
+ * request in).
+ */
+const ENDS_TO: Partial<Record<State, State>> = {
+    'None+PendingOut': 'None',
+    'None+PendingOut+PendingIn': 'None+PendingIn',
+    To: 'None',
+    'To+PendingIn': 'None+PendingIn',
+    'From+PendingOut': 'From',
+    Both: 'From',
+  };
+const ENDS_FROM: Partial<Record<State, State>> = {
+    'None+PendingIn': 'None',
+    'None+PendingOut+PendingIn': 'None+PendingOut',
+    'To+PendingIn': 'To',
+    From: 'None',
+    'From+PendingOut': 'None+PendingOut',
+    Both: 'To',
+  };
+
 /** A.2: the user's server handles a subscription stanza its user sent. */
 const OUTBOUND: Table = {
   subscribe: {
@@ -30,27 +54,13 @@ const OUTBOUND: Table = {
     'None+PendingIn': 'None+PendingOut+PendingIn',
     From: 'From+PendingOut',
   },
-  unsubscribe: {
-    'None+PendingOut': 'None',
-    'None+PendingOut+PendingIn': 'None+PendingIn',
-    To: 'None',
-    'To+PendingIn': 'None+PendingIn',
-    'From+PendingOut': 'From',
-    Both: 'From',
-  },
+  unsubscribe: ENDS_TO,
   subscribed: {
     'None+PendingIn': 'From',
     'None+PendingOut+PendingIn': 'From+PendingOut',
     'To+PendingIn': 'Both',
   },
-  unsubscribed: {
-    'None+PendingIn': 'None',
-    'None+PendingOut+PendingIn': 'None+PendingOut',
-    'To+PendingIn': 'To',
-    From: 'None',
-    'From+PendingOut': 'None+PendingOut',
-    Both: 'To',
-  },
+  unsubscribed: ENDS_FROM,
 };
 
 /** A.3: the contact's server handles a subscription stanza addressed to its user. */
@@ -60,27 +70,13 @@ const INBOUND: Table = {
     'None+PendingOut': 'None+PendingOut+PendingIn',
     To: 'To+PendingIn',
   },
-  unsubscribe: {
-    'None+PendingIn': 'None',
-    'None+PendingOut+PendingIn': 'None+PendingOut',
-    'To+PendingIn': 'To',
-    From: 'None',
-    'From+PendingOut': 'None+PendingOut',
-    Both: 'To',
-  },
+  unsubscribe: ENDS_FROM,
   subscribed: {
     'None+PendingOut': 'To',
     'None+PendingOut+PendingIn': 'To+PendingIn',
     'From+PendingOut': 'Both',
   },
-  unsubscribed: {
-    'None+PendingOut': 'None',
-    'None+PendingOut+PendingIn': 'None+PendingIn',
-    To: 'None',
-    'To+PendingIn': 'None+PendingIn',
-    'From+PendingOut': 'From',
-    Both: 'From',
-  },
+  unsubscribed: ENDS_TO,
 };
 
 const TABLES: Readonly<Record<Direction, Table>> = { outbound: OUTBOUND, inbound: INBOUND };
