@@ -6,23 +6,14 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { startParley, type Parley } from '../support/harness.js';
+import { dropSchema, startParley, TEST_PG_URL, type Parley } from '../support/harness.js';
 import { RawConn } from '../xmpp-e2e/raw.js';
 import { textCodec } from '../../src/storage/kinds.js';
 
-const PG_URL = process.env.PARLEY_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_URL = TEST_PG_URL;
 const schema = `parley_unreg_${process.pid}_${randomBytes(4).toString('hex')}`;
 
-after(async () => {
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    await c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await c.end();
-  }
-});
+after(() => dropSchema(schema));
 
 const backends: [string, Record<string, unknown>][] = [
   ['sqlite', { storage: { backend: 'sqlite' } }],

@@ -61,7 +61,8 @@ function testStorage(): 'sqlite' | 'postgres' {
   return v;
 }
 
-async function dropSchema(schema: string): Promise<void> {
+/** Drops a PostgreSQL schema a test made (and everything in it). */
+export async function dropSchema(schema: string): Promise<void> {
   const client = new pg.Client({ connectionString: TEST_PG_URL });
   await client.connect();
   try {
