@@ -134,6 +134,18 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxPrivateElements: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('private XML storage (XEP-0049): elements one account may keep, one per element name and namespace; a new one beyond is refused (resource-constraint)'),
+        maxPrivateElementSize: z
+          .number()
+          .int()
+          .min(256)
+          .default(65_536)
+          .describe('private XML storage (XEP-0049): bytes of one stored element, serialized as UTF-8; a larger one is refused (not-acceptable)'),
       })
       .strict()
       .default({
@@ -147,6 +159,8 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxPrivateElements: 100,
+        maxPrivateElementSize: 65_536,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

@@ -11,6 +11,7 @@ export const NS = {
   framing: 'urn:ietf:params:xml:ns:xmpp-framing',
   roster: 'jabber:iq:roster',
   register: 'jabber:iq:register',
+  private: 'jabber:iq:private',
   registerFeature: 'http://jabber.org/features/iq-register',
   version: 'jabber:iq:version',
   discoInfo: 'http://jabber.org/protocol/disco#info',
