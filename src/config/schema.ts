@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isCidr } from '../transports/address.js';
+import { tryParseJID } from '../xmpp/jid.js';
 
 const port = z.number().int().min(0).max(65535);
 const listener = (address: string, p: number) =>
@@ -32,6 +33,18 @@ const rateLimit = (rate: number, burst: number) =>
     })
     .strict()
     .default({ rate, burst });
+
+/**
+ * Who may do something, like an ejabberd access rule: everyone, the admins, no one, or the listed
+ * accounts (user@host, prepared when compared).
+ */
+const accountJid = z.string().refine((s) => {
+  const jid = tryParseJID(s);
+  return jid !== undefined && jid.local !== '' && jid.resource === '';
+}, 'expected an account JID (user@host)');
+const accessRule = z
+  .union([z.enum(['all', 'admin', 'none']), z.object({ user: z.array(accountJid) }).strict()])
+  .describe("'all', 'admin', 'none', or {user: [jid...]}");
 
 const permissionRule = z
   .object({
@@ -89,6 +102,12 @@ export const configSchema = z
         requireTls: z.boolean().default(true).describe('refuse authentication before STARTTLS (loopback is exempt)'),
         allowPlainWithoutTlsOnLoopback: z.boolean().default(true),
         inBandRegistration: z.boolean().default(false).describe('XEP-0077 account creation by clients'),
+        inBandPasswordChange: accessRule
+          .default('all')
+          .describe("who may change their own password with XEP-0077 once logged in: 'all' (as ejabberd), 'admin', 'none', or {user: [jid...]}; others get not-allowed"),
+        inBandRemoval: accessRule
+          .default('all')
+          .describe("who may remove their own account with XEP-0077 <remove/> (ejabberd's mod_register access_remove): 'all' (as ejabberd), 'admin', 'none', or {user: [jid...]}; others get forbidden"),
         registrationTimeout: z.number().int().min(0).default(600).describe('seconds between in-band registrations from one address (0: no limit)'),
         resumeTimeout: z.number().int().min(0).default(300).describe('XEP-0198 seconds a lost session may be resumed'),
         negotiationTimeout: z.number().int().min(1).default(60).describe('seconds a new connection has to authenticate and bind'),
@@ -102,6 +121,8 @@ export const configSchema = z
         requireTls: true,
         allowPlainWithoutTlsOnLoopback: true,
         inBandRegistration: false,
+        inBandPasswordChange: 'all',
+        inBandRemoval: 'all',
         registrationTimeout: 600,
         resumeTimeout: 300,
         negotiationTimeout: 60,
@@ -189,3 +210,4 @@ export const configSchema = z
 
 export type Config = z.infer<typeof configSchema>;
 export type PermissionRule = z.infer<typeof permissionRule>;
+export type AccessRule = z.infer<typeof accessRule>;

@@ -6,6 +6,8 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply, iqResult } from '../../xmpp/stanza.js';
 import { DomainError } from '../../errors.js';
+import type { AccessRule } from '../../config/schema.js';
+import { nodeprep, parseJID, type JID } from '../../xmpp/jid.js';
 
 function registrationForm(): Element {
   return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
@@ -79,16 +81,43 @@ export const registerModule = defineModule({
   setup: setupRegister,
 });
 
+/**
+ * Whether an access rule (`c2s.inBandPasswordChange`, `c2s.inBandRemoval`) lets an account (a
+ * prepared bare JID) do it. The rule's JIDs (checked by the configuration schema; `admins` by the
+ * server) are prepared once, so `Alice@Example.org` names alice@example.org.
+ */
+export function accessCheck(rule: AccessRule, admins: () => readonly string[]): (bare: string) => boolean {
+  if (rule === 'all') return () => true;
+  if (rule === 'none') return () => false;
+  const allowed = new Set((rule === 'admin' ? admins() : rule.user).map((entry) => parseJID(entry).bare));
+  return (bare) => allowed.has(bare);
+}
+
 function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
   const { accounts, disco } = ctx.services;
+  const admins = () => ctx.config.admins ?? [`admin@${ctx.hosts[0]}`];
+  const mayChangePassword = accessCheck(ctx.config.c2s.inBandPasswordChange, admins);
+  const mayRemove = accessCheck(ctx.config.c2s.inBandRemoval, admins);
   if (ctx.config.c2s.inBandRegistration) disco.hostFeatures.add(NS.register);
+  /** Whether a <username/> names the account itself (prepared as a login is). */
+  const isOwn = (user: string, from: JID) => {
+    try {
+      return nodeprep(user) === from.local;
+    } catch {
+      return false;
+    }
+  };
   ctx.iq.register({
     xmlns: NS.register,
     target: 'both',
     get: ({ from }) => x('query', { xmlns: NS.register }, x('registered'), x('username', null, from.local), x('password')),
     set: async ({ iq, from, to, payload, origin }) => {
-      if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
+      if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed', 'The query is only allowed from local users');
+      const user = payload.getChildText('username');
+      if (user !== undefined && !isOwn(user, from)) throw new StanzaError('forbidden', 'The username must be your own');
       if (payload.getChild('remove')) {
+        // XEP-0077 §3.2; ejabberd's mod_register access_remove and its answer.
+        if (!mayRemove(from.bare)) throw new StanzaError('forbidden', 'Access denied by service policy');
         if (!(await accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
         // XEP-0077 §3.2: the client gets the result once the removal is committed, before it
         // closes its sessions (the result the IQ layer sends afterwards finds no session and is dropped).
@@ -104,15 +133,17 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
         }
         return undefined;
       }
-      const user = payload.getChildText('username');
+      // XEP-0077 §3.3: a password change.
       const password = payload.getChildText('password');
-      if (!password || (user !== undefined && user.toLowerCase() !== from.local)) throw new StanzaError('bad-request', 'username must be your own and a password is required');
+      if (user === undefined || !password) throw new StanzaError('bad-request', 'A password change carries your username and the new password');
+      if (!mayChangePassword(from.bare)) throw new StanzaError('not-allowed', 'Changing password is not allowed');
       try {
         await accounts.changePassword(from.local, from.domain, password);
       } catch (err) {
         if (err instanceof DomainError) throw new StanzaError('not-acceptable', err.message);
         throw err;
       }
+      ctx.log.info({ jid: from.bare }, 'password changed in band');
       return undefined;
     },
   });
