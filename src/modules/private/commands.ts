@@ -1,6 +1,6 @@
 import { commandsIn, rescode, str, strResult } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
-import type { AccountRef } from '../../storage/kinds.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
 import { NS } from '../../xmpp/ns.js';
@@ -13,7 +13,7 @@ const command = commandsIn<Context>();
 /** An existing account named by a command's arguments. */
 async function account({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
   const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
   return p;
 }
 

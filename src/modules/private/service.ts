@@ -1,5 +1,5 @@
 import type { ModuleContext } from '../module.js';
-import type { AccountRef } from '../../storage/kinds.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 import { DomainError, type DomainErrorKind } from '../../errors.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
@@ -97,7 +97,7 @@ export class PrivateService {
     if (!(await store.set(account, w.key, w.text, this.maxElements))) {
       throw new PrivateStorageError(
         'forbidden',
-        `Private storage of ${account.user}@${account.host} is full (limits.maxPrivateElements: ${this.maxElements})`,
+        `Private storage of ${bareOf(account)} is full (limits.maxPrivateElements: ${this.maxElements})`,
         'resource-constraint',
       );
     }
@@ -133,7 +133,7 @@ export class PrivateService {
   private own(from: JID, to: JID): AccountRef {
     // XEP-0049 §2.3 and §4: another user's private data is neither read nor written.
     if (from.bare !== to.bare) throw new StanzaError('forbidden', 'Query to another users is forbidden');
-    return { user: to.local, host: to.domain };
+    return accountOf(to);
   }
 
   private async iqGet(from: JID, to: JID, query: Element): Promise<Element> {

@@ -7,7 +7,8 @@ import { NS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply, iqResult } from '../../xmpp/stanza.js';
 import { DomainError } from '../../errors.js';
 import type { AccessRule } from '../../config/schema.js';
-import { nodeprep, parseJID, type JID } from '../../xmpp/jid.js';
+import { parseJID, type JID } from '../../xmpp/jid.js';
+import { accountOf } from '../../xmpp/account.js';
 
 function registrationForm(): Element {
   return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
@@ -62,7 +63,7 @@ export async function handlePreAuthRegistration(server: RegistrationHost, iq: El
     else seen.set(ip, previous);
   };
   try {
-    await server.accounts.register(user, host, password);
+    await server.accounts.register(server.accounts.prepare(user, host), password);
     server.log.info({ user, host, ip }, 'account created by in-band registration');
     return reply(iqResult(iq));
   } catch (err) {
@@ -100,13 +101,7 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
   const mayRemove = accessCheck(ctx.config.c2s.inBandRemoval, admins);
   if (ctx.config.c2s.inBandRegistration) disco.hostFeatures.add(NS.register);
   /** Whether a <username/> names the account itself (prepared as a login is). */
-  const isOwn = (user: string, from: JID) => {
-    try {
-      return nodeprep(user) === from.local;
-    } catch {
-      return false;
-    }
-  };
+  const isOwn = (user: string, from: JID) => accounts.tryPrepare(user, from.domain)?.user === from.local;
   ctx.iq.register({
     xmlns: NS.register,
     target: 'both',
@@ -118,14 +113,14 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
       if (payload.getChild('remove')) {
         // XEP-0077 §3.2; ejabberd's mod_register access_remove and its answer.
         if (!mayRemove(from.bare)) throw new StanzaError('forbidden', 'Access denied by service policy');
-        if (!(await accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
+        if (!(await accounts.exists(accountOf(from)))) throw new StanzaError('item-not-found');
         // XEP-0077 §3.2: the client gets the result once the removal is committed, before it
         // closes its sessions (the result the IQ layer sends afterwards finds no session and is dropped).
         const done = iqResult(iq);
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
         try {
-          await accounts.unregister(from.local, from.domain, () => ctx.sessions.deliver(origin, done));
+          await accounts.unregister(accountOf(from), () => ctx.sessions.deliver(origin, done));
         } catch (err) {
           // Nothing was removed (one transaction): the client is told so, and stays.
           ctx.log.error({ err, jid: from.bare }, 'in-band account removal failed');
@@ -138,7 +133,7 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
       if (user === undefined || !password) throw new StanzaError('bad-request', 'A password change carries your username and the new password');
       if (!mayChangePassword(from.bare)) throw new StanzaError('not-allowed', 'Changing password is not allowed');
       try {
-        await accounts.changePassword(from.local, from.domain, password);
+        await accounts.changePassword(accountOf(from), password);
       } catch (err) {
         if (err instanceof DomainError) throw new StanzaError('not-acceptable', err.message);
         throw err;
