@@ -205,7 +205,8 @@ test('private_get and private_set refuse unknown users and hosts, malformed XML,
   assert.equal(await get({ user: 'nobody' }, 404), 'User nobody@localhost does not exist');
   assert.equal(await set({ host: 'example.org' }, 404), 'Unknown host: example.org');
   assert.equal(await get({ host: 'example.org' }, 404), 'Unknown host: example.org');
-  for (const element of ['<storage xmlns="urn:x"><unclosed></storage>', '<storage xmlns="urn:x"', 'not xml at all', '', '<a xmlns="urn:x"/><b xmlns="urn:x"/>', '<!DOCTYPE a><a/>']) {
+  const deep = `<a xmlns="urn:x">${'<b>'.repeat(200)}${'</b>'.repeat(200)}</a>`;
+  for (const element of ['<storage xmlns="urn:x"><unclosed></storage>', '<storage xmlns="urn:x"', 'not xml at all', '', '<a xmlns="urn:x"/><b xmlns="urn:x"/>', '<!DOCTYPE a><a/>', '<?xml version="1.0"?><a xmlns="urn:x"/>', deep, '<a xmlns="urn:x">&undefined;</a>']) {
     assert.match(await set({ element }, 400), /^Invalid XML element: /, element);
   }
   assert.equal(await set({ element: '<storage/>' }, 400), 'The element <storage/> has no namespace of its own (xmlns)');
