@@ -170,6 +170,12 @@ test('limits: an element over maxPrivateElementSize is not-acceptable; a new ele
   assert.match(await ok('private_set', { user: 'carol', host: 'localhost', element: `<more xmlns='urn:example:n'>x</more>` }, 403), /is full \(limits.maxPrivateElements: 4\)/);
   assert.match(await ok('private_set', { user: 'dave', host: 'localhost', element: `<big xmlns='urn:example:big'>${'x'.repeat(MAX_SIZE)}</big>` }, 400), /over limits.maxPrivateElementSize \(1024\)/);
   assert.equal((await ok('private_get', { user: 'dave', host: 'localhost', element: 'big', ns: 'urn:example:big' })).res, `<query xmlns="${NS_PRIVATE}"><big xmlns="urn:example:big"/></query>`);
+  // Concurrent new elements: exactly the limit is stored, the others refused.
+  const results = await Promise.all(
+    Array.from({ length: 3 * MAX_ELEMENTS }, (_, i) => parley.api('private_set', { user: 'dave', host: 'localhost', element: `<c${i} xmlns='urn:example:c'>${i}</c${i}>` })),
+  );
+  assert.deepEqual(results.map((r) => r.status).sort(), [...Array(MAX_ELEMENTS).fill(200), ...Array(2 * MAX_ELEMENTS).fill(403)]);
+  assert.equal(await parley.server.service('private').count({ user: 'dave', host: 'localhost' }), MAX_ELEMENTS);
 });
 
 // ---- private_get / private_set --------------------------------------------------------------
