@@ -134,6 +134,13 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxPrivacyLists: z.number().int().min(1).default(32).describe('privacy lists (XEP-0016) per account, the block list (XEP-0191) included; a new list beyond it is refused'),
+        maxPrivacyListItems: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe('items per privacy list, blocked JIDs (XEP-0191) included: they are items of the default list'),
       })
       .strict()
       .default({
@@ -147,6 +154,8 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxPrivacyLists: 32,
+        maxPrivacyListItems: 1000,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
