@@ -78,12 +78,10 @@ export class PrivacyService {
     this.cache.delete(bare);
   }
 
-  private remember(bare: string, data: PrivacyData | undefined): State | null {
-    const state = data && Object.keys(data.lists).length > 0 ? { data, compiled: new Map(Object.entries(data.lists).map(([n, items]) => [n, compile(items)])) } : null;
+  private remember(bare: string, state: State | null): void {
     this.cache.delete(bare);
     if (this.cache.size >= CACHE_MAX) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(bare, state);
-    return state;
   }
 
   /** The account's state: from memory, else read once and kept. */
@@ -93,12 +91,10 @@ export class PrivacyService {
     if (cached !== undefined) return cached;
     const generation = this.generation;
     const data = await this.ctx.store.get(a);
-    if (generation !== this.generation) return this.compileOnly(data);
-    return this.remember(bare, data);
-  }
-
-  private compileOnly(data: PrivacyData | undefined): State | null {
-    return data && Object.keys(data.lists).length ? { data, compiled: new Map(Object.entries(data.lists).map(([n, items]) => [n, compile(items)])) } : null;
+    const state = data && Object.keys(data.lists).length > 0 ? { data, compiled: new Map(Object.entries(data.lists).map(([n, items]) => [n, compile(items)])) } : null;
+    // A read that overlapped a change may hold what the change replaced: used once, not kept.
+    if (generation === this.generation) this.remember(bare, state);
+    return state;
   }
 
   /**
@@ -108,21 +104,26 @@ export class PrivacyService {
    * sees it (blocking sends its last presence to the newly blocked contacts there).
    */
   private async modify<T>(a: AccountRef, fn: (data: PrivacyData) => T, beforeEnforced?: (result: T) => Promise<void>): Promise<T> {
-    let data!: PrivacyData;
+    const bare = bareOf(a);
+    const previous = beforeEnforced ? await this.state(a) : undefined;
     const result = await this.ctx.transaction(async (tx) => {
-      await tx.lock(`privacy:${bareOf(a)}`);
+      await tx.lock(`privacy:${bare}`);
       const store = this.ctx.store.in(tx);
-      data = (await store.get(a)) ?? { lists: {} };
+      const data: PrivacyData = (await store.get(a)) ?? { lists: {} };
       const r = fn(data);
       if (Object.keys(data.lists).length === 0 && data.default === undefined) await store.delete(a);
       else await store.set(a, data);
       return r;
     });
-    this.generation++;
     try {
-      if (beforeEnforced) await beforeEnforced(result);
+      if (beforeEnforced) {
+        this.generation++;
+        this.cache.set(bare, previous ?? null);
+        await beforeEnforced(result);
+      }
     } finally {
-      this.remember(bareOf(a), data);
+      // Read again on next use: a change committed by a concurrent call is never hidden by this one's copy.
+      this.forget(bare);
     }
     return result;
   }
