@@ -86,8 +86,12 @@ test('blocking: the contact cannot reach the user by message, IQ or presence, th
   const refused = await ann.waitFor(isError('sorry'), 3000, 'error for writing to a blocked contact');
   assert.equal(condition(refused)?.name, 'not-acceptable');
   assert.ok(refused.getChild('error')!.getChild('blocked', 'urn:xmpp:blocking:errors'), '<blocked/> in the error');
+  assert.equal((await iqError(ann, xml('iq', { type: 'get', to: 'ben@localhost/desk' }, xml('query', { xmlns: 'jabber:iq:version' })))).condition, 'not-acceptable');
+  await ann.send(xml('presence', { to: 'ben@localhost/desk' }));
   await settle(ann, ben);
   assert.equal(count(ben, isMessage('ann@', 'sorry')), 0);
+  assert.equal(count(ben, (el) => el.name === 'iq' && el.attrs.type === 'get' && el.attrs.from?.startsWith('ann@')), 0, "ann's IQ did not reach ben");
+  assert.equal(ben.received.filter((el) => el.name === 'presence' && el.attrs.from === 'ann@localhost/phone' && el.attrs.type === undefined).length, 1, "only ann's presence from before the block");
 
   // While ann is offline, ben's message is refused, not stored for later.
   await annTablet.stop();
