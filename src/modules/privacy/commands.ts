@@ -40,7 +40,7 @@ export const privacyCommands = [
     async exec({ user, host, xmlquery }, ctx) {
       const { accounts } = ctx.services;
       const p = accounts.prepare(user, host);
-      if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+      if (!(await accounts.exists(p))) throw notFound(`User ${p.user}@${p.host} does not exist`);
       let query;
       try {
         query = parseElement(xmlquery, ctx.config.limits.maxStanzaSize);

@@ -1,5 +1,6 @@
 import type { ModuleContext } from '../module.js';
-import type { AccountRef, ValueStore } from '../../storage/kinds.js';
+import type { ValueStore } from '../../storage/kinds.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { SessionRecord } from '../../router/session.js';
 import type { RouteContext } from '../../router/router.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
@@ -29,8 +30,6 @@ const CACHE_MAX = 100_000;
 /** Priority of the enforcement on the routing path: before every feature (they use 0..100). */
 export const PRIVACY_PRIORITY = 1000;
 
-const account = (j: JID): AccountRef => ({ user: j.local, host: j.domain });
-const bareOf = (a: AccountRef) => `${a.user}@${a.host}`;
 
 /** Presence that announces availability (what `presence-in` / `presence-out` items are about). */
 function isBroadcastPresence(el: Element): boolean {
@@ -60,7 +59,7 @@ export class PrivacyService {
     ctx.iq.register({ xmlns: NS_BLOCKING, target: 'bare', get: (c) => this.blockingGet(c.from, c.to, c.payload, c.origin), set: (c) => this.blockingSet(c.from, c.to, c.payload) });
     ctx.services.disco.hostFeatures.add(NS_PRIVACY);
     ctx.services.disco.hostFeatures.add(NS_BLOCKING);
-    ctx.hooks.on('account-removed', ({ user, host }) => this.forget(`${user}@${host}`));
+    ctx.hooks.on('account-removed', (a) => this.forget(bareOf(a)));
   }
 
   private get maxLists(): number {
@@ -151,7 +150,7 @@ export class PrivacyService {
   }
 
   private async rosterFacts(owner: AccountRef, peer: JID): Promise<RosterFacts> {
-    const i = await this.ctx.services.roster.get(bareOf(owner), peer.bare);
+    const i = await this.ctx.services.roster.get(owner, peer.bare);
     return i && i.visible ? { subscription: i.subscription, groups: i.groups } : { subscription: 'none', groups: [] };
   }
 
@@ -170,14 +169,14 @@ export class PrivacyService {
   private async inboundChecked(ctx: RouteContext, fromLocal: boolean): Promise<boolean> {
     const { from, to, stanza } = ctx;
     if (fromLocal) {
-      const sender = account(from);
+      const sender = accountOf(from);
       const st = await this.state(sender);
       if (st) {
         const session = from.resource ? this.ctx.sessions.get(from.bare, from.resource) : undefined;
         if (await this.denial(sender, this.listFor(st, session), 'presence-out', to)) return true; // not sent, silently
       }
     }
-    const owner = account(to);
+    const owner = accountOf(to);
     const st = await this.state(owner);
     if (!st) return false;
     const kind: CheckedKind = stanza.name === 'message' ? 'message' : stanza.name === 'iq' ? 'iq' : isBroadcastPresence(stanza) ? 'presence-in' : 'other';
@@ -228,7 +227,7 @@ export class PrivacyService {
 
   private async outboundChecked(ctx: RouteContext, origin: SessionRecord): Promise<boolean> {
     const { stanza, from, to } = ctx;
-    const sender = account(from);
+    const sender = accountOf(from);
     const st = await this.state(sender);
     if (!st) return false;
     const kind: CheckedKind = stanza.name === 'presence' && isBroadcastPresence(stanza) ? 'presence-out' : 'other';
@@ -248,7 +247,7 @@ export class PrivacyService {
 
   private checkOwn(from: JID, to: JID): AccountRef {
     if (from.bare !== to.bare) throw new StanzaError('forbidden', 'privacy lists belong to their account only');
-    return account(from);
+    return accountOf(from);
   }
 
   private async iqGet(from: JID, to: JID, query: Element): Promise<Element> {
@@ -408,7 +407,7 @@ export class PrivacyService {
         if (sessions.length === 0) return;
         for (const value of added) {
           const contact = parseJID(value);
-          const item = await this.ctx.services.roster.get(bare, contact.bare);
+          const item = await this.ctx.services.roster.get(a, contact.bare);
           const subscribed = item?.subscription === 'from' || item?.subscription === 'both';
           for (const s of sessions) {
             if (subscribed || s.directedPresence.some((d) => parseJID(d).bare === contact.bare)) {
@@ -443,7 +442,7 @@ export class PrivacyService {
     const bare = bareOf(a);
     for (const value of removed) {
       const contact = parseJID(value);
-      const item = await this.ctx.services.roster.get(bare, contact.bare);
+      const item = await this.ctx.services.roster.get(a, contact.bare);
       if (!item || (item.subscription !== 'from' && item.subscription !== 'both')) continue;
       for (const s of this.ctx.sessions.available(bare)) {
         const p = this.ctx.sessions.presenceOf(s);
