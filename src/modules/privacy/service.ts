@@ -30,7 +30,6 @@ const CACHE_MAX = 100_000;
 /** Priority of the enforcement on the routing path: before every feature (they use 0..100). */
 export const PRIVACY_PRIORITY = 1000;
 
-
 /** Presence that announces availability (what `presence-in` / `presence-out` items are about). */
 function isBroadcastPresence(el: Element): boolean {
   const t = el.attrs.type;
