@@ -134,6 +134,12 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxCommandFileSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_048_576)
+          .describe('largest file in bytes an admin command reads from dataDir (the template rosters of push_roster and push_roster_all)'),
       })
       .strict()
       .default({
@@ -147,6 +153,7 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxCommandFileSize: 1_048_576,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

@@ -5,7 +5,32 @@ import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
-import type { RosterItem, RosterStore, Subscription } from './store.js';
+import type { AccountRef } from '../../storage/kinds.js';
+import type { RosterItem, RosterScanFilter, RosterStore, Subscription } from './store.js';
+
+/** A contact as a bulk change sets it: prepared bare JID, name and groups. */
+export interface ContactEntry {
+  jid: string;
+  name: string;
+  groups: readonly string[];
+}
+
+/** Which items of every roster a bulk operation selects: stored fields in storage, JIDs by predicate. */
+export interface RosterItemFilter extends RosterScanFilter {
+  /** Tested on the owner's bare JID. */
+  owner?: (bare: string) => boolean;
+  /** Tested on the contact's JID as stored (bare, prepared; a server JID has no localpart). */
+  contact?: (jid: string) => boolean;
+}
+
+/** Items a scan reads per query: the memory of a scan of any roster table stays one page. */
+const SCAN_PAGE = 1000;
+
+const bareOf = (a: AccountRef) => `${a.user}@${a.host}`;
+function accountOfBare(bare: string): AccountRef {
+  const at = bare.indexOf('@');
+  return { user: bare.slice(0, at), host: bare.slice(at + 1) };
+}
 
 export function newItem(jid: string, visible = true): RosterItem {
   return { jid, name: '', subscription: 'none', askOut: false, pendingIn: false, approved: false, groups: [], visible };
@@ -203,5 +228,106 @@ export class RosterService {
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
     const r = await this.store.delete(owner, contact);
     if (r.deleted && item.visible) this.push(owner, itemElement(item, true), r.version);
+  }
+
+  // ---- bulk operations (process_rosteritems, push_roster, push_roster_all, push_alltoall) -------
+
+  /**
+   * Every roster item of every account that the filter selects, in storage order. Subscription and
+   * pending state are selected by the store; the JID predicates run on each page it returns.
+   */
+  async findItems(filter: RosterItemFilter): Promise<{ owner: AccountRef; item: RosterItem }[]> {
+    const found: { owner: AccountRef; item: RosterItem }[] = [];
+    const scan: RosterScanFilter = { subscriptions: filter.subscriptions, pending: filter.pending };
+    let after: { owner: string; jid: string } | undefined;
+    for (;;) {
+      const page = await this.store.scan(scan, after, SCAN_PAGE);
+      for (const { owner, item } of page) {
+        if (filter.owner && !filter.owner(owner)) continue;
+        if (filter.contact && !filter.contact(item.jid)) continue;
+        found.push({ owner: accountOfBare(owner), item });
+      }
+      if (page.length < SCAN_PAGE) return found;
+      const last = page[page.length - 1]!;
+      after = { owner: last.owner, jid: last.item.jid };
+    }
+  }
+
+  /**
+   * Removes an item as a client's roster remove does (RFC 6121 §2.5.2): subscriptions cancelled
+   * both ways, the removal pushed. Returns false when there was no such item.
+   */
+  removeItem(owner: AccountRef, jid: string): Promise<boolean> {
+    return this.remove(bareOf(owner), jid);
+  }
+
+  /**
+   * Sets contacts in the rosters of several accounts, with the given subscription and no presence
+   * traffic (as `adminSet`), pushing every item to its owner's interested resources. A contact
+   * already in a roster is updated (name, groups, subscription; pending flags the subscription
+   * settles are cleared); an account is never its own contact; for a JID given twice, the last wins.
+   *
+   * Limits: when any roster would exceed limits.maxRosterItems, the whole call is refused before
+   * anything is written (forbidden, naming the accounts). Each account's items are then written in
+   * one transaction, all or none (a concurrent change could still fill a roster in between: that
+   * account is left unchanged and named in the error, the others keep their items).
+   */
+  async setContacts(batches: readonly { owner: AccountRef; contacts: readonly ContactEntry[] }[], subscription: Subscription): Promise<void> {
+    if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
+    // One entry per owner, one per contact in it (the last given wins), never the owner itself.
+    const byOwner = new Map<string, Map<string, ContactEntry>>();
+    for (const { owner, contacts } of batches) {
+      const bare = bareOf(owner);
+      let m = byOwner.get(bare);
+      if (!m) byOwner.set(bare, (m = new Map()));
+      for (const c of contacts) {
+        let jid: string;
+        try {
+          jid = parseJID(c.jid).bare;
+        } catch (err) {
+          throw badArgument(`Invalid contact JID: ${(err as Error).message}`);
+        }
+        if (jid === bare) continue;
+        m.delete(jid);
+        m.set(jid, { ...c, jid });
+      }
+    }
+    const plans: { owner: string; items: RosterItem[] }[] = [];
+    const full: string[] = [];
+    for (const [owner, contacts] of byOwner) {
+      if (contacts.size === 0) continue;
+      // More contacts than the limit fill any roster: known without reading it.
+      if (contacts.size > this.maxItems) {
+        full.push(`${owner} (${contacts.size}+)`);
+        continue;
+      }
+      const current = new Map((await this.store.list(owner)).map((i) => [i.jid, i]));
+      let added = 0;
+      const items = [...contacts.values()].map((c) => {
+        const existing = current.get(c.jid);
+        if (!existing) added++;
+        const item = existing ?? newItem(c.jid);
+        item.name = c.name;
+        item.groups = [...new Set(c.groups.filter((g) => g !== ''))];
+        item.subscription = subscription;
+        item.visible = true;
+        if (subscription === 'to' || subscription === 'both') item.askOut = false;
+        if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
+        return item;
+      });
+      if (current.size + added > this.maxItems) full.push(`${owner} (${current.size + added})`);
+      plans.push({ owner, items });
+    }
+    if (full.length) throw forbidden(`Rosters would exceed limits.maxRosterItems (${this.maxItems}): ${full.join(', ')}; nothing was changed`);
+    const refused: string[] = [];
+    for (const { owner, items } of plans) {
+      const r = await this.store.putMany(owner, items, this.maxItems);
+      if (!r.stored) {
+        refused.push(owner);
+        continue;
+      }
+      items.forEach((item, i) => this.push(owner, itemElement(item), r.versions[i]!));
+    }
+    if (refused.length) throw forbidden(`Rosters filled up meanwhile (limits.maxRosterItems: ${this.maxItems}), left unchanged: ${refused.join(', ')}`);
   }
 }
