@@ -16,28 +16,60 @@
 
 export class PatternError extends Error {}
 
-/** Syntax characters of a regular expression outside a class (with the `u` flag). */
-const REGEXP_SYNTAX = /[\\^$.*+?()[\]{}|/]/g;
-const escapeOutside = (c: string) => c.replace(REGEXP_SYNTAX, '\\$&');
-/** Inside a class, these (and only these: the `u` flag refuses other identity escapes) need a backslash. */
-const escapeInside = (c: string) => (/[\\\]^[-]/.test(c) ? `\\${c}` : c);
+/**
+ * A pattern compiled to tokens of one character each, matched without regular expressions: the
+ * two-pointer wildcard walk takes at most (pattern length × JID length) steps, so no pattern can
+ * make a match take long (a regular expression of many `.*` backtracks exponentially).
+ */
+type Token = { k: 'char'; c: string } | { k: 'one' } | { k: 'run' } | { k: 'set'; negate: boolean; ranges: [number, number][] };
 
-function compile(source: string, pattern: string): RegExp {
-  try {
-    return new RegExp(`^(?:${source})$`, 'su');
-  } catch (err) {
-    throw new PatternError(`Invalid JID pattern ${pattern}: ${(err as Error).message}`);
+function matchesOne(t: Token, c: string): boolean {
+  switch (t.k) {
+    case 'char':
+      return t.c === c;
+    case 'one':
+      return true;
+    case 'set':
+      {
+      const cp = c.codePointAt(0)!;
+      return t.ranges.some(([lo, hi]) => lo <= cp && cp <= hi) !== t.negate;
+    }
+    case 'run':
+      return false;
   }
 }
 
-/** A shell glob as a regular expression source (ejabberd_regexp:sh_to_awk, with its set syntax). */
-function globSource(glob: string, pattern: string): string {
+function matches(tokens: readonly Token[], text: string): boolean {
+  const s = [...text];
+  let t = 0;
+  let i = 0;
+  let run = -1; // the last `run` token seen, and where in the text it is taken to end
+  let runEnd = 0;
+  while (i < s.length) {
+    const tok = tokens[t];
+    if (tok && tok.k === 'run') {
+      run = t++;
+      runEnd = i;
+    } else if (tok && matchesOne(tok, s[i]!)) {
+      t++;
+      i++;
+    } else if (run >= 0) {
+      t = run + 1;
+      i = ++runEnd;
+    } else return false;
+  }
+  while (tokens[t]?.k === 'run') t++;
+  return t === tokens.length;
+}
+
+/** A shell glob as tokens (ejabberd_regexp:sh_to_awk's syntax): `*`, `?`, `[...]`, `[!...]`. */
+function globTokens(glob: string, pattern: string): Token[] {
   const chars = [...glob];
-  let out = '';
+  const out: Token[] = [];
   for (let i = 0; i < chars.length; i++) {
     const c = chars[i]!;
-    if (c === '*') out += '.*';
-    else if (c === '?') out += '.';
+    if (c === '*') out.push({ k: 'run' });
+    else if (c === '?') out.push({ k: 'one' });
     else if (c === '[') {
       let j = i + 1;
       let negate = false;
@@ -45,20 +77,23 @@ function globSource(glob: string, pattern: string): string {
         negate = true;
         j++;
       }
-      let set = '';
+      const ranges: [number, number][] = [];
       // A `]` first in the set is a member, not its end.
       for (let first = true; ; first = false, j++) {
         const d = chars[j];
         if (d === undefined) throw new PatternError(`Invalid JID pattern ${pattern}: [ without ]`);
         if (d === ']' && !first) break;
-        if (chars[j + 1] === '-' && chars[j + 2] !== undefined && chars[j + 2] !== ']') {
-          set += `${escapeInside(d)}-${escapeInside(chars[j + 2]!)}`;
+        const hi = chars[j + 2];
+        if (chars[j + 1] === '-' && hi !== undefined && hi !== ']') {
+          const [a, b] = [d.codePointAt(0)!, hi.codePointAt(0)!];
+          if (b < a) throw new PatternError(`Invalid JID pattern ${pattern}: range ${d}-${hi} out of order`);
+          ranges.push([a, b]);
           j += 2;
-        } else set += escapeInside(d);
+        } else ranges.push([d.codePointAt(0)!, d.codePointAt(0)!]);
       }
-      out += `[${negate ? '^' : ''}${set}]`;
+      out.push({ k: 'set', negate, ranges });
       i = j;
-    } else out += escapeOutside(c);
+    } else out.push({ k: 'char', c });
   }
   return out;
 }
@@ -66,14 +101,13 @@ function globSource(glob: string, pattern: string): string {
 /** One part of a glob pattern (user or server), `!` negating it. */
 function globPart(part: string, pattern: string): (s: string) => boolean {
   const negate = part.startsWith('!');
-  const re = compile(globSource(negate ? part.slice(1) : part, pattern), pattern);
-  return negate ? (s) => !re.test(s) : (s) => re.test(s);
+  const tokens = globTokens(negate ? part.slice(1) : part, pattern);
+  return negate ? (s) => !matches(tokens, s) : (s) => matches(tokens, s);
 }
 
 function likePattern(pattern: string): (jid: string) => boolean {
-  const source = [...pattern].map((c) => (c === '%' ? '.*' : c === '_' ? '.' : escapeOutside(c))).join('');
-  const re = compile(source, pattern);
-  return (jid) => re.test(jid);
+  const tokens: Token[] = [...pattern].map((c) => (c === '%' ? { k: 'run' } : c === '_' ? { k: 'one' } : { k: 'char', c }));
+  return (jid) => matches(tokens, jid);
 }
 
 /** One JID pattern as a predicate on a stored bare JID (`user@server`, or `server`). */
