@@ -172,6 +172,7 @@ export class Server {
         isLocalHost: (domain) => this.isLocalHost(domain),
         prepareHost: (host) => this.prepareHost(host),
         config: this.config,
+        dataDir: this.dataDir,
         log: this.log.child({ module: m.name }),
         router: this.router,
         iq: this.iq,

@@ -62,6 +62,11 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   /** The served host a (possibly unprepared) name refers to, or undefined. */
   prepareHost(host: string): string | undefined;
   readonly config: Config;
+  /**
+   * The server's data directory, absolute (`config.dataDir` resolved against the configuration
+   * file's directory): where files that commands read by path must lie.
+   */
+  readonly dataDir: string;
   readonly log: Logger;
   /** Stanza handlers: `router.on('message/bare', fn, priority)`. */
   readonly router: Router;

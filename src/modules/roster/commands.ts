@@ -53,7 +53,7 @@ function patterns(value: string, what: string): (jid: string) => boolean {
 
 /** The entries of a template roster file inside the data directory, as contacts. */
 async function templateContacts(ctx: Context, file: string): Promise<{ entry: TemplateEntry; contact: ContactEntry }[]> {
-  const text = await readDataFile(ctx.config.dataDir, file, ctx.config.limits.maxCommandFileSize, 'limits.maxCommandFileSize');
+  const text = await readDataFile(ctx.dataDir, file, ctx.config.limits.maxCommandFileSize, 'limits.maxCommandFileSize');
   return parseRosterTemplate(text).map((entry, i) => {
     const jid = tryParseJID(entry.user === '' ? entry.host : `${entry.user}@${entry.host}`);
     if (!jid || jid.resource) throw badArgument(`Invalid roster file: entry ${i + 1}: not a JID: ${entry.user}@${entry.host}`);

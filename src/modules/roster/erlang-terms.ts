@@ -62,9 +62,17 @@ class Reader {
     this.pos += token.length;
   }
 
+  /**
+   * What stands where a token was expected, without quoting the file: a command may be pointed at
+   * a file that is no template (a secret in the data directory), and its content stays unsaid.
+   */
   private found(): string {
     const c = this.text[this.pos];
-    return c === undefined ? ', found the end of the file' : `, found ${JSON.stringify(this.text.slice(this.pos, this.pos + 12))}`;
+    if (c === undefined) return ', found the end of the file';
+    if (/[\p{L}_]/u.test(c)) return ', found a name (an atom?)';
+    if (/[0-9]/.test(c)) return ', found a number';
+    if (/[[\]{}(),.<>/|=:;'"#+*-]/.test(c)) return `, found ${c}`;
+    return ', found another character';
   }
 
   /** Every term of the text, each ended by `.`. */
