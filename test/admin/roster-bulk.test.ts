@@ -95,6 +95,10 @@ test('push_alltoall: every account of the host gets every other one, with subscr
   assert.equal(await call('push_alltoall', { host: 'team.example', group: '' }), 0);
   assert.deepEqual(await roster('u3', 'team.example'), ['u1@team.example both none', 'u2@team.example both none']);
 
+  // What the command wrote belongs to the accounts: removing one removes its roster.
+  await call('unregister', { user: 'u3', host: 'team.example' });
+  assert.deepEqual(await call('process_rosteritems', { action: 'list', subs: 'any', asks: 'any', users: 'u3@team.example', contacts: 'any' }), []);
+
   assert.equal(await call('push_alltoall', { host: 'nowhere.example', group: 'G' }, 404), 'Unknown host: nowhere.example');
   assert.match(await call('push_alltoall', { host: 'team.example', group: 5 }, 400), /^Arg 5 is not in format/);
   assert.equal(await call('push_alltoall', { host: 'team.example' }, 400), 'Request have missing argument: group');
@@ -130,6 +134,13 @@ test("push_roster: the file's contacts enter the user's roster with subscription
   assert.equal(carol?.attrs.name, 'Cärol');
   assert.deepEqual(groupsOf(carol), ['Friends', 'Wörkers']);
   await alice.waitFor(pushOf('zed@remote.example', 'both'));
+  // Each push carries its own roster version (RFC 6121 §2.6.3), and the last is the roster's.
+  const vers = alice.received.filter((el) => el.is('iq') && el.attrs.type === 'set').map((el) => Number(el.getChild('query', NS_ROSTER)!.attrs.ver));
+  assert.equal(vers.length, 3);
+  assert.deepEqual(vers, [...vers].sort((a, b) => a - b));
+  assert.equal(new Set(vers).size, 3);
+  const current = await alice.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: NS_ROSTER, ver: String(vers[2]) })));
+  assert.equal(current.getChild('query'), undefined, 'a client holding the last pushed version is up to date');
   // The user is never her own contact; the contacts' rosters are not changed (as ejabberd).
   assert.deepEqual(await roster('alice', 'localhost'), [
     'bob@localhost both none Workers',
@@ -260,8 +271,11 @@ test('process_rosteritems: list by subscription, pending state and JID patterns 
   const p3 = await rosterClient('p3', 'pri.example');
   await p3.send(xml('presence', { type: 'subscribe', to: 'p1@pri.example' }));
   await p3.waitFor(pushOf('p1@pri.example', 'none'));
+  await p1.waitFor((el) => el.is('presence') && el.attrs.type === 'subscribe' && el.attrs.from === 'p3@pri.example');
   const list = async (subs: string, asks: string, users: string, contacts: string) =>
     (await call('process_rosteritems', { action: 'list', subs, asks, users, contacts })).map((r: any) => `${r.user} ${r.contact}`).sort();
+  // The request is stored on p1's side too (an item clients do not see).
+  await eventually(async () => (await list('any', 'in', 'p1@pri.example', 'any')).length === 1, 3000, "p3's request stored");
 
   assert.deepEqual(await list('any', 'any', '*@pri.example', 'any'), [
     'p1@pri.example friend@icq.example.net',
