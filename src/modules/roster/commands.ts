@@ -2,7 +2,7 @@ import { commandsIn, listOf, rescode, str, tupleOf } from '../../admin/define.js
 import { badArgument, notFound } from '../../errors.js';
 import { tryParseJID } from '../../xmpp/jid.js';
 import { readDataFile } from '../../admin/data-files.js';
-import type { AccountRef } from '../../storage/kinds.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
 import type { ContactEntry, RosterService } from './service.js';
 import type { Pending, RosterItem, Subscription } from './store.js';
@@ -19,17 +19,10 @@ function askOf(i: RosterItem): string {
   return 'none';
 }
 
-/** The bare JID of an existing account whose roster a command reads or changes. */
-async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<string> {
+/** An existing account whose roster a command reads or changes. */
+async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
   const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
-  return `${p.user}@${p.host}`;
-}
-
-/** An existing account, named by a command's user and host arguments. */
-async function account({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
-  const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
   return p;
 }
 
@@ -152,7 +145,7 @@ export const rosterCommands = [
         contact: patterns(contacts, 'contacts'),
       });
       if (action === 'delete') for (const { owner, item } of found) await ctx.service.removeItem(owner, item.jid);
-      return found.map(({ owner, item }) => ({ user: `${owner.user}@${owner.host}`, contact: item.jid }));
+      return found.map(({ owner, item }) => ({ user: bareOf(owner), contact: item.jid }));
     },
   }),
 
@@ -170,9 +163,9 @@ export const rosterCommands = [
     args: [str('file', 'File path', '/home/ejabberd/roster.txt'), str('user', 'User name', 'user1'), str('host', 'Server name', 'localhost')],
     result: rescode, resultExample: true,
     async exec({ file, user, host }, ctx) {
-      const owner = await account(ctx, user, host);
+      const account = await owner(ctx, user, host);
       const entries = await templateContacts(ctx, file);
-      await ctx.service.setContacts([{ owner, contacts: entries.map((e) => e.contact) }], 'both');
+      await ctx.service.setContacts([{ owner: account, contacts: entries.map((e) => e.contact) }], 'both');
       return true;
     },
   }),
@@ -196,7 +189,7 @@ export const rosterCommands = [
         const at = contact.jid.indexOf('@');
         const host = contact.jid.slice(at + 1);
         if (at < 0 || !ctx.isLocalHost(host)) continue;
-        owners.push(await account(ctx, contact.jid.slice(0, at), host));
+        owners.push(await owner(ctx, contact.jid.slice(0, at), host));
       }
       await ctx.service.setContacts(owners.map((owner) => ({ owner, contacts })), 'both');
       return true;
