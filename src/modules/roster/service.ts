@@ -277,15 +277,18 @@ export class RosterService {
    * anything is written (forbidden, naming the accounts). Each account's items are then written in
    * one transaction, all or none (a concurrent change could still fill a roster in between: that
    * account is left unchanged and named in the error, the others keep their items).
+   *
+   * Memory stays one roster at a time, not all of them: batches that share one contacts array
+   * (every account of a host getting every other) share its prepared form, and each account's
+   * items are built only when they are written.
    */
   async setContacts(batches: readonly { owner: AccountRef; contacts: readonly ContactEntry[] }[], subscription: Subscription): Promise<void> {
     if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
-    // One entry per owner, one per contact in it (the last given wins), never the owner itself.
-    const byOwner = new Map<string, { account: AccountRef; contacts: Map<string, ContactEntry> }>();
-    for (const { owner, contacts } of batches) {
-      const bare = bareOf(owner);
-      let m = byOwner.get(bare)?.contacts;
-      if (!m) byOwner.set(bare, { account: owner, contacts: (m = new Map()) });
+    const prepared = new Map<readonly ContactEntry[], Map<string, ContactEntry>>();
+    const prepare = (contacts: readonly ContactEntry[]): Map<string, ContactEntry> => {
+      let m = prepared.get(contacts);
+      if (m) return m;
+      prepared.set(contacts, (m = new Map()));
       for (const c of contacts) {
         let jid: string;
         try {
@@ -293,26 +296,55 @@ export class RosterService {
         } catch (err) {
           throw badArgument(`Invalid contact JID: ${(err as Error).message}`);
         }
-        if (jid === bare) continue;
-        m.delete(jid);
+        m.delete(jid); // the last given wins, in its place
         m.set(jid, { ...c, jid });
       }
+      return m;
+    };
+    const owners = new Map<string, { account: AccountRef; lists: Map<string, ContactEntry>[] }>();
+    for (const { owner, contacts } of batches) {
+      const bare = bareOf(owner);
+      const o = owners.get(bare) ?? { account: owner, lists: [] };
+      owners.set(bare, o);
+      o.lists.push(prepare(contacts));
     }
-    const plans: { account: AccountRef; items: RosterItem[] }[] = [];
+    /** The contacts an owner gets: its lists in order (the last entry of a JID wins), never itself. */
+    const contactsOf = (bare: string, lists: Map<string, ContactEntry>[]): Map<string, ContactEntry> => {
+      const merged = new Map(lists[0]);
+      for (const l of lists.slice(1)) {
+        for (const [jid, c] of l) {
+          merged.delete(jid);
+          merged.set(jid, c);
+        }
+      }
+      merged.delete(bare);
+      return merged;
+    };
+    // First every roster is checked against the limit, reading only its JIDs; nothing is kept.
     const full: string[] = [];
-    for (const [owner, { account, contacts }] of byOwner) {
-      if (contacts.size === 0) continue;
+    for (const [bare, { lists }] of owners) {
+      const contacts = contactsOf(bare, lists);
       // More contacts than the limit fill any roster: known without reading it.
       if (contacts.size > this.maxItems) {
-        full.push(`${owner} (${contacts.size}+)`);
+        full.push(`${bare} (${contacts.size}+)`);
         continue;
       }
-      const current = new Map((await this.store.list(owner)).map((i) => [i.jid, i]));
-      let added = 0;
+      const current = new Set((await this.store.list(bare)).map((i) => i.jid));
+      let total = current.size;
+      for (const jid of contacts.keys()) if (!current.has(jid)) total++;
+      if (total > this.maxItems) full.push(`${bare} (${total})`);
+    }
+    if (full.length) {
+      const named = full.length > 10 ? `${full.slice(0, 10).join(', ')} and ${full.length - 10} more` : full.join(', ');
+      throw forbidden(`Rosters would exceed limits.maxRosterItems (${this.maxItems}): ${named}; nothing was changed`);
+    }
+    const refused: string[] = [];
+    for (const [bare, { account, lists }] of owners) {
+      const contacts = contactsOf(bare, lists);
+      if (contacts.size === 0) continue;
+      const current = new Map((await this.store.list(bare)).map((i) => [i.jid, i]));
       const items = [...contacts.values()].map((c) => {
-        const existing = current.get(c.jid);
-        if (!existing) added++;
-        const item = existing ?? newItem(c.jid);
+        const item = current.get(c.jid) ?? newItem(c.jid);
         item.name = c.name;
         item.groups = [...new Set(c.groups.filter((g) => g !== ''))];
         item.subscription = subscription;
@@ -321,15 +353,9 @@ export class RosterService {
         if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
         return item;
       });
-      if (current.size + added > this.maxItems) full.push(`${owner} (${current.size + added})`);
-      plans.push({ account, items });
-    }
-    if (full.length) throw forbidden(`Rosters would exceed limits.maxRosterItems (${this.maxItems}): ${full.join(', ')}; nothing was changed`);
-    const refused: string[] = [];
-    for (const { account, items } of plans) {
-      const r = await this.store.putMany(bareOf(account), items, this.maxItems);
+      const r = await this.store.putMany(bare, items, this.maxItems);
       if (!r.stored) {
-        refused.push(bareOf(account));
+        refused.push(bare);
         continue;
       }
       items.forEach((item, i) => this.push(account, itemElement(item), r.versions[i]!));
