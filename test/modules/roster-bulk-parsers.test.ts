@@ -50,6 +50,7 @@ test('bad patterns are errors, not crashes', () => {
   assert.throws(() => jidPattern('a[bc@d'), /\[ without \]/);
   assert.throws(() => jidPattern('[z-a]@d'), /range z-a out of order/);
   assert.throws(() => jidPattern('user@'), /no server part/);
+  assert.throws(() => jidPattern(`${'*'.repeat(3000)}@${'x'.repeat(100)}`), /longer than 3071 characters/);
 });
 
 test('Erlang terms: lists, tuples, strings, binaries with /utf8, escapes, comments', () => {

@@ -16,6 +16,8 @@
 
 export class PatternError extends Error {}
 
+const MAX_PATTERN = 3071;
+
 /**
  * A pattern compiled to tokens of one character each, matched without regular expressions: the
  * two-pointer wildcard walk takes at most (pattern length × JID length) steps, so no pattern can
@@ -112,6 +114,8 @@ function likePattern(pattern: string): (jid: string) => boolean {
 
 /** One JID pattern as a predicate on a stored bare JID (`user@server`, or `server`). */
 export function jidPattern(raw: string): (jid: string) => boolean {
+  // No JID is longer (RFC 7622: three parts of at most 1023 bytes); the walk stays JID-sized.
+  if (raw.length > MAX_PATTERN) throw new PatternError(`Invalid JID pattern: longer than ${MAX_PATTERN} characters`);
   const pattern = raw.normalize('NFKC').toLowerCase();
   if (pattern.includes('%') && !/[*?[!]/.test(pattern)) return likePattern(pattern);
   const slash = pattern.indexOf('/');
