@@ -13,6 +13,7 @@ import { startParley, eventually, type Parley } from '../support/harness.js';
 import { connect } from '../support/client.js';
 import { parseConfig } from '../../src/config/load.js';
 import { passwordFormatOf } from '../../src/config/schema.js';
+import { jsonCodec } from '../../src/storage/kinds.js';
 
 const BIN = join(resolve(fileURLToPath(import.meta.url), '../../../..'), 'bin/parley.js');
 
@@ -127,6 +128,13 @@ test('delete_old_users_vhost and delete_old_users remove exactly the accounts id
   assert.deepEqual((await parley.api('registered_users', { host: 'localhost' })).body, ['admin', 'busy']);
   await busy.sync();
   await busy.stop();
+
+  // An account with no recorded activity (made before last activity was kept) counts from its creation.
+  assert.equal((await parley.api('register', { user: 'legacy', host: 'other.test', password: 'x' })).status, 200);
+  assert.equal(await parley.server.storage.value('last', jsonCodec).delete({ user: 'legacy', host: 'other.test' }), true);
+  assert.equal((await parley.api('get_last', { user: 'legacy', host: 'other.test' })).body.status, 'NOT FOUND');
+  assert.equal((await parley.api('delete_old_users_vhost', { host: 'other.test', days: 1 })).body, 'Deleted 0 users: []');
+  assert.equal((await parley.api('delete_old_users_vhost', { host: 'other.test', days: 0 })).body, 'Deleted 1 users: ["legacy@other.test"]');
 
   const host = await parley.api('delete_old_users_vhost', { host: 'example.org', days: 30 });
   assert.deepEqual([host.status, host.body], [404, { status: 'error', code: 10001, message: 'Unknown host: example.org' }]);

@@ -10,6 +10,16 @@ import { badArgument, notFound } from '../../errors.js';
 
 export const NS_LAST = 'jabber:iq:last';
 
+declare module '../../router/session.js' {
+  interface SessionFlags {
+    /**
+     * The status text of the last unavailable presence the session broadcast (cut to
+     * limits.maxLastStatusLength), '' once it is available again: what it leaves with.
+     */
+    leavingStatus: string;
+  }
+}
+
 /** What is kept per account: when its last session ended (ms since the epoch) and the status it left with. */
 export interface LastActivity {
   at: number;
@@ -32,9 +42,6 @@ const MAX_TIMESTAMP = 253_402_300_799;
  * only for such a requester (XEP-0012 §3, §4: <forbidden/> otherwise).
  */
 export class LastService {
-  /** Status text of the last unavailable presence of each session that sent one and has not become available since. */
-  private readonly leaving = new Map<string, string>();
-
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco', ValueStore<LastActivity>>) {
     ctx.iq.register({
       xmlns: NS_LAST,
@@ -151,14 +158,13 @@ export class LastService {
     if (type === 'unavailable') {
       const max = this.ctx.config.limits.maxLastStatusLength;
       const status = [...(c.stanza.getChildText('status') ?? '')].slice(0, max).join('');
-      this.leaving.set(session.id, status);
-    } else if (type === undefined) this.leaving.delete(session.id);
+      this.ctx.sessions.setFlag(session, 'leavingStatus', status);
+    } else if (type === undefined && session.flags.leavingStatus) this.ctx.sessions.setFlag(session, 'leavingStatus', '');
     return false;
   }
 
   private async sessionClosed(session: SessionRecord): Promise<void> {
-    const status = this.leaving.get(session.id) ?? '';
-    this.leaving.delete(session.id);
+    const status = session.flags.leavingStatus ?? '';
     const account = accountOf(session.jid);
     if (this.online(account)) return; // not its last session
     // An account removed meanwhile keeps nothing: the value would outlive it.
