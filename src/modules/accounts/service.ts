@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
 import { passwordFormatOf } from '../../config/schema.js';
-import { badArgument, conflict, notFound } from '../../errors.js';
+import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
@@ -199,7 +199,14 @@ export class AccountService {
     const why = reason === '' ? 'Kicked by administrator' : reason;
     const stamp = new Date().toISOString().slice(0, 19).replaceAll('-', '');
     // The password first: a client reconnecting as its session is closed finds it changed.
-    await this.changePassword(p, `BANNED_ACCOUNT--${stamp}--${randomBytes(16).toString('base64url')}--${why}`);
+    const password = `BANNED_ACCOUNT--${stamp}--${randomBytes(16).toString('base64url')}`;
+    try {
+      await this.changePassword(p, `${password}--${why}`);
+    } catch (err) {
+      // A reason SASLprep refuses in a password (a control character...) is left out of it.
+      if (!(err instanceof DomainError && err.kind === 'bad-argument')) throw err;
+      await this.changePassword(p, password);
+    }
     for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'conflict', why);
   }
 
