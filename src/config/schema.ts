@@ -126,7 +126,12 @@ export const configSchema = z
         maxAuthAttempts: z.number().int().min(1).default(5).describe('failed SASL attempts before a stream is closed'),
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
-        maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
+        maxOfflineMessages: z
+          .number()
+          .int()
+          .min(0)
+          .default(1000)
+          .describe('offline messages stored per account (XEP-0160); one more is refused and its sender gets a resource-constraint error'),
         maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
         maxRosterItems: z
           .number()
@@ -134,6 +139,14 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxSubscriptionRequestSize: z
+          .number()
+          .int()
+          .min(512)
+          .default(16_384)
+          .describe(
+            'bytes of one inbound subscription request kept until the user answers it (RFC 6121 §3.1.3), extended content included; a larger request is refused with policy-violation',
+          ),
       })
       .strict()
       .default({
@@ -147,6 +160,7 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxSubscriptionRequestSize: 16_384,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

@@ -49,12 +49,20 @@ interface ArchiveTable {
   valueColumn: string;
   /** The feature's name when the table holds several features' archives. */
   feature?: string;
+  /** A nullable column holding when an item expires (ms since the epoch), when the table has one. */
+  expiresColumn?: string;
 }
 
 interface ArchiveRow {
   id: number | string;
   value: string;
   created_at: number | string;
+  expires_at?: number | string | null;
+}
+
+/** An archive item with its expiry, for a table that has an expiry column. */
+interface ExpiringItem extends ArchiveItem<string> {
+  expiresAt?: number;
 }
 
 /** The archive SQL, on owner keys; shared by the archive kind and the offline store. */
@@ -71,11 +79,14 @@ class SqlArchive {
   private p(owner: string, ...rest: unknown[]): unknown[] {
     return [owner, ...this.scope, ...rest];
   }
-  async append(owner: string, value: string, createdAt: number, limit?: number): Promise<number | undefined> {
-    const cols = this.t.feature === undefined ? `owner, ${this.t.valueColumn}, created_at` : `owner, feature, ${this.t.valueColumn}, created_at`;
-    const marks = this.t.feature === undefined ? '?, ?, ?' : '?, ?, ?, ?';
-    const insert = `INSERT INTO ${this.t.table} (${cols}) VALUES (${marks}) RETURNING id`;
-    const params = this.t.feature === undefined ? [owner, value, createdAt] : [owner, this.t.feature, value, createdAt];
+  async append(owner: string, value: string, createdAt: number, limit?: number, expiresAt?: number): Promise<number | undefined> {
+    const cols = [`owner`, ...(this.t.feature === undefined ? [] : ['feature']), this.t.valueColumn, 'created_at'];
+    const params: unknown[] = [owner, ...this.scope, value, createdAt];
+    if (this.t.expiresColumn !== undefined && expiresAt !== undefined) {
+      cols.push(this.t.expiresColumn);
+      params.push(expiresAt);
+    }
+    const insert = `INSERT INTO ${this.t.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) RETURNING id`;
     if (limit === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
     // Writers to one owner take turns, so the count each one reads is current and the limit holds.
     return this.sql.atomic(async (tx) => {
@@ -89,12 +100,17 @@ class SqlArchive {
     const row = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
     return Number(row!.n);
   }
-  async list(owner: string, afterId: number, limit: number): Promise<ArchiveItem<string>[]> {
+  async list(owner: string, afterId: number, limit: number): Promise<ExpiringItem[]> {
+    const expires = this.t.expiresColumn === undefined ? '' : `, ${this.t.expiresColumn} AS expires_at`;
     const rows = await this.sql.all<ArchiveRow>(
-      `SELECT id, ${this.t.valueColumn} AS value, created_at FROM ${this.t.table} WHERE ${this.where} AND id > ? ORDER BY id LIMIT ?`,
+      `SELECT id, ${this.t.valueColumn} AS value, created_at${expires} FROM ${this.t.table} WHERE ${this.where} AND id > ? ORDER BY id LIMIT ?`,
       this.p(owner, afterId, limit),
     );
-    return rows.map((r) => ({ id: Number(r.id), value: r.value, createdAt: Number(r.created_at) }));
+    return rows.map((r) => {
+      const item: ExpiringItem = { id: Number(r.id), value: r.value, createdAt: Number(r.created_at) };
+      if (r.expires_at !== undefined && r.expires_at !== null) item.expiresAt = Number(r.expires_at);
+      return item;
+    });
   }
   async remove(owner: string, ids: readonly number[]): Promise<number> {
     let removed = 0;
@@ -111,22 +127,33 @@ class SqlArchive {
     if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE created_at < ?`, [createdBefore]);
     return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND created_at < ?`, [this.t.feature, createdBefore]);
   }
+  /** Removes every account's items that expired at or before `now`; returns how many. */
+  removeExpired(now: number): Promise<number> {
+    const col = this.t.expiresColumn;
+    if (col === undefined) return Promise.resolve(0);
+    if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE ${col} <= ?`, [now]);
+    return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND ${col} <= ?`, [this.t.feature, now]);
+  }
 }
 
 /** Offline messages (XEP-0160) are an archive, kept in their own table from before the kinds. */
 export class SqlOffline implements OfflineStore {
   private readonly a: SqlArchive;
   constructor(sql: Sql) {
-    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza' });
+    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza', expiresColumn: 'expires_at' });
   }
-  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
-    return (await this.a.append(owner, stanza, createdAt, limit)) !== undefined;
+  async add(owner: string, stanza: string, createdAt: number, limit?: number, expiresAt?: number): Promise<boolean> {
+    return (await this.a.append(owner, stanza, createdAt, limit, expiresAt)) !== undefined;
   }
   count(owner: string): Promise<number> {
     return this.a.count(owner);
   }
   async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
-    return (await this.a.list(owner, afterId, limit)).map((m) => ({ id: m.id, owner, stanza: m.value, createdAt: m.createdAt }));
+    return (await this.a.list(owner, afterId, limit)).map((m) => {
+      const message: OfflineMessage = { id: m.id, owner, stanza: m.value, createdAt: m.createdAt };
+      if (m.expiresAt !== undefined) message.expiresAt = m.expiresAt;
+      return message;
+    });
   }
   remove(owner: string, ids: readonly number[]): Promise<number> {
     return this.a.remove(owner, ids);
@@ -136,6 +163,9 @@ export class SqlOffline implements OfflineStore {
   }
   deleteOlderThan(createdBefore: number): Promise<number> {
     return this.a.removeOlderThan(createdBefore);
+  }
+  deleteExpired(now: number): Promise<number> {
+    return this.a.removeExpired(now);
   }
 }
 

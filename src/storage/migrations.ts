@@ -85,6 +85,15 @@ CREATE INDEX store_archive_owner ON store_archive (owner, feature, id);
 CREATE INDEX store_archive_created ON store_archive (created_at);
 `,
   },
+  {
+    version: 4,
+    description: 'offline messages: expiry time (XEP-0079 expire-at, XEP-0023 jabber:x:expire)',
+    // Null for a message that never expires. Indexed for delete_expired_messages.
+    sql: `
+ALTER TABLE offline_messages ADD COLUMN expires_at {{bigint}};
+CREATE INDEX offline_messages_expires ON offline_messages (expires_at);
+`,
+  },
 ];
 
 const TYPES = {
