@@ -127,10 +127,11 @@ class SqlArchive {
     if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE created_at < ?`, [createdBefore]);
     return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND created_at < ?`, [this.t.feature, createdBefore]);
   }
-  /** Removes every account's items that expired at or before `now`; returns how many. */
-  removeExpired(now: number): Promise<number> {
+  /** Removes the items (of one owner, or of all) that expired at or before `now`; returns how many. */
+  removeExpired(now: number, owner?: string): Promise<number> {
     const col = this.t.expiresColumn;
     if (col === undefined) return Promise.resolve(0);
+    if (owner !== undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE ${this.where} AND ${col} <= ?`, this.p(owner, now));
     if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE ${col} <= ?`, [now]);
     return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND ${col} <= ?`, [this.t.feature, now]);
   }
@@ -164,8 +165,8 @@ export class SqlOffline implements OfflineStore {
   deleteOlderThan(createdBefore: number): Promise<number> {
     return this.a.removeOlderThan(createdBefore);
   }
-  deleteExpired(now: number): Promise<number> {
-    return this.a.removeExpired(now);
+  deleteExpired(now: number, owner?: string): Promise<number> {
+    return this.a.removeExpired(now, owner);
   }
 }
 

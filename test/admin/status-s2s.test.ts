@@ -168,3 +168,20 @@ test('parley ctl: status_num, status_list_host and the s2s commands, as ejabberd
     expectCtl(['stop_s2s_connections'], ''),
   ]);
 });
+
+test('parley ctl: delete_old_messages and delete_expired_messages purge offline storage', async () => {
+  const now = Date.now();
+  const msg = (body: string) => `<message from='alice@localhost/phone' to='bob@localhost' type='chat'><body>${body}</body></message>`;
+  await parley.server.storage.offline.add('bob@localhost', msg('forty days'), now - 40 * 86_400_000);
+  await parley.server.storage.offline.add('bob@localhost', msg('expired'), now - 1000, undefined, now - 500);
+  await parley.server.storage.offline.add('bob@localhost', msg('current'), now);
+  const count = async () => (await ok('get_offline_count', { user: 'bob', server: 'localhost' })).value;
+  assert.equal(await count(), 3);
+  await expectCtl(['delete_old_messages', '31'], '');
+  assert.equal(await count(), 2);
+  await expectCtl(['delete_expired_messages'], '');
+  assert.equal(await count(), 1);
+  await expectCtl(['delete_old_messages', 'abc'], 'Error: bad_argument: Arg <<97,98,99>> is not in format integer\n', 1);
+  await expectCtl(['delete_old_messages', '-2'], 'Error: bad_argument: Invalid number of days: -2\n', 1);
+  assert.equal(await count(), 1);
+});

@@ -18,7 +18,7 @@ let sam: TestClient;
 
 before(async () => {
   parley = await startParley({ limits: { maxOfflineMessages: QUOTA } });
-  await parley.register('sam', 'tom', 'rita', 'quinn', 'una', 'vic', 'full');
+  await parley.register('sam', 'tom', 'rita', 'quinn', 'una', 'vic', 'full', 'xen');
   sam = await parley.login('sam', 's');
 });
 after(async () => {
@@ -187,4 +187,23 @@ test(`quota: beyond ${QUOTA} stored messages the sender gets resource-constraint
   await sam.sync();
   await eventually(async () => (await count('full')) === 1, 3000, 'stored again');
   await tom.stop();
+});
+
+test('quota: expired messages do not take the room of a deliverable one', async () => {
+  const now = Date.now();
+  const stale = (i: number) => `<message from='sam@localhost/s' to='xen@localhost' type='chat'><body>stale ${i}</body></message>`;
+  await parley.server.storage.offline.add('xen@localhost', stale(0), now - 120_000, undefined, now - 60_000);
+  for (let i = 1; i < QUOTA; i++) await parley.server.storage.offline.add('xen@localhost', stale(i), now - 120_000);
+  assert.equal(await count('xen'), QUOTA, 'full, one of them expired');
+  await sam.send(chat('xen@localhost', 'fits'));
+  await sam.send(chat('xen@localhost', 'over'));
+  await sam.sync();
+  const errors = sam.received.filter((el) => el.is('message') && el.attrs.type === 'error' && el.attrs.from === 'xen@localhost');
+  assert.deepEqual(errors.map((e) => [e.attrs.id, errorCondition(e)]), [['over', 'resource-constraint']], 'the expired one made room for exactly one');
+  assert.equal(await count('xen'), QUOTA);
+  const xen = await parley.login('xen', 'x');
+  await xen.waitFor((el) => bodyOf(el) === 'fits', 3000, 'fits');
+  await settle(xen);
+  assert.deepEqual(messagesIn(xen), ['stale 1', 'stale 2', 'stale 3', 'fits']);
+  await xen.stop();
 });

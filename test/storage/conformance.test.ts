@@ -547,6 +547,24 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.offline.count("old-a@o.example"), 0);
         assert.equal(await s.offline.count('old-b@o.example'), 0);
       });
+
+      it('expiry: kept and listed with the message; deleteExpired removes what expired by then, of one owner or of all', async () => {
+        // Tiny expiry times: only this test's messages can have expired by them.
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>a1</message>', T, undefined, 1000), true);
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>a2</message>', T, 10, 2000), true);
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>never</message>', T), true);
+        assert.equal(await s.offline.add('exp-b@o.example', '<message>b1</message>', T, undefined, 1000), true);
+        assert.deepEqual(
+          (await all('exp-a@o.example')).map((m) => [m.stanza, m.expiresAt]),
+          [['<message>a1</message>', 1000], ['<message>a2</message>', 2000], ['<message>never</message>', undefined]],
+        );
+        assert.equal(await s.offline.deleteExpired(999), 0);
+        assert.equal(await s.offline.deleteExpired(1000, 'exp-a@o.example'), 1, "at its expiry it has expired; only that owner's");
+        assert.equal(await s.offline.count('exp-b@o.example'), 1);
+        assert.equal(await s.offline.deleteExpired(2000), 2, 'a2 and b1, across owners');
+        assert.deepEqual((await all('exp-a@o.example')).map((m) => m.stanza), ['<message>never</message>']);
+        assert.equal(await s.offline.count('exp-b@o.example'), 0);
+      });
     });
 
     describe('store kinds', () => {

@@ -61,7 +61,11 @@ export class OfflineService {
       stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date(now).toISOString() }, 'Offline Storage'));
     }
     markStored(stanza, now);
-    const stored = await this.ctx.store.add(owner, stanza.toString(), now, this.ctx.config.limits.maxOfflineMessages, expiresAt);
+    const text = stanza.toString();
+    const limit = this.ctx.config.limits.maxOfflineMessages;
+    let stored = await this.ctx.store.add(owner, text, now, limit, expiresAt);
+    // Expired messages wait for a purge but must not take the room of a deliverable one.
+    if (!stored && (await this.ctx.store.deleteExpired(now, owner)) > 0) stored = await this.ctx.store.add(owner, text, now, limit, expiresAt);
     // RFC 6120 §8.3.3.18 and ejabberd's mod_offline: the sender learns the message was not kept.
     if (!stored) await this.ctx.router.bounce(ctx, 'resource-constraint', QUEUE_FULL_TEXT);
     return true;

@@ -24,6 +24,6 @@ export interface OfflineStore {
   deleteAll(owner: string): Promise<void>;
   /** Removes every owner's messages stored before `createdBefore`; returns how many. */
   deleteOlderThan(createdBefore: number): Promise<number>;
-  /** Removes every owner's messages whose expiry is at or before `now`; returns how many. */
-  deleteExpired(now: number): Promise<number>;
+  /** Removes the messages (of one owner, or of every owner) whose expiry is at or before `now`; returns how many. */
+  deleteExpired(now: number, owner?: string): Promise<number>;
 }
