@@ -132,6 +132,12 @@ export const configSchema = z
           .min(0)
           .default(1000)
           .describe('offline messages stored per account (XEP-0160); one more is refused and its sender gets a resource-constraint error'),
+        maxOfflineChars: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10_485_760)
+          .describe('characters of serialized stanzas stored offline per account; a message that would pass it is refused like one past maxOfflineMessages'),
         maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
         maxRosterItems: z
           .number()
@@ -158,6 +164,7 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
+        maxOfflineChars: 10_485_760,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
         maxSubscriptionRequestSize: 16_384,

@@ -2,7 +2,7 @@
  * The store kinds and the offline store, written once in the SQL both backends share. A backend
  * only supplies an `Sql` connection: how to run a statement, a transaction, and a lock.
  */
-import type { OfflineMessage, OfflineStore } from '../modules/offline/store.js';
+import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
@@ -79,7 +79,12 @@ class SqlArchive {
   private p(owner: string, ...rest: unknown[]): unknown[] {
     return [owner, ...this.scope, ...rest];
   }
-  async append(owner: string, value: string, createdAt: number, limit?: number, expiresAt?: number): Promise<number | undefined> {
+  /**
+   * Appends unless the owner holds `limit` items already, or `maxChars` characters of values with
+   * this one (checked and written atomically); undefined when refused.
+   */
+  async append(owner: string, value: string, createdAt: number, opts: { limit?: number; maxChars?: number; expiresAt?: number } = {}): Promise<number | undefined> {
+    const { limit, maxChars, expiresAt } = opts;
     const cols = [`owner`, ...(this.t.feature === undefined ? [] : ['feature']), this.t.valueColumn, 'created_at'];
     const params: unknown[] = [owner, ...this.scope, value, createdAt];
     if (this.t.expiresColumn !== undefined && expiresAt !== undefined) {
@@ -87,12 +92,15 @@ class SqlArchive {
       params.push(expiresAt);
     }
     const insert = `INSERT INTO ${this.t.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) RETURNING id`;
-    if (limit === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
+    if (limit === undefined && maxChars === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
+    if (maxChars !== undefined && value.length > maxChars) return undefined;
     // Writers to one owner take turns, so the count each one reads is current and the limit holds.
     return this.sql.atomic(async (tx) => {
       await tx.lock(`${this.t.table}:${this.t.feature ?? ''}:${owner}`);
-      const n = await tx.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
-      if (Number(n!.n) >= limit) return undefined;
+      const chars = maxChars === undefined ? '' : `, COALESCE(SUM(LENGTH(${this.t.valueColumn})), 0) AS c`;
+      const n = await tx.get<{ n: number | string; c?: number | string }>(`SELECT COUNT(*) AS n${chars} FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
+      if (limit !== undefined && Number(n!.n) >= limit) return undefined;
+      if (maxChars !== undefined && Number(n!.c) + value.length > maxChars) return undefined;
       return Number((await tx.get<{ id: number | string }>(insert, params))!.id);
     });
   }
@@ -143,8 +151,8 @@ export class SqlOffline implements OfflineStore {
   constructor(sql: Sql) {
     this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza', expiresColumn: 'expires_at' });
   }
-  async add(owner: string, stanza: string, createdAt: number, limit?: number, expiresAt?: number): Promise<boolean> {
-    return (await this.a.append(owner, stanza, createdAt, limit, expiresAt)) !== undefined;
+  async add(owner: string, stanza: string, createdAt: number, opts: OfflineAddOptions = {}): Promise<boolean> {
+    return (await this.a.append(owner, stanza, createdAt, { limit: opts.limit, maxChars: opts.maxChars, expiresAt: opts.expiresAt })) !== undefined;
   }
   count(owner: string): Promise<number> {
     return this.a.count(owner);
@@ -261,7 +269,7 @@ class SqlArchiveKind<T> implements ArchiveStore<T> {
     this.a = new SqlArchive(sql, { table: 'store_archive', valueColumn: 'value', feature });
   }
   append(account: AccountRef, value: T, createdAt: number, limit?: number): Promise<number | undefined> {
-    return this.a.append(ownerKey(account), this.codec.encode(value), createdAt, limit);
+    return this.a.append(ownerKey(account), this.codec.encode(value), createdAt, { limit });
   }
   async list(account: AccountRef, afterId: number, limit: number): Promise<ArchiveItem<T>[]> {
     return (await this.a.list(ownerKey(account), afterId, limit)).map((m) => ({ ...m, value: this.codec.decode(m.value) }));

@@ -173,7 +173,7 @@ test('parley ctl: delete_old_messages and delete_expired_messages purge offline 
   const now = Date.now();
   const msg = (body: string) => `<message from='alice@localhost/phone' to='bob@localhost' type='chat'><body>${body}</body></message>`;
   await parley.server.storage.offline.add('bob@localhost', msg('forty days'), now - 40 * 86_400_000);
-  await parley.server.storage.offline.add('bob@localhost', msg('expired'), now - 1000, undefined, now - 500);
+  await parley.server.storage.offline.add('bob@localhost', msg('expired'), now - 1000, { expiresAt: now - 500 });
   await parley.server.storage.offline.add('bob@localhost', msg('current'), now);
   const count = async () => (await ok('get_offline_count', { user: 'bob', server: 'localhost' })).value;
   assert.equal(await count(), 3);

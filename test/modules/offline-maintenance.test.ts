@@ -11,14 +11,15 @@ const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NS_AMP = 'http://jabber.org/protocol/amp';
 const NS_X_EXPIRE = 'jabber:x:expire';
 const QUOTA = 4;
+const MAX_CHARS = 4096;
 const DAY = 86_400_000;
 
 let parley: Parley;
 let sam: TestClient;
 
 before(async () => {
-  parley = await startParley({ limits: { maxOfflineMessages: QUOTA } });
-  await parley.register('sam', 'tom', 'rita', 'quinn', 'una', 'vic', 'full', 'xen');
+  parley = await startParley({ limits: { maxOfflineMessages: QUOTA, maxOfflineChars: MAX_CHARS } });
+  await parley.register('sam', 'tom', 'rita', 'quinn', 'una', 'vic', 'full', 'xen', 'yul');
   sam = await parley.login('sam', 's');
 });
 after(async () => {
@@ -66,7 +67,7 @@ test('expiry: a message that expired while stored is never delivered, even befor
   // A message stored earlier whose expiry has passed since (the store is written as the server would have).
   const now = Date.now();
   const old = "<message from='sam@localhost/s' to='una@localhost' type='chat'><body>stale</body><x xmlns='jabber:x:expire' seconds='60'/></message>";
-  assert.equal(await parley.server.storage.offline.add('una@localhost', old, now - 120_000, undefined, now - 60_000), true);
+  assert.equal(await parley.server.storage.offline.add('una@localhost', old, now - 120_000, { expiresAt: now - 60_000 }), true);
   await sam.send(chat('una@localhost', 'fresh'));
   await sam.sync();
   await eventually(async () => (await count('una')) === 2, 3000, 'two stored');
@@ -192,7 +193,7 @@ test(`quota: beyond ${QUOTA} stored messages the sender gets resource-constraint
 test('quota: expired messages do not take the room of a deliverable one', async () => {
   const now = Date.now();
   const stale = (i: number) => `<message from='sam@localhost/s' to='xen@localhost' type='chat'><body>stale ${i}</body></message>`;
-  await parley.server.storage.offline.add('xen@localhost', stale(0), now - 120_000, undefined, now - 60_000);
+  await parley.server.storage.offline.add('xen@localhost', stale(0), now - 120_000, { expiresAt: now - 60_000 });
   for (let i = 1; i < QUOTA; i++) await parley.server.storage.offline.add('xen@localhost', stale(i), now - 120_000);
   assert.equal(await count('xen'), QUOTA, 'full, one of them expired');
   await sam.send(chat('xen@localhost', 'fits'));
@@ -206,4 +207,19 @@ test('quota: expired messages do not take the room of a deliverable one', async 
   await settle(xen);
   assert.deepEqual(messagesIn(xen), ['stale 1', 'stale 2', 'stale 3', 'fits']);
   await xen.stop();
+});
+
+test(`quota: the characters stored per account are bounded too (limits.maxOfflineChars ${MAX_CHARS})`, async () => {
+  await sam.send(chat('yul@localhost', 'big', xml('x', { xmlns: 'urn:example:pad' }, 'p'.repeat(3000))));
+  await sam.send(chat('yul@localhost', 'too much', xml('x', { xmlns: 'urn:example:pad' }, 'p'.repeat(1500))));
+  await sam.send(chat('yul@localhost', 'small'));
+  await sam.sync();
+  const errors = sam.received.filter((el) => el.is('message') && el.attrs.type === 'error' && el.attrs.from === 'yul@localhost');
+  assert.deepEqual(errors.map((e) => [e.attrs.id, errorCondition(e)]), [['too much', 'resource-constraint']]);
+  assert.equal(await count('yul'), 2);
+  const yul = await parley.login('yul', 'y');
+  await yul.waitFor((el) => bodyOf(el) === 'small', 3000, 'small');
+  await settle(yul);
+  assert.deepEqual(messagesIn(yul), ['big', 'small']);
+  await yul.stop();
 });

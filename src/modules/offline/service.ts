@@ -62,10 +62,11 @@ export class OfflineService {
     }
     markStored(stanza, now);
     const text = stanza.toString();
-    const limit = this.ctx.config.limits.maxOfflineMessages;
-    let stored = await this.ctx.store.add(owner, text, now, limit, expiresAt);
+    const { maxOfflineMessages: limit, maxOfflineChars: maxChars } = this.ctx.config.limits;
+    const opts = { limit, maxChars, expiresAt };
+    let stored = await this.ctx.store.add(owner, text, now, opts);
     // Expired messages wait for a purge but must not take the room of a deliverable one.
-    if (!stored && (await this.ctx.store.deleteExpired(now, owner)) > 0) stored = await this.ctx.store.add(owner, text, now, limit, expiresAt);
+    if (!stored && (await this.ctx.store.deleteExpired(now, owner)) > 0) stored = await this.ctx.store.add(owner, text, now, opts);
     // RFC 6120 §8.3.3.18 and ejabberd's mod_offline: the sender learns the message was not kept.
     if (!stored) await this.ctx.router.bounce(ctx, 'resource-constraint', QUEUE_FULL_TEXT);
     return true;

@@ -9,13 +9,21 @@ export interface OfflineMessage {
   expiresAt?: number;
 }
 
+export interface OfflineAddOptions {
+  /** Refused when the owner already has this many messages. */
+  limit?: number;
+  /** Refused when the owner's stored stanzas, with this one, would exceed this many characters. */
+  maxChars?: number;
+  /** When the message stops being deliverable (ms since the epoch); absent: never. */
+  expiresAt?: number;
+}
+
 export interface OfflineStore {
   /**
-   * Stores a message unless the owner already has `limit` of them (checked and written atomically,
-   * so concurrent writers cannot exceed it). Returns false when the limit refused it.
-   * `expiresAt` (ms since the epoch) is when the message stops being deliverable.
+   * Stores a message unless a limit refuses it (checked and written atomically, so concurrent
+   * writers cannot exceed them). Returns false when a limit refused it.
    */
-  add(owner: string, stanza: string, createdAt: number, limit?: number, expiresAt?: number): Promise<boolean>;
+  add(owner: string, stanza: string, createdAt: number, opts?: OfflineAddOptions): Promise<boolean>;
   count(owner: string): Promise<number>;
   /** Up to `limit` messages of the owner with an id above `afterId`, oldest first. Nothing is removed. */
   list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]>;
