@@ -139,6 +139,27 @@ test(`a request larger than limits.maxSubscriptionRequestSize (${MAX_REQUEST} by
   await big.stop();
 });
 
+test('a kept request whose roster item went away without an answer is dropped, never delivered', async () => {
+  await parley.register('sol', 'tia', 'uma');
+  const tia = await parley.login('tia', 't');
+  const uma = await parley.login('uma', 'u');
+  await tia.send(request('sol@localhost'));
+  await tia.sync();
+  await eventually(async () => (await kept('sol')) === 1, 3000, 'kept');
+  // The administrator removes the pending item: no answer goes through presence.
+  assert.equal((await parley.api('delete_rosteritem', { localuser: 'sol', localhost: 'localhost', user: 'tia', host: 'localhost' })).body, 0);
+  await uma.send(request('sol@localhost'));
+  await uma.sync();
+  await eventually(async () => (await kept('sol')) === 2, 3000, 'both kept');
+  const sol = await loginAndSettle('sol', 's');
+  assert.equal(sol.received.filter(isSubscribe('tia@localhost')).length, 0, 'not pending any more');
+  assertComplete(sol.received.find(isSubscribe('uma@localhost'))!, 'sol@localhost');
+  assert.equal(await kept('sol'), 1, 'the stale one is dropped');
+  await sol.stop();
+  await tia.stop();
+  await uma.stop();
+});
+
 test('kept requests go away with the account', async () => {
   await parley.register('gone', 'asker');
   const asker = await parley.login('asker', 'a');

@@ -305,6 +305,8 @@ export class PresenceService {
    * longer pending (the item was removed or changed without an answer passing here) are dropped.
    */
   private async deliverPendingRequests(session: SessionRecord, items: RosterItem[]): Promise<void> {
+    // Most logins have none pending: no read. (Stale kept stanzas wait for a login with one, or a full store.)
+    if (!items.some((i) => i.pendingIn)) return;
     const account = accountOf(session.jid);
     const kept = new Map((await this.ctx.store.list(account)).map((e) => [e.key, e.value]));
     for (const i of items) {
