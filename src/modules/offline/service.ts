@@ -5,6 +5,7 @@ import { NS } from '../../xmpp/ns.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import type { RouteContext } from '../../router/router.js';
 import type { SessionRecord } from '../../router/session.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 import { expiryOf, markStored, remainingOnDelivery } from './expiry.js';
 
 const DAY_MS = 86_400_000;
@@ -45,13 +46,13 @@ export class OfflineService {
     ctx.hooks.on('session-available', ({ session }) => {
       this.deliver(session).catch((err) => this.ctx.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
-    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.offline.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.offline.deleteAll(bareOf(account)));
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {
     if (!storable(ctx)) return false;
     const owner = ctx.to.bare;
-    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) return false;
+    if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) return false;
     const now = Date.now();
     const expiresAt = expiryOf(ctx.stanza, now);
     // Already expired: the sender asked for it not to be delivered after now (XEP-0079 §3.7.2, XEP-0023).
@@ -172,8 +173,8 @@ export class OfflineService {
     }
   }
 
-  count(owner: string): Promise<number> {
-    return this.ctx.store.count(owner);
+  count(owner: AccountRef): Promise<number> {
+    return this.ctx.store.count(bareOf(owner));
   }
 
   /** Removes every account's messages whose expiry has passed (delete_expired_messages); returns how many. */

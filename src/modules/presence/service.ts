@@ -6,8 +6,9 @@ import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
-import type { AccountRef, MapStore } from '../../storage/kinds.js';
+import type { MapStore } from '../../storage/kinds.js';
 import { transition } from './subscription.js';
+import { accountOf, type AccountRef } from '../../xmpp/account.js';
 
 /**
  * Inbound subscription requests awaiting the user's answer, as they arrived (RFC 6121 §3.1.3):
@@ -75,7 +76,7 @@ export class PresenceService {
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
-      const item = await this.roster().get(ctx.from.bare, ctx.to.bare);
+      const item = await this.roster().get(accountOf(ctx.from), ctx.to.bare);
       if (!hasFrom(item)) {
         this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
@@ -89,7 +90,7 @@ export class PresenceService {
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
-    const items = await this.roster().list(session.jid.bare);
+    const items = await this.roster().list(accountOf(session.jid));
     // What is broadcast keeps the id the client gave it (its own other resources match their echo by it).
     await this.broadcast(session, withId(presence, stanza.attrs.id), items);
     if (initial) {
@@ -113,7 +114,7 @@ export class PresenceService {
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza?.attrs.id !== undefined) presence.attrs.id = stanza.attrs.id;
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(accountOf(session.jid)));
     for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
@@ -140,7 +141,7 @@ export class PresenceService {
     const user = ctx.from.bareJID();
     const contact = ctx.to.bareJID();
     const original = ctx.stanza;
-    const owner = user.bare;
+    const owner = accountOf(user);
     const item = await this.roster().get(owner, contact.bare);
     // The request goes out complete: extended content (a XEP-0172 nick, a XEP-0379 preauth ...) and id.
     const out = x('presence', { type });
@@ -159,9 +160,9 @@ export class PresenceService {
         if (item && transition(item, 'outbound', 'subscribed')) {
           item.visible = true;
           await this.roster().save(owner, item);
-          await this.forgetRequest(user, contact.bare);
+          await this.forgetRequest(owner, contact.bare);
           await this.ctx.send(out, user, contact);
-          await this.sendCurrentPresence(owner, contact);
+          await this.sendCurrentPresence(user.bare, contact);
         } else if (!hasFrom(item)) {
           const i = item ?? newItem(contact.bare);
           i.approved = true; // pre-approval (RFC 6121 §3.4)
@@ -181,9 +182,9 @@ export class PresenceService {
         if (item && transition(item, 'outbound', 'unsubscribed')) {
           item.approved = false;
           await this.roster().save(owner, item);
-          await this.forgetRequest(user, contact.bare);
+          await this.forgetRequest(owner, contact.bare);
           await this.ctx.send(out, user, contact);
-          for (const s of this.ctx.sessions.available(owner)) {
+          for (const s of this.ctx.sessions.available(user.bare)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
           }
         } else if (item?.approved) {
@@ -200,7 +201,7 @@ export class PresenceService {
    * the contact, and the client gets a presence error (as for a roster set, RFC 6121 §2.3.3 lets
    * the server answer <not-allowed/>).
    */
-  private async refuseRosterFull(ctx: RouteContext, owner: string): Promise<void> {
+  private async refuseRosterFull(ctx: RouteContext, owner: AccountRef): Promise<void> {
     const reply = errorReply(ctx.stanza, 'not-allowed', this.roster().fullText(owner));
     if (ctx.origin) {
       reply.attrs.to = ctx.origin.jid.full;
@@ -212,13 +213,14 @@ export class PresenceService {
 
   private async inboundSubscription(ctx: RouteContext, type: string): Promise<void> {
     const owner = ctx.to.bare;
+    const account = accountOf(ctx.to);
     const contact = ctx.from.bareJID();
     const userJID = ctx.to.bareJID();
-    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) {
+    if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) {
       if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
-    const item = await this.roster().get(owner, contact.bare);
+    const item = await this.roster().get(account, contact.bare);
     const stanza = ctx.stanza;
     stanza.attrs.from = contact.bare;
     stanza.attrs.to = owner;
@@ -233,7 +235,7 @@ export class PresenceService {
           transition(item, 'inbound', 'subscribe');
           transition(item, 'outbound', 'subscribed');
           item.approved = false;
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
           await this.sendCurrentPresence(owner, contact);
           return;
@@ -252,9 +254,9 @@ export class PresenceService {
           const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
           await this.ctx.send(reply, userJID, contact);
         };
-        if (!(await this.keepRequest(userJID, contact.bare, text))) return full();
-        if (!(await this.roster().recordPendingIn(owner, contact.bare, item))) {
-          await this.forgetRequest(userJID, contact.bare);
+        if (!(await this.keepRequest(account, contact.bare, text))) return full();
+        if (!(await this.roster().recordPendingIn(account, contact.bare, item))) {
+          await this.forgetRequest(account, contact.bare);
           return full();
         }
         this.deliverToAvailable(owner, stanza);
@@ -262,15 +264,15 @@ export class PresenceService {
       }
       case 'subscribed': {
         if (item && transition(item, 'inbound', 'subscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
       }
       case 'unsubscribe': {
         if (item && transition(item, 'inbound', 'unsubscribe')) {
-          await this.roster().save(owner, item);
-          await this.forgetRequest(userJID, contact.bare);
+          await this.roster().save(account, item);
+          await this.forgetRequest(account, contact.bare);
           this.deliverToAvailable(owner, stanza);
           for (const s of this.ctx.sessions.available(owner)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
@@ -280,7 +282,7 @@ export class PresenceService {
       }
       case 'unsubscribed': {
         if (item && transition(item, 'inbound', 'unsubscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
@@ -332,17 +334,16 @@ export class PresenceService {
    * Keeps a request's stanza; false when the account keeps as many requests as its roster may hold
    * items, even after dropping those no longer pending.
    */
-  private async keepRequest(user: JID, contact: string, text: string): Promise<boolean> {
-    const account = accountOf(user);
+  private async keepRequest(account: AccountRef, contact: string, text: string): Promise<boolean> {
     const max = this.roster().maxItems;
     if (await this.ctx.store.set(account, contact, text, max)) return true;
-    const pending = new Set((await this.roster().list(user.bare)).filter((i) => i.pendingIn).map((i) => i.jid));
+    const pending = new Set((await this.roster().list(account)).filter((i) => i.pendingIn).map((i) => i.jid));
     for (const e of await this.ctx.store.list(account)) if (!pending.has(e.key)) await this.ctx.store.delete(account, e.key);
     return this.ctx.store.set(account, contact, text, max);
   }
 
-  private async forgetRequest(user: JID, contact: string): Promise<void> {
-    await this.ctx.store.delete(accountOf(user), contact);
+  private async forgetRequest(account: AccountRef, contact: string): Promise<void> {
+    await this.ctx.store.delete(account, contact);
   }
 
 
@@ -378,15 +379,11 @@ export class PresenceService {
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
   private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
-      const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
+      const item = await this.roster().get(accountOf(ctx.to), ctx.from.bare);
       if (!hasFrom(item)) return;
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);
   }
-}
-
-function accountOf(jid: JID): AccountRef {
-  return { user: jid.local, host: jid.domain };
 }
 
 /** The presence as broadcast: with the client's id when it gave one. */
