@@ -20,7 +20,7 @@ export const offlineCommands = [
     name: 'delete_expired_messages', tags: ['offline', 'purge'], policy: 'admin', desc: 'Delete expired offline messages from database',
     longdesc:
       "A message stored offline expires at the earliest of its XEP-0079 rules with condition 'expire-at' and its " +
-      "XEP-0023 <x xmlns='jabber:x:expire' seconds='N'/> (N seconds after it was stored). An expired message is " +
+      "XEP-0023 `<x xmlns='jabber:x:expire' seconds='N'/>` (N seconds after it was stored). An expired message is " +
       'never delivered (whatever the rule\'s action: it is dropped, as with action=\'drop\'); one already expired on ' +
       'arrival is not stored. This command removes the expired ones still stored, on every host.',
     args: [],
