@@ -51,6 +51,8 @@ interface ArchiveTable {
   feature?: string;
   /** A nullable column holding when an item expires (ms since the epoch), when the table has one. */
   expiresColumn?: string;
+  /** A column holding each value's length, written on append, when the table has one (else it is computed). */
+  charsColumn?: string;
 }
 
 interface ArchiveRow {
@@ -91,13 +93,17 @@ class SqlArchive {
       cols.push(this.t.expiresColumn);
       params.push(expiresAt);
     }
+    if (this.t.charsColumn !== undefined) {
+      cols.push(this.t.charsColumn);
+      params.push(value.length);
+    }
     const insert = `INSERT INTO ${this.t.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) RETURNING id`;
     if (limit === undefined && maxChars === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
     if (maxChars !== undefined && value.length > maxChars) return undefined;
     // Writers to one owner take turns, so the count each one reads is current and the limit holds.
     return this.sql.atomic(async (tx) => {
       await tx.lock(`${this.t.table}:${this.t.feature ?? ''}:${owner}`);
-      const chars = maxChars === undefined ? '' : `, COALESCE(SUM(LENGTH(${this.t.valueColumn})), 0) AS c`;
+      const chars = maxChars === undefined ? '' : `, COALESCE(SUM(${this.t.charsColumn ?? `LENGTH(${this.t.valueColumn})`}), 0) AS c`;
       const n = await tx.get<{ n: number | string; c?: number | string }>(`SELECT COUNT(*) AS n${chars} FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
       if (limit !== undefined && Number(n!.n) >= limit) return undefined;
       if (maxChars !== undefined && Number(n!.c) + value.length > maxChars) return undefined;
@@ -149,7 +155,7 @@ class SqlArchive {
 export class SqlOffline implements OfflineStore {
   private readonly a: SqlArchive;
   constructor(sql: Sql) {
-    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza', expiresColumn: 'expires_at' });
+    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza', expiresColumn: 'expires_at', charsColumn: 'chars' });
   }
   async add(owner: string, stanza: string, createdAt: number, opts: OfflineAddOptions = {}): Promise<boolean> {
     return (await this.a.append(owner, stanza, createdAt, { limit: opts.limit, maxChars: opts.maxChars, expiresAt: opts.expiresAt })) !== undefined;
