@@ -149,7 +149,7 @@ export const configSchema = z
           .number()
           .int()
           .min(512)
-          .default(16_384)
+          .default(8192)
           .describe(
             'bytes of one inbound subscription request kept until the user answers it (RFC 6121 §3.1.3), extended content included; a larger request is refused with policy-violation',
           ),
@@ -167,7 +167,7 @@ export const configSchema = z
         maxOfflineChars: 10_485_760,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
-        maxSubscriptionRequestSize: 16_384,
+        maxSubscriptionRequestSize: 8192,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
