@@ -134,6 +134,14 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxVcardSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(196_608)
+          .describe(
+            "bytes of one account's vCard (XEP-0054) as stored, photo included; a larger one is refused (XMPP not-acceptable, API 400). Keep it below limits.maxStanzaSize, or clients cannot send a vCard this large",
+          ),
       })
       .strict()
       .default({
@@ -147,6 +155,7 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxVcardSize: 196_608,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

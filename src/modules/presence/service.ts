@@ -6,6 +6,7 @@ import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 import { transition } from './subscription.js';
+import type { AccountRef } from '../../storage/kinds.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
@@ -74,11 +75,15 @@ export class PresenceService {
     return false; // route as addressed
   }
 
-  /** Sets a session's presence as if it had sent it (the admin set_presence command uses this too). */
-  async available(session: SessionRecord, stanza: Element): Promise<void> {
+  /**
+   * Sets a session's presence as if it had sent it (the admin set_presence command uses this too);
+   * `resent`: it is the session's stored presence, broadcast again (see rebroadcast).
+   */
+  async available(session: SessionRecord, stanza: Element, resent = false): Promise<void> {
     const initial = session.presence === undefined;
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
+    await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
     this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
     const items = await this.roster().list(session.jid.bare);
     await this.broadcast(session, presence, items);
@@ -92,6 +97,18 @@ export class PresenceService {
       }
       this.deliverPendingRequests(session, items);
       await this.ctx.hooks.emit('session-available', { session });
+    }
+  }
+
+  /**
+   * Broadcasts the current presence of each available resource of the account again, through the
+   * same path as a presence the client sends (so `presence-available-out` handlers run again):
+   * what ejabberd's `force_update_presence` does after a vCard change (XEP-0153).
+   */
+  async rebroadcast(account: AccountRef): Promise<void> {
+    for (const s of this.ctx.sessions.available(`${account.user}@${account.host}`)) {
+      const current = this.ctx.sessions.presenceOf(s);
+      if (current) await this.available(s, current, true);
     }
   }
 
