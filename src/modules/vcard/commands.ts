@@ -61,7 +61,7 @@ export const vcardCommands = [
   command({
     name: 'get_vcard', tags: ['vcard'], policy: 'admin', desc: 'Get content from a vCard field', longdesc: FIELDS,
     args: [user, host, name],
-    result: strResult('content'), resultExample: 'User 1',
+    result: strResult('content'), resultDesc: 'Field content', resultExample: 'User 1',
     async exec(a, ctx) {
       const account = await accountOf(ctx, a.user, a.host);
       return first(await ctx.service.read(account, checkFieldName('name', a.name)));
@@ -71,7 +71,7 @@ export const vcardCommands = [
   command({
     name: 'get_vcard2', tags: ['vcard'], policy: 'admin', desc: 'Get content from a vCard subfield', longdesc: SUBFIELDS,
     args: [user, host, str('name', 'Field name', 'N'), subname],
-    result: strResult('content'), resultExample: 'Schubert',
+    result: strResult('content'), resultDesc: 'Field content', resultExample: 'Schubert',
     async exec(a, ctx) {
       const account = await accountOf(ctx, a.user, a.host);
       return first(await ctx.service.read(account, checkFieldName('name', a.name), checkFieldName('subname', a.subname)));
