@@ -329,8 +329,13 @@ test('by `parley ctl`: set_vcard2 and get_vcard2 from the command line', async (
   assert.deepEqual(await ctl('get_vcard2', 'bob', 'localhost', 'N', 'FAMILY'), { stdout: 'Builder\n', code: 0 });
   assert.deepEqual(await ctl('get_vcard', 'bob', 'localhost', 'FN'), { stdout: 'Error: not_found: error_no_value_found_in_vcard\n', code: 1 });
   assert.deepEqual(await ctl('get_vcard', 'nobody', 'localhost', 'FN'), { stdout: 'Error: not_found: User nobody@localhost does not exist\n', code: 1 });
+  // A list argument is one word of comma-separated elements, as ejabberdctl takes it.
+  assert.deepEqual(await ctl('set_vcard2_multi', 'bob', 'localhost', 'ORG', 'ORGUNIT', 'Sales, Marketing'), { stdout: '', code: 0 });
+  assert.deepEqual(await ctl('get_vcard2_multi', 'bob', 'localhost', 'ORG', 'ORGUNIT'), { stdout: 'Sales\nMarketing\n', code: 0 });
   const bob = await parley.login('bob', 'ctl');
-  assert.equal((await vcardOf(bob)).getChild('N')?.getChildText('FAMILY'), 'Builder');
+  const v = await vcardOf(bob);
+  assert.equal(v.getChild('N')?.getChildText('FAMILY'), 'Builder');
+  assert.deepEqual(v.getChild('ORG')?.getChildren('ORGUNIT').map((e: Element) => e.text()), ['Sales', 'Marketing']);
   await bob.stop();
 });
 
