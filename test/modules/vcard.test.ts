@@ -264,6 +264,13 @@ test('set_vcard2_multi / get_vcard2_multi: repeated subfields', async () => {
   await dave.stop();
 });
 
+test('concurrent field changes are each kept (read-modify-write in one locked transaction)', async () => {
+  const names = Array.from({ length: 12 }, (_, i) => `X-FIELD${i}`);
+  const results = await Promise.all(names.map((name, i) => parley.api('set_vcard', { user: 'dave', host: 'localhost', name, content: `v${i}` })));
+  assert.deepEqual(results.map((r) => r.status), names.map(() => 200));
+  for (const [i, name] of names.entries()) assert.deepEqual(await ok('get_vcard', { user: 'dave', host: 'localhost', name }), { content: `v${i}` });
+});
+
 test('a photo set over the API puts its hash in the presence contacts receive, at once', async () => {
   const bob = await parley.login('bob', 'watch');
   const alice = await parley.login('alice', 'api-photo');
