@@ -1,6 +1,7 @@
 import type { Server } from '../server.js';
 import { ConfigError } from '../config/load.js';
 import { parseJID, tryParseJID } from '../xmpp/jid.js';
+import { accountOf } from '../xmpp/account.js';
 
 /**
  * The configured `admins`, prepared as callers' JIDs are (nodeprep, nameprep, bare), so that
@@ -43,7 +44,7 @@ export async function authenticateBasic(server: Server, header: string, ip: stri
   if (!ticket) return undefined;
   let ok: boolean;
   try {
-    ok = await server.accounts.checkPassword(jid.local, jid.domain, password);
+    ok = await server.accounts.checkPassword(accountOf(jid), password);
   } catch (err) {
     ticket.release();
     throw err;

@@ -4,6 +4,7 @@ import type { PermissionRule } from '../config/schema.js';
 import { DomainError } from '../errors.js';
 import { tryParseJID } from '../xmpp/jid.js';
 import { matchesWhat, type AnyCommand, type Args, type Caller } from './registry.js';
+import { bareOf } from '../xmpp/account.js';
 
 /** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
 const DEFAULT_RULES: Record<string, PermissionRule> = {
@@ -76,7 +77,7 @@ export function isAllowed(server: Server, def: AnyCommand, caller: Caller, args:
     if (typeof user !== 'string' || typeof host !== 'string') return false;
     // Compared as prepared names (nodeprep, nameprep), as the caller's JID is.
     const p = server.accounts.tryPrepare(user, host);
-    return p !== undefined && `${p.user}@${p.host}` === caller.jid;
+    return p !== undefined && bareOf(p) === caller.jid;
   }
   return false;
 }

@@ -20,10 +20,8 @@ export interface SessionStream {
   writeStanza(stanza: Element): void;
   /** Writes a stanza kept serialized; `hasNs`: its root declares its own namespace. */
   writeSerialized(xml: string, hasNs: boolean): void;
-  /** Sends a stream error and closes; the session ends. */
-  streamFail(condition: string, text?: string): void;
-  /** Closes the stream without an error; the session ends. */
-  closeStream(): void;
+  /** Closes the stream, with a stream error when a condition is given; the session ends. */
+  close(condition?: string, text?: string): void;
   /**
    * Stops carrying the session (it was resumed on another stream) and closes the connection if it is
    * still open. Resolves once what the stream had already received is handled.
@@ -184,7 +182,7 @@ export class C2SSession implements SessionHandle {
     const c2s = this.server.config.c2s;
     if (this.unacked.length > c2s.maxUnackedStanzas || this.unackedSize > c2s.maxUnackedBytes) {
       const live = this.live;
-      if (live) live.streamFail('policy-violation', 'too many unacknowledged stanzas');
+      if (live) live.close('policy-violation', 'too many unacknowledged stanzas');
       else this.end('the queue of the hibernating session is full');
       return;
     }
@@ -323,10 +321,8 @@ export class C2SSession implements SessionHandle {
   close(condition?: string, text?: string): void {
     if (this.ended) return;
     const live = this.live;
-    if (live) {
-      if (condition) live.streamFail(condition, text);
-      else live.closeStream();
-    } else this.end(condition ? `stream error: ${condition}` : 'closed by server');
+    if (live) live.close(condition, text);
+    else this.end(condition ? `stream error: ${condition}` : 'closed by server');
   }
 
   /** Ends the session in the background; failures are logged, never thrown at the event loop. */

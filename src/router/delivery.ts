@@ -1,5 +1,6 @@
 import type { Server } from '../server.js';
 import type { RouteContext } from './router.js';
+import { accountOf } from '../xmpp/account.js';
 
 /**
  * Default delivery to local users (RFC 6121 §8.5): what happens to a stanza that no
@@ -35,7 +36,7 @@ export function setupDelivery(server: Server): void {
   // account (headline, error), bounce for an unknown one.
   router.on('message/bare', async (ctx) => {
     if (ctx.stanza.attrs.type === 'groupchat') return false;
-    return server.accounts.exists(ctx.to.local, ctx.to.domain);
+    return server.accounts.exists(accountOf(ctx.to));
   }, -100);
 
   // Presence to the bare JID that is not subscription traffic: to every available resource.

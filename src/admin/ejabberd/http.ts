@@ -149,7 +149,7 @@ function openApiOf(server: Server): unknown {
 
 function renderOutcome(def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): Reply {
   const spec = def.result;
-  if (outcome.ok) return send(200, successBody(spec, outcome.value));
+  if (outcome.ok) return send(200, successBody(def.name, spec, outcome.value));
   if (outcome.error === 'internal') return send(500, 'internal_error');
   const { status, body } = errorAnswer(spec, outcome.error);
   return send(status, body);

@@ -6,7 +6,7 @@ import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 import { transition } from './subscription.js';
-import type { AccountRef } from '../../storage/kinds.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
@@ -67,7 +67,7 @@ export class PresenceService {
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
-      const item = await this.roster().get(ctx.from.bare, ctx.to.bare);
+      const item = await this.roster().get(accountOf(ctx.from), ctx.to.bare);
       if (!hasFrom(item)) {
         this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
@@ -85,7 +85,7 @@ export class PresenceService {
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
     this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
-    const items = await this.roster().list(session.jid.bare);
+    const items = await this.roster().list(accountOf(session.jid));
     await this.broadcast(session, presence, items);
     if (initial) {
       for (const i of items) {
@@ -106,7 +106,7 @@ export class PresenceService {
    * what ejabberd's `force_update_presence` does after a vCard change (XEP-0153).
    */
   async rebroadcast(account: AccountRef): Promise<void> {
-    for (const s of this.ctx.sessions.available(`${account.user}@${account.host}`)) {
+    for (const s of this.ctx.sessions.available(bareOf(account))) {
       const current = this.ctx.sessions.presenceOf(s);
       if (current) await this.available(s, current, true);
     }
@@ -119,7 +119,7 @@ export class PresenceService {
     this.ctx.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(accountOf(session.jid)));
     for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
@@ -146,7 +146,7 @@ export class PresenceService {
     const user = ctx.from.bareJID();
     const contact = ctx.to.bareJID();
     const original = ctx.stanza;
-    const owner = user.bare;
+    const owner = accountOf(user);
     const item = await this.roster().get(owner, contact.bare);
     const out = x('presence', { type });
     for (const c of original.children) if (typeof c !== 'string' && (c.name === 'status' || c.name === 'nick')) out.append(c.clone());
@@ -164,7 +164,7 @@ export class PresenceService {
           item.visible = true;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
-          await this.sendCurrentPresence(owner, contact);
+          await this.sendCurrentPresence(user.bare, contact);
         } else if (!hasFrom(item)) {
           const i = item ?? newItem(contact.bare);
           i.approved = true; // pre-approval (RFC 6121 §3.4)
@@ -185,7 +185,7 @@ export class PresenceService {
           item.approved = false;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
-          for (const s of this.ctx.sessions.available(owner)) {
+          for (const s of this.ctx.sessions.available(user.bare)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
           }
         } else if (item?.approved) {
@@ -202,7 +202,7 @@ export class PresenceService {
    * the contact, and the client gets a presence error (as for a roster set, RFC 6121 §2.3.3 lets
    * the server answer <not-allowed/>).
    */
-  private async refuseRosterFull(ctx: RouteContext, owner: string): Promise<void> {
+  private async refuseRosterFull(ctx: RouteContext, owner: AccountRef): Promise<void> {
     const reply = errorReply(ctx.stanza, 'not-allowed', this.roster().fullText(owner));
     if (ctx.origin) {
       reply.attrs.to = ctx.origin.jid.full;
@@ -214,13 +214,14 @@ export class PresenceService {
 
   private async inboundSubscription(ctx: RouteContext, type: string): Promise<void> {
     const owner = ctx.to.bare;
+    const account = accountOf(ctx.to);
     const contact = ctx.from.bareJID();
     const userJID = ctx.to.bareJID();
-    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) {
+    if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) {
       if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
-    const item = await this.roster().get(owner, contact.bare);
+    const item = await this.roster().get(account, contact.bare);
     const stanza = ctx.stanza;
     stanza.attrs.from = contact.bare;
     stanza.attrs.to = owner;
@@ -235,12 +236,12 @@ export class PresenceService {
           transition(item, 'inbound', 'subscribe');
           transition(item, 'outbound', 'subscribed');
           item.approved = false;
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
           await this.sendCurrentPresence(owner, contact);
           return;
         }
-        if (!(await this.roster().recordPendingIn(owner, contact.bare, item))) {
+        if (!(await this.roster().recordPendingIn(account, contact.bare, item))) {
           // RFC 6121 §3.1.3 (security warning) asks for limits on the inbound requests a server
           // stores; a full roster stores none and the requester learns why (RFC 6120 §8.3.3.18).
           const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
@@ -252,14 +253,14 @@ export class PresenceService {
       }
       case 'subscribed': {
         if (item && transition(item, 'inbound', 'subscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
       }
       case 'unsubscribe': {
         if (item && transition(item, 'inbound', 'unsubscribe')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
           for (const s of this.ctx.sessions.available(owner)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
@@ -269,7 +270,7 @@ export class PresenceService {
       }
       case 'unsubscribed': {
         if (item && transition(item, 'inbound', 'unsubscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
@@ -328,7 +329,7 @@ export class PresenceService {
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
   private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
-      const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
+      const item = await this.roster().get(accountOf(ctx.to), ctx.from.bare);
       if (!hasFrom(item)) return;
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);

@@ -3,6 +3,7 @@ import type { SessionRecord } from '../../router/session.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
+import { accountOf, bareOf, jidOf, type AccountRef } from '../../xmpp/account.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
 import type { RosterItem, RosterStore, Subscription } from './store.js';
@@ -29,7 +30,7 @@ export class RosterService {
 
   constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
     ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
-    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.roster.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.roster.deleteAll(bareOf(account)));
   }
 
   private get store() {
@@ -42,16 +43,16 @@ export class RosterService {
   }
 
   /** Why a new item was refused. */
-  fullText(owner: string): string {
-    return `Roster of ${owner} is full (limits.maxRosterItems: ${this.maxItems})`;
+  fullText(owner: AccountRef): string {
+    return `Roster of ${bareOf(owner)} is full (limits.maxRosterItems: ${this.maxItems})`;
   }
 
-  list(owner: string): Promise<RosterItem[]> {
-    return this.store.list(owner);
+  list(owner: AccountRef): Promise<RosterItem[]> {
+    return this.store.list(bareOf(owner));
   }
 
-  get(owner: string, jid: string): Promise<RosterItem | undefined> {
-    return this.store.get(owner, jid);
+  get(owner: AccountRef, jid: string): Promise<RosterItem | undefined> {
+    return this.store.get(bareOf(owner), jid);
   }
 
   /**
@@ -59,14 +60,15 @@ export class RosterService {
    * Returns false, and stores nothing, when the item is new and the roster is full
    * (limits.maxRosterItems); changes to items already in the roster are always stored.
    */
-  async save(owner: string, item: RosterItem): Promise<boolean> {
+  async save(account: AccountRef, item: RosterItem): Promise<boolean> {
+    const owner = bareOf(account);
     if (!item.visible && item.subscription === 'none' && !item.pendingIn && !item.askOut && !item.approved) {
       await this.store.delete(owner, item.jid);
       return true;
     }
     const r = await this.store.put(owner, item, this.maxItems);
     if (!r.stored) return false;
-    if (item.visible) this.push(owner, itemElement(item), r.version);
+    if (item.visible) this.push(account, itemElement(item), r.version);
     return true;
   }
 
@@ -75,26 +77,26 @@ export class RosterService {
    * contact not in the roster, on an item clients do not see (no roster push, no new version).
    * Returns false when that item would be new and the roster is full: the request is not stored.
    */
-  async recordPendingIn(owner: string, contact: string, existing?: RosterItem): Promise<boolean> {
+  async recordPendingIn(owner: AccountRef, contact: string, existing?: RosterItem): Promise<boolean> {
     const item = existing ?? newItem(contact, false);
     item.pendingIn = true;
-    return (await this.store.put(owner, item, this.maxItems)).stored;
+    return (await this.store.put(bareOf(owner), item, this.maxItems)).stored;
   }
 
   /**
    * Roster version (RFC 6121 §2.6): a per-account counter the store increments with every change a
    * client sees, in the same transaction; read without listing the roster.
    */
-  async version(owner: string): Promise<string> {
-    return String(await this.store.version(owner));
+  async version(owner: AccountRef): Promise<string> {
+    return String(await this.store.version(bareOf(owner)));
   }
 
   /**
    * Sends a roster push (RFC 6121 §2.1.6) to every resource of the owner that requested the roster,
    * carrying the version the change produced (§2.6.3).
    */
-  push(owner: string, item: Element, version: number): void {
-    const targets = this.ctx.sessions.resources(owner).filter((s) => s.flags.rosterRequested);
+  push(owner: AccountRef, item: Element, version: number): void {
+    const targets = this.ctx.sessions.resources(bareOf(owner)).filter((s) => s.flags.rosterRequested);
     if (targets.length === 0) return;
     const ver = String(version);
     for (const s of targets) {
@@ -111,11 +113,12 @@ export class RosterService {
     // Interested from now on: a change made while this get is answered still reaches it as a push.
     if (origin) this.ctx.sessions.setFlag(origin, 'rosterRequested', true);
     // The version is read before the items: the list is at least as new as the version it carries.
-    const ver = await this.version(from.bare);
+    const owner = accountOf(from);
+    const ver = await this.version(owner);
     // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).
     if (payload.attrs.ver === ver) return undefined;
     const q = x('query', { xmlns: NS.roster, ver });
-    for (const i of await this.store.list(from.bare)) if (i.visible) q.append(itemElement(i));
+    for (const i of await this.list(owner)) if (i.visible) q.append(itemElement(i));
     return q;
   }
 
@@ -131,22 +134,23 @@ export class RosterService {
       throw new StanzaError('jid-malformed', (err as JIDError).message);
     }
     const jid = contact.bare;
+    const owner = accountOf(from);
     if (el.attrs.subscription === 'remove') {
-      if (!(await this.remove(from.bare, jid))) throw new StanzaError('item-not-found');
+      if (!(await this.remove(owner, jid))) throw new StanzaError('item-not-found');
       return;
     }
     const groups = el.getChildren('group').map((g) => g.text());
     if (new Set(groups).size !== groups.length) throw new StanzaError('bad-request', 'duplicate group');
     if (groups.some((g) => g === '')) throw new StanzaError('not-acceptable', 'empty group name');
     if ((el.attrs.name ?? '').length > 1024 || groups.some((g) => g.length > 1024)) throw new StanzaError('not-acceptable', 'name too long');
-    const item = (await this.store.get(from.bare, jid)) ?? newItem(jid);
+    const item = (await this.get(owner, jid)) ?? newItem(jid);
     item.name = el.attrs.name ?? '';
     item.groups = groups;
     item.visible = true;
     // RFC 6121 prescribes no condition for a roster size limit; §2.3.3 names <not-allowed/> among
     // the "other stanza errors" a roster set can get, and RFC 6120 §8.3.3.9 defines it as an action
     // the server does not allow (type cancel: retrying will not help until an item is removed).
-    if (!(await this.save(from.bare, item))) throw new StanzaError('not-allowed', this.fullText(from.bare));
+    if (!(await this.save(owner, item))) throw new StanzaError('not-allowed', this.fullText(owner));
     return;
   }
 
@@ -154,10 +158,11 @@ export class RosterService {
    * Removes an item, cancelling subscriptions both ways first (RFC 6121 §2.5.2).
    * Returns false when there was no such item.
    */
-  async remove(owner: string, jid: string): Promise<boolean> {
+  async remove(account: AccountRef, jid: string): Promise<boolean> {
+    const owner = bareOf(account);
     const item = await this.store.get(owner, jid);
     if (!item) return false;
-    const ownerJID = parseJID(owner);
+    const ownerJID = jidOf(account);
     const contact = parseJID(jid);
     if (item.subscription === 'to' || item.subscription === 'both' || item.askOut) {
       await this.ctx.send(x('presence', { type: 'unsubscribe' }), ownerJID, contact);
@@ -170,14 +175,14 @@ export class RosterService {
       }
     }
     const r = await this.store.delete(owner, jid);
-    if (r.deleted && item.visible) this.push(owner, itemElement(item, true), r.version);
+    if (r.deleted && item.visible) this.push(account, itemElement(item, true), r.version);
     return true;
   }
 
   // ---- admin operations (add_rosteritem, delete_rosteritem, get_roster) --------------------
 
   /** Sets an item as given, without presence traffic, and pushes it to the owner's resources. */
-  async adminSet(owner: string, contact: string, name: string, groups: string[], subscription: string): Promise<void> {
+  async adminSet(account: AccountRef, contact: string, name: string, groups: string[], subscription: string): Promise<void> {
     if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
     let jid: string;
     try {
@@ -185,6 +190,7 @@ export class RosterService {
     } catch (err) {
       throw badArgument(`Invalid contact JID: ${(err as Error).message}`);
     }
+    const owner = bareOf(account);
     const item = (await this.store.get(owner, jid)) ?? newItem(jid);
     item.name = name;
     item.groups = [...new Set(groups.filter((g) => g !== ''))];
@@ -193,15 +199,16 @@ export class RosterService {
     if (subscription === 'to' || subscription === 'both') item.askOut = false;
     if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
     const r = await this.store.put(owner, item, this.maxItems);
-    if (!r.stored) throw forbidden(this.fullText(owner));
-    this.push(owner, itemElement(item), r.version);
+    if (!r.stored) throw forbidden(this.fullText(account));
+    this.push(account, itemElement(item), r.version);
   }
 
   /** Deletes an item without presence traffic and pushes the removal. */
-  async adminDelete(owner: string, contact: string): Promise<void> {
+  async adminDelete(account: AccountRef, contact: string): Promise<void> {
+    const owner = bareOf(account);
     const item = await this.store.get(owner, contact);
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
     const r = await this.store.delete(owner, contact);
-    if (r.deleted && item.visible) this.push(owner, itemElement(item, true), r.version);
+    if (r.deleted && item.visible) this.push(account, itemElement(item, true), r.version);
   }
 }

@@ -1,6 +1,6 @@
 import { commandsIn, listOf, rescode, str, strResult } from '../../admin/define.js';
 import { notFound } from '../../errors.js';
-import type { AccountRef } from '../../storage/kinds.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
 import type { VcardService } from './service.js';
 import { checkFieldName } from './fields.js';
@@ -47,7 +47,7 @@ const subname = str('subname', 'Subfield name', 'FAMILY');
 /** An existing account, named by the command's arguments. */
 async function accountOf({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
   const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
   return p;
 }
 

@@ -5,7 +5,8 @@ import { Element, x } from '../../xmpp/xml/element.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { DomainError, badArgument, notFound } from '../../errors.js';
-import { ownerKey, type AccountRef, type Transaction, type ValueStore } from '../../storage/kinds.js';
+import type { Transaction, ValueStore } from '../../storage/kinds.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 import { readField, writeField } from './fields.js';
 
 export const NS_VCARD = 'vcard-temp';
@@ -55,15 +56,16 @@ export class VcardService {
         if (to.local === '') return this.hostVcard();
         // RFC 6121 §8.5.1: an IQ to the bare JID of an account that does not exist is answered
         // service-unavailable (ejabberd answers an empty vCard, which tells nothing either).
-        if (!(await accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
-        return (await this.get({ user: to.local, host: to.domain })) ?? emptyVcard();
+        const account = accountOf(to);
+        if (!(await accounts.exists(account))) throw new StanzaError('service-unavailable');
+        return (await this.get(account)) ?? emptyVcard();
       },
       set: async ({ from, to, payload }) => {
         checkPayload(payload);
         if (to.local === '') throw new StanzaError('not-allowed', 'the server vCard is not set over XMPP');
         if (from.bare !== to.bare) throw new StanzaError('forbidden', 'a vCard is set by its own account only');
         try {
-          await this.set({ user: to.local, host: to.domain }, payload);
+          await this.set(accountOf(to), payload);
         } catch (err) {
           // Over the size limit: the request is understood but not within what the server takes
           // (RFC 6120 §8.3.3.9; XEP-0060 answers a too large payload the same way).
@@ -123,7 +125,7 @@ export class VcardService {
 
   private async change(account: AccountRef, next: (current: Element | undefined) => Element): Promise<void> {
     const changed = await this.ctx.transaction(async (tx: Transaction) => {
-      await tx.lock(`vcard:${ownerKey(account)}`);
+      await tx.lock(`vcard:${bareOf(account)}`);
       const vcards = this.store.vcards.in(tx);
       const avatars = this.store.avatars.in(tx);
       const text = await vcards.get(account);
@@ -152,7 +154,7 @@ export class VcardService {
   private async stampAvatar(session: SessionRecord, presence: Element, resent: boolean): Promise<void> {
     const own = presence.getChild('x', NS_VCARD_UPDATE);
     if (!resent && own?.getChild('photo')?.text() === '') return;
-    const avatar = await this.store.avatars.get({ user: session.jid.local, host: session.jid.domain });
+    const avatar = await this.store.avatars.get(accountOf(session.jid));
     presence.removeChildren('x', NS_VCARD_UPDATE);
     if (avatar === EXTERNAL) return;
     const update = x('x', { xmlns: NS_VCARD_UPDATE });
