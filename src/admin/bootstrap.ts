@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { Server } from '../server.js';
+import type { AdminHost } from './host.js';
 import { accountOf } from '../xmpp/account.js';
 import { tryParseJID } from '../xmpp/jid.js';
 
@@ -12,7 +12,7 @@ export const ADMIN_PASSWORD_FILE = 'admin-password';
  * (mode 0600) in the data directory and announced once. Later starts leave it alone.
  */
 export async function ensureAdminAccount(
-  server: Server,
+  server: AdminHost,
   announce?: (jid: string, password: string, file: string) => void,
 ): Promise<void> {
   const file = join(server.dataDir, ADMIN_PASSWORD_FILE);

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from '../server.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Hooks } from '../hooks.js';
+import type { Router } from '../router/router.js';
+import type { SessionDirectory } from '../router/directory.js';
 import type { Element } from '../xmpp/xml/element.js';
 import { NS } from '../xmpp/ns.js';
 import { tryParseJID, type JID } from '../xmpp/jid.js';
@@ -8,6 +12,17 @@ import { parseElement } from '../xmpp/xml/parse.js';
 import type { DeliveryReceipt, SessionHandle, SessionRecord } from '../router/session.js';
 import type { NewSession } from '../router/directory.js';
 import type { RouteEvent } from '../router/router.js';
+
+/** What a session needs of the node it runs on (the server, in `server.ts`, is one). */
+export interface SessionHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly hooks: Hooks;
+  readonly router: Router;
+  readonly sessions: SessionDirectory;
+  /** Sessions that can be resumed (XEP-0198), by resumption id. */
+  readonly resumable: Map<string, C2SSession>;
+}
 
 /** What a session needs of the stream that carries it for now. */
 export interface SessionStream {
@@ -75,7 +90,7 @@ export class C2SSession implements SessionHandle {
   private hibernateTimer: NodeJS.Timeout | undefined;
 
   /** Registers the session in the directory; a session bound to the same full JID before is replaced. */
-  constructor(private readonly server: Server, stream: SessionStream, init: NewSession) {
+  constructor(private readonly server: SessionHost, stream: SessionStream, init: NewSession) {
     this.stream = stream;
     const { record, replaced } = server.sessions.add(init, this);
     this.record = record;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from '../server.js';
+import type { AccountService } from '../modules/accounts/index.js';
+import type { AuthLimiter } from './auth-limiter.js';
 import { Element, x } from '../xmpp/xml/element.js';
 import { StreamParser, type StreamErrorCondition } from '../xmpp/xml/parser.js';
 import { NS } from '../xmpp/ns.js';
@@ -9,7 +10,15 @@ import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, t
 import type { ConnectionKind } from '../router/session.js';
 import { handlePreAuthRegistration } from '../modules/register/index.js';
 import { isLoopback } from '../transports/address.js';
-import { C2SSession, oldestSession, type SessionStream } from './session.js';
+import { C2SSession, oldestSession, type SessionHost, type SessionStream } from './session.js';
+
+/** What a stream needs of the node it runs on, beyond what its session needs. */
+export interface StreamHost extends SessionHost {
+  readonly hosts: readonly string[];
+  prepareHost(host: string): string | undefined;
+  readonly accounts: AccountService;
+  readonly authLimiter: AuthLimiter;
+}
 
 /** Bytes in and out for one client connection, whatever carries it. */
 export interface Transport {
@@ -89,7 +98,7 @@ export class C2SStream implements SessionStream {
   readonly ip: string;
   readonly port: number;
 
-  constructor(private readonly server: Server, transport: Transport, slot: ConnectionSlot) {
+  constructor(private readonly server: StreamHost, transport: Transport, slot: ConnectionSlot) {
     this.transport = transport;
     this.ip = transport.ip;
     this.port = transport.port;
