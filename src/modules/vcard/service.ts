@@ -149,17 +149,18 @@ export class VcardService {
    * XEP-0153 §4.2, as ejabberd's mod_vcard_xupdate: the server puts the `vcard-temp:x:update`
    * element of the account's vCard in the presence its clients broadcast, replacing the client's,
    * except an empty `<photo/>` the client sent itself (XEP-0398 §4: it must not be overwritten).
-   * No vCard: an empty `<x/>`; no photo: `<photo/>`; a photo only by URL: no element.
+   * No photo: `<photo/>`; a photo only by URL: no element. An account without a vCard has nothing
+   * to advertise: its presence is left as the client sent it (ejabberd adds an empty `<x/>`, which
+   * says the same: no information).
    */
   private async stampAvatar(session: SessionRecord, presence: Element, resent: boolean): Promise<void> {
     const own = presence.getChild('x', NS_VCARD_UPDATE);
     if (!resent && own?.getChild('photo')?.text() === '') return;
     const avatar = await this.store.avatars.get(accountOf(session.jid));
+    if (avatar === undefined) return;
     presence.removeChildren('x', NS_VCARD_UPDATE);
     if (avatar === EXTERNAL) return;
-    const update = x('x', { xmlns: NS_VCARD_UPDATE });
-    if (avatar !== undefined) update.append(avatar === '' ? x('photo') : x('photo', null, avatar));
-    presence.append(update);
+    presence.append(x('x', { xmlns: NS_VCARD_UPDATE }, avatar === '' ? x('photo') : x('photo', null, avatar)));
   }
 
   private hostVcard(): Element {
