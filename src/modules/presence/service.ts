@@ -83,8 +83,12 @@ export class PresenceService {
     const initial = session.presence === undefined;
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
+    // Available at once, as before any handler runs: a stanza another session sends meanwhile finds it.
+    const priority = parsePriority(stanza);
+    const sent = presence.toString();
+    this.ctx.sessions.setPresence(session, presence.clone(), priority);
     await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
-    this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
+    if (presence.toString() !== sent) this.ctx.sessions.setPresence(session, presence, priority);
     const items = await this.roster().list(accountOf(session.jid));
     await this.broadcast(session, presence, items);
     if (initial) {
