@@ -27,6 +27,7 @@ import { registerModule } from './modules/register/index.js';
 import { sessionsModule } from './modules/sessions/index.js';
 import { statsModule } from './modules/stats/index.js';
 import { vcardModule } from './modules/vcard/index.js';
+import { s2sModule } from './modules/s2s/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -45,6 +46,7 @@ export const MODULES: readonly AnyModule[] = [
   sessionsModule,
   statsModule,
   vcardModule,
+  s2sModule,
 ];
 
 export interface ServerOptions {

@@ -126,7 +126,18 @@ export const configSchema = z
         maxAuthAttempts: z.number().int().min(1).default(5).describe('failed SASL attempts before a stream is closed'),
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
-        maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
+        maxOfflineMessages: z
+          .number()
+          .int()
+          .min(0)
+          .default(1000)
+          .describe('offline messages stored per account (XEP-0160); one more is refused and its sender gets a resource-constraint error'),
+        maxOfflineChars: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10_485_760)
+          .describe('characters of serialized stanzas stored offline per account; a message that would pass it is refused like one past maxOfflineMessages'),
         maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
         maxRosterItems: z
           .number()
@@ -142,6 +153,14 @@ export const configSchema = z
           .describe(
             "bytes of one account's vCard (XEP-0054) as stored, photo included; a larger one is refused (XMPP not-acceptable, API 400). Keep it below limits.maxStanzaSize, or clients cannot send a vCard this large",
           ),
+        maxSubscriptionRequestSize: z
+          .number()
+          .int()
+          .min(512)
+          .default(8192)
+          .describe(
+            'bytes of one inbound subscription request kept until the user answers it (RFC 6121 §3.1.3), extended content included; a larger request is refused with policy-violation',
+          ),
       })
       .strict()
       .default({
@@ -153,9 +172,11 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
+        maxOfflineChars: 10_485_760,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
         maxVcardSize: 196_608,
+        maxSubscriptionRequestSize: 8192,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
