@@ -12,6 +12,7 @@ import type { C2SSession } from './c2s/session.js';
 import { openStorage, type Storage } from './storage/index.js';
 import type { Element } from './xmpp/xml/element.js';
 import { JID, nameprep } from './xmpp/jid.js';
+import { bareOf } from './xmpp/account.js';
 import { loadTls, type TlsMaterial } from './transports/tls-material.js';
 import { CommandRegistry } from './admin/registry.js';
 import { setupDelivery } from './router/delivery.js';
@@ -28,6 +29,7 @@ import { sessionsModule } from './modules/sessions/index.js';
 import { statsModule } from './modules/stats/index.js';
 import { vcardModule } from './modules/vcard/index.js';
 import { s2sModule } from './modules/s2s/index.js';
+import { lastModule } from './modules/last/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -47,6 +49,7 @@ export const MODULES: readonly AnyModule[] = [
   statsModule,
   vcardModule,
   s2sModule,
+  lastModule,
 ];
 
 export interface ServerOptions {
@@ -188,6 +191,8 @@ export class Server {
         randomId: (bytes) => this.randomId(bytes),
         nodeName: this.nodeName,
         uptimeSeconds: () => this.uptimeSeconds(),
+        isAdmin: (account) => this.admins().has(bareOf(account)),
+        authFailures: this.authLimiter,
       };
       const service: unknown = m.setup?.(ctx);
       if (service !== undefined) this.services.set(m.name, service);

@@ -146,6 +146,18 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.accounts.get({ user: 'dave', host: 'other.example' }), undefined, 'setCredentials does not create accounts');
       });
 
+      it('clearPlain drops the cleartext only while it is the one given, keeping the SCRAM keys (convert_to_scram)', async () => {
+        await s.accounts.create({ host: 'clear.example', user: 'fay', createdAt: 7, plain: 'pw', scramSha1: scram('f1'), scramSha256: scram('f256') });
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'changed meanwhile'), false);
+        assert.equal((await s.accounts.get({ user: 'fay', host: 'clear.example' }))!.plain, 'pw');
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'pw'), true);
+        assert.deepEqual(await s.accounts.get({ user: 'fay', host: 'clear.example' }), {
+          host: 'clear.example', user: 'fay', createdAt: 7, scramSha1: scram('f1'), scramSha256: scram('f256'),
+        });
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'pw'), false, 'nothing left to clear');
+        assert.equal(await s.accounts.clearPlain({ user: 'nobody', host: 'clear.example' }, 'pw'), false);
+      });
+
       it('delete returns true once, then false; other hosts keep their same-named user', async () => {
         await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 1, plain: 'one' });
         await s.accounts.create({ host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
