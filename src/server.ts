@@ -27,6 +27,7 @@ import { carbonsModule } from './modules/carbons/index.js';
 import { registerModule } from './modules/register/index.js';
 import { sessionsModule } from './modules/sessions/index.js';
 import { statsModule } from './modules/stats/index.js';
+import { vcardModule } from './modules/vcard/index.js';
 import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
@@ -46,6 +47,7 @@ export const MODULES: readonly AnyModule[] = [
   registerModule,
   sessionsModule,
   statsModule,
+  vcardModule,
   s2sModule,
   lastModule,
 ];

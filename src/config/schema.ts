@@ -162,6 +162,14 @@ export const configSchema = z
           .min(1024)
           .default(1_048_576)
           .describe('largest file in bytes an admin command reads from dataDir (the template rosters of push_roster and push_roster_all)'),
+        maxVcardSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(196_608)
+          .describe(
+            "bytes of one account's vCard (XEP-0054) as stored, photo included; a larger one is refused (XMPP not-acceptable, API 400). Keep it below limits.maxStanzaSize, or clients cannot send a vCard this large",
+          ),
         maxSubscriptionRequestSize: z
           .number()
           .int()
@@ -191,6 +199,7 @@ export const configSchema = z
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
         maxCommandFileSize: 1_048_576,
+        maxVcardSize: 196_608,
         maxSubscriptionRequestSize: 8192,
         maxLastStatusLength: 1024,
       }),

@@ -8,7 +8,7 @@ import { errorReply } from '../../xmpp/stanza.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import type { MapStore } from '../../storage/kinds.js';
 import { transition } from './subscription.js';
-import { accountOf, type AccountRef } from '../../xmpp/account.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 
 /**
  * Inbound subscription requests awaiting the user's answer, as they arrived (RFC 6121 §3.1.3):
@@ -84,12 +84,20 @@ export class PresenceService {
     return false; // route as addressed
   }
 
-  /** Sets a session's presence as if it had sent it (the admin set_presence command uses this too). */
-  async available(session: SessionRecord, stanza: Element): Promise<void> {
+  /**
+   * Sets a session's presence as if it had sent it (the admin set_presence command uses this too);
+   * `resent`: it is the session's stored presence, broadcast again (see rebroadcast).
+   */
+  async available(session: SessionRecord, stanza: Element, resent = false): Promise<void> {
     const initial = session.presence === undefined;
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
+    // Available at once, as before any handler runs: a stanza another session sends meanwhile finds it.
+    const priority = parsePriority(stanza);
+    const sent = presence.toString();
+    this.ctx.sessions.setPresence(session, presence.clone(), priority);
+    await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
+    if (presence.toString() !== sent) this.ctx.sessions.setPresence(session, presence, priority);
     const items = await this.roster().list(accountOf(session.jid));
     // What is broadcast keeps the id the client gave it (its own other resources match their echo by it).
     await this.broadcast(session, withId(presence, stanza.attrs.id), items);
@@ -103,6 +111,18 @@ export class PresenceService {
       }
       await this.deliverPendingRequests(session, items);
       await this.ctx.hooks.emit('session-available', { session });
+    }
+  }
+
+  /**
+   * Broadcasts the current presence of each available resource of the account again, through the
+   * same path as a presence the client sends (so `presence-available-out` handlers run again):
+   * what ejabberd's `force_update_presence` does after a vCard change (XEP-0153).
+   */
+  async rebroadcast(account: AccountRef): Promise<void> {
+    for (const s of this.ctx.sessions.available(bareOf(account))) {
+      const current = this.ctx.sessions.presenceOf(s);
+      if (current) await this.available(s, current, true);
     }
   }
 
