@@ -26,6 +26,7 @@ import { carbonsModule } from './modules/carbons/index.js';
 import { registerModule } from './modules/register/index.js';
 import { sessionsModule } from './modules/sessions/index.js';
 import { statsModule } from './modules/stats/index.js';
+import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -43,6 +44,7 @@ export const MODULES: readonly AnyModule[] = [
   registerModule,
   sessionsModule,
   statsModule,
+  sharedRosterModule,
 ];
 
 export interface ServerOptions {

@@ -134,6 +134,13 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxSharedRosterGroups: z.number().int().min(1).default(1000).describe('shared roster groups per host; beyond, creating a group is refused'),
+        maxSharedRosterGroupMembers: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('accounts named as members of one shared roster group (@all@ and @online@ not counted); beyond, adding a member is refused'),
       })
       .strict()
       .default({
@@ -147,6 +154,8 @@ export const configSchema = z
         maxOfflineMessages: 1000,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxSharedRosterGroups: 1000,
+        maxSharedRosterGroupMembers: 10_000,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

@@ -66,7 +66,7 @@ export class PresenceService {
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
-      const item = await this.roster().get(ctx.from.bare, ctx.to.bare);
+      const item = await this.roster().contact(ctx.from.bare, ctx.to.bare);
       if (!hasFrom(item)) {
         this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
@@ -80,7 +80,8 @@ export class PresenceService {
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
-    const items = await this.roster().list(session.jid.bare);
+    // Contacts provided by other features (shared roster groups) count as subscribed both ways.
+    const items = await this.roster().contacts(session.jid.bare);
     await this.broadcast(session, presence, items);
     if (initial) {
       for (const i of items) {
@@ -102,7 +103,7 @@ export class PresenceService {
     this.ctx.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(session.jid.bare));
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().contacts(session.jid.bare));
     for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
@@ -133,6 +134,12 @@ export class PresenceService {
     const item = await this.roster().get(owner, contact.bare);
     const out = x('presence', { type });
     for (const c of original.children) if (typeof c !== 'string' && (c.name === 'status' || c.name === 'nick')) out.append(c.clone());
+    // A provided contact (shared roster group) is subscribed both ways already: the request changes
+    // nothing here and goes on as sent (ejabberd's mod_shared_roster stops roster_out_subscription).
+    if (await this.roster().isProvided(owner, contact.bare)) {
+      await this.ctx.send(out, user, contact);
+      return;
+    }
     switch (type) {
       case 'subscribe': {
         const i = item ?? newItem(contact.bare);
@@ -203,6 +210,9 @@ export class PresenceService {
       if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
+    // From a provided contact (shared roster group) a subscription stanza changes nothing and is
+    // not delivered (ejabberd's mod_shared_roster stops roster_in_subscription).
+    if (await this.roster().isProvided(owner, contact.bare)) return;
     const item = await this.roster().get(owner, contact.bare);
     const stanza = ctx.stanza;
     stanza.attrs.from = contact.bare;
@@ -311,7 +321,7 @@ export class PresenceService {
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
   private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
-      const item = await this.roster().get(ctx.to.bare, ctx.from.bare);
+      const item = await this.roster().contact(ctx.to.bare, ctx.from.bare);
       if (!hasFrom(item)) return;
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);

@@ -3,6 +3,7 @@ import { RosterService } from './service.js';
 import { rosterCommands } from './commands.js';
 
 export { RosterService, newItem } from './service.js';
+export type { RosterProvider } from './service.js';
 export type { RosterItem, RosterStore, Subscription } from './store.js';
 
 declare module '../module.js' {
