@@ -30,6 +30,36 @@ export interface GroupMembers {
 const MAX_TEXT = 1024;
 
 const bareOf = (a: AccountRef) => `${a.user}@${a.host}`;
+
+/**
+ * The reads the views of accounts need, each made once for one computation over many accounts
+ * (a change concerning every online member of a big group reads the host's groups once).
+ */
+class Reads {
+  private readonly groups = new Map<string, Promise<Map<string, SharedGroup>>>();
+  private readonly members = new Map<string, Promise<AccountRef[]>>();
+  private readonly accounts = new Map<string, Promise<string[]>>();
+  constructor(
+    readonly store: SharedGroupStore,
+    private readonly listAccounts: (host: string) => Promise<string[]>,
+  ) {}
+  hostGroups(host: string): Promise<Map<string, SharedGroup>> {
+    let p = this.groups.get(host);
+    if (!p) this.groups.set(host, (p = this.store.list(host).then((gs) => new Map(gs.map((g) => [g.id, g])))));
+    return p;
+  }
+  groupMembers(g: GroupRef): Promise<AccountRef[]> {
+    const key = `${g.host}\0${g.id}`;
+    let p = this.members.get(key);
+    if (!p) this.members.set(key, (p = this.store.members(g)));
+    return p;
+  }
+  hostAccounts(host: string): Promise<string[]> {
+    let p = this.accounts.get(host);
+    if (!p) this.accounts.set(host, (p = this.listAccounts(host)));
+    return p;
+  }
+}
 const labelOf = (g: SharedGroup) => g.name || g.id;
 
 /**
@@ -55,6 +85,10 @@ export class SharedGroupService implements RosterProvider {
 
   private get store(): SharedGroupStore {
     return this.ctx.store;
+  }
+
+  private reads(store = this.store): Reads {
+    return new Reads(store, (host) => this.ctx.services.accounts.list(host));
   }
 
   private get limits() {
@@ -154,20 +188,18 @@ export class SharedGroupService implements RosterProvider {
   }
 
   /** The groups an account is a member of, explicitly or through a special member. */
-  private async groupsOfAccount(account: AccountRef, store = this.store): Promise<SharedGroup[]> {
-    const candidates = await store.candidateGroups(account);
+  private async groupsOfAccount(account: AccountRef, reads: Reads): Promise<SharedGroup[]> {
+    const candidates = await reads.store.candidateGroups(account);
     return candidates
       .filter(({ group: g, explicit }) => explicit || (g.host === account.host && (g.allUsers || (g.onlineUsers && this.online(account)))))
       .map((c) => c.group);
   }
 
   /** The existing groups the given groups display (each resolved on its own host). */
-  private async displayedBy(groups: SharedGroup[], store = this.store): Promise<SharedGroup[]> {
-    const byHost = new Map<string, Map<string, SharedGroup>>();
+  private async displayedBy(groups: SharedGroup[], reads: Reads): Promise<SharedGroup[]> {
     const out = new Map<string, SharedGroup>();
     for (const g of groups) {
-      let all = byHost.get(g.host);
-      if (!all) byHost.set(g.host, (all = new Map((await store.list(g.host)).map((d) => [d.id, d]))));
+      const all = await reads.hostGroups(g.host);
       for (const id of g.displayed) {
         const d = all.get(id);
         if (d) out.set(`${d.host}\0${d.id}`, d);
@@ -177,21 +209,25 @@ export class SharedGroupService implements RosterProvider {
   }
 
   /** Bare JIDs of a group's members: the named accounts, and every (online) account of the host for the special members. */
-  private async memberJids(g: SharedGroup, onlineOnly = false, store = this.store): Promise<Set<string>> {
+  private async memberJids(g: SharedGroup, reads: Reads, onlineOnly = false): Promise<Set<string>> {
     const bares = new Set<string>();
-    for (const m of await store.members(g)) if (!onlineOnly || this.online(m)) bares.add(bareOf(m));
-    if (g.allUsers && !onlineOnly) for (const u of await this.ctx.services.accounts.list(g.host)) bares.add(`${u}@${g.host}`);
+    for (const m of await reads.groupMembers(g)) if (!onlineOnly || this.online(m)) bares.add(bareOf(m));
+    if (g.allUsers && !onlineOnly) for (const u of await reads.hostAccounts(g.host)) bares.add(`${u}@${g.host}`);
     if (g.onlineUsers || (g.allUsers && onlineOnly)) for (const b of this.onlineOn(g.host)) bares.add(b);
     return bares;
   }
 
-  async contacts(owner: AccountRef): Promise<Map<string, string[]>> {
+  contacts(owner: AccountRef): Promise<Map<string, string[]>> {
+    return this.view(owner, this.reads());
+  }
+
+  private async view(owner: AccountRef, reads: Reads): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
-    const mine = await this.groupsOfAccount(owner);
+    const mine = await this.groupsOfAccount(owner, reads);
     if (mine.length === 0) return out;
     const self = bareOf(owner);
-    for (const d of await this.displayedBy(mine)) {
-      for (const jid of await this.memberJids(d)) {
+    for (const d of await this.displayedBy(mine, reads)) {
+      for (const jid of await this.memberJids(d, reads)) {
         if (jid === self) continue;
         const groups = out.get(jid);
         if (groups) groups.push(labelOf(d));
@@ -204,12 +240,13 @@ export class SharedGroupService implements RosterProvider {
   async groupsOf(owner: AccountRef, contact: string): Promise<string[]> {
     const jid = tryParseJID(contact);
     if (!jid || !jid.local || jid.resource || !this.ctx.isLocalHost(jid.domain) || jid.bare === bareOf(owner)) return [];
-    const mine = await this.groupsOfAccount(owner);
+    const reads = this.reads();
+    const mine = await this.groupsOfAccount(owner, reads);
     if (mine.length === 0) return [];
-    const displayed = await this.displayedBy(mine);
+    const displayed = await this.displayedBy(mine, reads);
     if (displayed.length === 0) return [];
     const account = { user: jid.local, host: jid.domain };
-    const theirs = new Set((await this.groupsOfAccount(account)).map((g) => `${g.host}\0${g.id}`));
+    const theirs = new Set((await this.groupsOfAccount(account, reads)).map((g) => `${g.host}\0${g.id}`));
     const labels = displayed.filter((d) => theirs.has(`${d.host}\0${d.id}`)).map(labelOf);
     // @all@ makes every name of the host a candidate: only an existing account is a member.
     if (labels.length && !(await this.ctx.services.accounts.exists(account.user, account.host))) return [];
@@ -226,9 +263,9 @@ export class SharedGroupService implements RosterProvider {
     return async () => {
       const out = new Set<string>();
       if (member && this.online(member)) out.add(bareOf(member));
-      const groups = await this.store.list(ref.host);
-      for (const g of groups) {
-        if (g.id === ref.id || g.displayed.includes(ref.id)) for (const b of await this.memberJids(g, true)) out.add(b);
+      const reads = this.reads();
+      for (const g of (await reads.hostGroups(ref.host)).values()) {
+        if (g.id === ref.id || g.displayed.includes(ref.id)) for (const b of await this.memberJids(g, reads, true)) out.add(b);
       }
       return out;
     };
@@ -242,11 +279,13 @@ export class SharedGroupService implements RosterProvider {
   private async changing<T>(concerned: () => Promise<Set<string>>, apply: () => Promise<T>): Promise<T> {
     const viewers = [...(await concerned())];
     const before = new Map<string, Map<string, string[]>>();
-    for (const v of viewers) before.set(v, await this.contacts(accountOf(v)));
+    const readsBefore = this.reads();
+    for (const v of viewers) before.set(v, await this.view(accountOf(v), readsBefore));
     const result = await apply();
+    const readsAfter = this.reads();
     for (const v of viewers) {
       const was = before.get(v)!;
-      const now = await this.contacts(accountOf(v));
+      const now = await this.view(accountOf(v), readsAfter);
       const changed = [...new Set([...was.keys(), ...now.keys()])].filter((jid) => String(was.get(jid)?.sort()) !== String(now.get(jid)?.sort()));
       if (changed.length === 0) continue;
       await this.ctx.services.roster.refresh(v, changed);
@@ -279,8 +318,9 @@ export class SharedGroupService implements RosterProvider {
   private async viewersOf(host: string, ids: Set<string>, store = this.store): Promise<Set<string>> {
     const out = new Set<string>();
     if (ids.size === 0) return out;
-    for (const g of await store.list(host)) {
-      if (g.displayed.some((d) => ids.has(d))) for (const b of await this.memberJids(g, true, store)) out.add(b);
+    const reads = this.reads(store);
+    for (const g of (await reads.hostGroups(host)).values()) {
+      if (g.displayed.some((d) => ids.has(d))) for (const b of await this.memberJids(g, reads, true)) out.add(b);
     }
     return out;
   }
