@@ -4,12 +4,13 @@
  */
 import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
+import type { AccountRef } from './xmpp/account.js';
 
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
-  'account-created': { user: string; host: string };
+  'account-created': AccountRef;
   /** An account was removed (committed, with everything it owned: see 'account-removing'). */
-  'account-removed': { user: string; host: string };
+  'account-removed': AccountRef;
   /** A session bound a resource and can send and receive stanzas. */
   'session-opened': { session: SessionRecord };
   /** A session ended (after any stream-management hibernation). */
@@ -29,7 +30,7 @@ export interface TransactionalHookMap {
    * is outside the transaction). Kind stores are emptied before the handlers run.
    * `account-removed` follows the commit.
    */
-  'account-removing': { user: string; host: string; tx: Transaction };
+  'account-removing': AccountRef & { tx: Transaction };
 }
 
 type Handler<T> = (payload: T) => void | Promise<void>;

@@ -39,7 +39,7 @@ test('a transactional hook stops at the first throw and its error propagates, ro
     const ran: string[] = [];
     hooks.on('account-removing', async ({ tx, user, host }) => {
       ran.push('first');
-      await tx.accounts.delete(host, user);
+      await tx.accounts.delete({ user, host });
     });
     hooks.on('account-removing', () => {
       throw new Error('second failed');
@@ -54,7 +54,7 @@ test('a transactional hook stops at the first throw and its error propagates, ro
     );
     assert.deepEqual(ran, ['first']);
     assert.deepEqual(errors, [], 'propagated, not swallowed');
-    assert.ok(await storage.accounts.get('h', 'u'), 'the first handler’s delete was rolled back');
+    assert.ok(await storage.accounts.get({ user: 'u', host: 'h' }), 'the first handler’s delete was rolled back');
   } finally {
     await storage.close();
     rmSync(dir, { recursive: true, force: true });
@@ -66,7 +66,7 @@ test('sqlite: the storage used directly inside its own transaction is an error, 
   const storage = openSqlite(join(dir, 'parley.db'));
   try {
     await assert.rejects(
-      storage.transaction(() => storage.accounts.get('h', 'u')),
+      storage.transaction(() => storage.accounts.get({ user: 'u', host: 'h' })),
       /use the transaction handle/,
     );
     await assert.rejects(
@@ -84,7 +84,7 @@ test('sqlite: the storage used directly inside its own transaction is an error, 
       order.push('commit');
     });
     await new Promise((r) => setImmediate(r));
-    const outside = storage.accounts.get('h', 'late').then((rec) => order.push(`read ${rec ? 'committed' : 'nothing'}`));
+    const outside = storage.accounts.get({ user: 'late', host: 'h' }).then((rec) => order.push(`read ${rec ? 'committed' : 'nothing'}`));
     release();
     await Promise.all([tx, outside]);
     assert.deepEqual(order, ['commit', 'read committed']);

@@ -1,6 +1,7 @@
-import type { Server } from '../server.js';
+import type { AdminHost } from './host.js';
 import { ConfigError } from '../config/load.js';
 import { parseJID, tryParseJID } from '../xmpp/jid.js';
+import { accountOf } from '../xmpp/account.js';
 
 /**
  * The configured `admins`, prepared as callers' JIDs are (nodeprep, nameprep, bare), so that
@@ -28,7 +29,7 @@ export function prepareAdmins(entries: string[]): Set<string> {
  * caller's bare JID, or undefined when the credentials are not valid. Failures count
  * against the address like failed XMPP logins (limits.authFailuresPerMinute).
  */
-export async function authenticateBasic(server: Server, header: string, ip: string): Promise<string | undefined> {
+export async function authenticateBasic(server: AdminHost, header: string, ip: string): Promise<string | undefined> {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
   if (!m) return undefined;
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
@@ -43,7 +44,7 @@ export async function authenticateBasic(server: Server, header: string, ip: stri
   if (!ticket) return undefined;
   let ok: boolean;
   try {
-    ok = await server.accounts.checkPassword(jid.local, jid.domain, password);
+    ok = await server.accounts.checkPassword(accountOf(jid), password);
   } catch (err) {
     ticket.release();
     throw err;

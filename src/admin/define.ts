@@ -6,6 +6,8 @@ export const int = <const N extends string>(name: N, desc: string, example: numb
 
 export const rescode = { name: 'res', type: 'rescode' } as const satisfies ResultSpec;
 export const restuple = { name: 'res', type: 'restuple' } as const satisfies ResultSpec;
+/** A restuple whose command returns the domain value V; each dialect words it (ejabberd: `ejabberd/wording.ts`). */
+export const outcome = <V>() => ({ name: 'res', type: 'restuple' }) as { readonly name: 'res'; readonly type: 'restuple'; readonly __value?: V };
 export const intResult = <const N extends string>(name: N) => ({ name, type: 'integer' }) as const;
 export const strResult = <const N extends string>(name: N) => ({ name, type: 'string' }) as const;
 export const listOf = <const N extends string, const O extends ResultSpec>(name: N, of: O) => ({ name, type: 'list', of }) as const;

@@ -1,9 +1,10 @@
 import { BlockList, isIP } from 'node:net';
-import type { Server } from '../server.js';
+import type { AdminHost } from './host.js';
 import type { PermissionRule } from '../config/schema.js';
 import { DomainError } from '../errors.js';
 import { tryParseJID } from '../xmpp/jid.js';
 import { matchesWhat, type AnyCommand, type Args, type Caller } from './registry.js';
+import { bareOf } from '../xmpp/account.js';
 
 /** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
 const DEFAULT_RULES: Record<string, PermissionRule> = {
@@ -13,7 +14,7 @@ const DEFAULT_RULES: Record<string, PermissionRule> = {
 };
 
 /** The rules in force: configured `apiPermissions`, or ejabberd's usual three. */
-export function permissionRules(server: Server): Record<string, PermissionRule> {
+export function permissionRules(server: AdminHost): Record<string, PermissionRule> {
   return server.config.apiPermissions ?? DEFAULT_RULES;
 }
 
@@ -66,7 +67,7 @@ function whoMatches(rule: PermissionRule, caller: Caller): boolean {
  * Whether the caller may run the command. Beyond the rules, a command with policy `user`
  * may be run by any authenticated account on itself (ejabberd's user policy).
  */
-export function isAllowed(server: Server, def: AnyCommand, caller: Caller, args: Args): boolean {
+export function isAllowed(server: AdminHost, def: AnyCommand, caller: Caller, args: Args): boolean {
   for (const rule of Object.values(permissionRules(server))) {
     if (rule.from && !rule.from.includes(caller.surface)) continue;
     if (whoMatches(rule, caller) && matchesWhat(def, rule.what)) return true;
@@ -76,7 +77,7 @@ export function isAllowed(server: Server, def: AnyCommand, caller: Caller, args:
     if (typeof user !== 'string' || typeof host !== 'string') return false;
     // Compared as prepared names (nodeprep, nameprep), as the caller's JID is.
     const p = server.accounts.tryPrepare(user, host);
-    return p !== undefined && `${p.user}@${p.host}` === caller.jid;
+    return p !== undefined && bareOf(p) === caller.jid;
   }
   return false;
 }
@@ -84,7 +85,7 @@ export function isAllowed(server: Server, def: AnyCommand, caller: Caller, args:
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: DomainError } | { ok: false; error: 'internal' };
 
 /** Runs a command; domain errors are results, anything else is logged and reported as internal. */
-export async function runCommand(server: Server, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
+export async function runCommand(server: AdminHost, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
   try {
     const value = await server.commands.run(def, args, caller);
     return { ok: true, value };

@@ -1,8 +1,8 @@
-import type { Server } from '../server.js';
+import type { AdminHost } from './host.js';
 import type { Dialect } from '../http/layer.js';
 import { ejabberdApi } from './ejabberd/http.js';
 
 /** The admin dialects served on the HTTP listeners: one line per dialect. */
-export function adminDialects(server: Server): Dialect[] {
+export function adminDialects(server: AdminHost): Dialect[] {
   return [ejabberdApi(server)];
 }

@@ -30,13 +30,14 @@ export type ArgValue<T> = T extends 'string'
 export type ArgsOf<A extends readonly ArgSpec[]> = { [S in A[number] as S['name']]: ArgValue<S['type']> };
 
 /**
- * Result types. `rescode` is success or failure (the command returns a boolean), `restuple` a
- * message (a string; failure is a thrown DomainError), scalars a named value, lists and tuples
- * their elements. How each is shown is the surface's business.
+ * Result types. `rescode` is success or failure (the command returns a boolean), `restuple` an
+ * outcome a dialect shows as a message (the command returns a domain value, typed by `outcome<V>()`,
+ * or a string; failure is a thrown DomainError), scalars a named value, lists and tuples their
+ * elements. How each is shown is the surface's business (ejabberd's texts: `ejabberd/wording.ts`).
  */
 export type ResultSpec =
   | { readonly name: string; readonly type: 'rescode' }
-  | { readonly name: string; readonly type: 'restuple' }
+  | { readonly name: string; readonly type: 'restuple'; /** Type only: the domain value. */ readonly __value?: unknown }
   | { readonly name: string; readonly type: 'string' | 'integer' }
   | { readonly name: string; readonly type: 'list'; readonly of: ResultSpec }
   | { readonly name: string; readonly type: 'tuple'; readonly fields: readonly ResultSpec[] };
@@ -44,7 +45,11 @@ export type ResultSpec =
 /** The value a command returns for a result spec. */
 export type ResultValue<R> = R extends { readonly type: 'rescode' }
   ? boolean
-  : R extends { readonly type: 'restuple' | 'string' }
+  : R extends { readonly type: 'restuple'; readonly __value?: infer V }
+    ? unknown extends V
+      ? string
+      : V
+    : R extends { readonly type: 'string' }
     ? string
     : R extends { readonly type: 'integer' }
       ? number

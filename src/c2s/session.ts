@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from '../server.js';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { Hooks } from '../hooks.js';
+import type { Router } from '../router/router.js';
+import type { SessionDirectory } from '../router/directory.js';
 import type { Element } from '../xmpp/xml/element.js';
 import { NS } from '../xmpp/ns.js';
 import { tryParseJID, type JID } from '../xmpp/jid.js';
@@ -8,6 +12,17 @@ import { parseElement } from '../xmpp/xml/parse.js';
 import type { DeliveryReceipt, SessionHandle, SessionRecord } from '../router/session.js';
 import type { NewSession } from '../router/directory.js';
 import type { RouteEvent } from '../router/router.js';
+
+/** What a session needs of the node it runs on (the server, in `server.ts`, is one). */
+export interface SessionHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly hooks: Hooks;
+  readonly router: Router;
+  readonly sessions: SessionDirectory;
+  /** Sessions that can be resumed (XEP-0198), by resumption id. */
+  readonly resumable: Map<string, C2SSession>;
+}
 
 /** What a session needs of the stream that carries it for now. */
 export interface SessionStream {
@@ -20,10 +35,8 @@ export interface SessionStream {
   writeStanza(stanza: Element): void;
   /** Writes a stanza kept serialized; `hasNs`: its root declares its own namespace. */
   writeSerialized(xml: string, hasNs: boolean): void;
-  /** Sends a stream error and closes; the session ends. */
-  streamFail(condition: string, text?: string): void;
-  /** Closes the stream without an error; the session ends. */
-  closeStream(): void;
+  /** Closes the stream, with a stream error when a condition is given; the session ends. */
+  close(condition?: string, text?: string): void;
   /**
    * Stops carrying the session (it was resumed on another stream) and closes the connection if it is
    * still open. Resolves once what the stream had already received is handled.
@@ -77,7 +90,7 @@ export class C2SSession implements SessionHandle {
   private hibernateTimer: NodeJS.Timeout | undefined;
 
   /** Registers the session in the directory; a session bound to the same full JID before is replaced. */
-  constructor(private readonly server: Server, stream: SessionStream, init: NewSession) {
+  constructor(private readonly server: SessionHost, stream: SessionStream, init: NewSession) {
     this.stream = stream;
     const { record, replaced } = server.sessions.add(init, this);
     this.record = record;
@@ -184,7 +197,7 @@ export class C2SSession implements SessionHandle {
     const c2s = this.server.config.c2s;
     if (this.unacked.length > c2s.maxUnackedStanzas || this.unackedSize > c2s.maxUnackedBytes) {
       const live = this.live;
-      if (live) live.streamFail('policy-violation', 'too many unacknowledged stanzas');
+      if (live) live.close('policy-violation', 'too many unacknowledged stanzas');
       else this.end('the queue of the hibernating session is full');
       return;
     }
@@ -323,10 +336,8 @@ export class C2SSession implements SessionHandle {
   close(condition?: string, text?: string): void {
     if (this.ended) return;
     const live = this.live;
-    if (live) {
-      if (condition) live.streamFail(condition, text);
-      else live.closeStream();
-    } else this.end(condition ? `stream error: ${condition}` : 'closed by server');
+    if (live) live.close(condition, text);
+    else this.end(condition ? `stream error: ${condition}` : 'closed by server');
   }
 
   /** Ends the session in the background; failures are logged, never thrown at the event loop. */

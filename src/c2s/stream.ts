@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Server } from '../server.js';
+import type { AccountService } from '../modules/accounts/index.js';
+import type { AuthLimiter } from './auth-limiter.js';
 import { Element, x } from '../xmpp/xml/element.js';
 import { StreamParser, type StreamErrorCondition } from '../xmpp/xml/parser.js';
 import { NS } from '../xmpp/ns.js';
@@ -9,7 +10,15 @@ import { createMechanism, SaslError, SUPPORTED_MECHANISMS, type SaslMechanism, t
 import type { ConnectionKind } from '../router/session.js';
 import { handlePreAuthRegistration } from '../modules/register/index.js';
 import { isLoopback } from '../transports/address.js';
-import { C2SSession, oldestSession, type SessionStream } from './session.js';
+import { C2SSession, oldestSession, type SessionHost, type SessionStream } from './session.js';
+
+/** What a stream needs of the node it runs on, beyond what its session needs. */
+export interface StreamHost extends SessionHost {
+  readonly hosts: readonly string[];
+  prepareHost(host: string): string | undefined;
+  readonly accounts: AccountService;
+  readonly authLimiter: AuthLimiter;
+}
 
 /** Bytes in and out for one client connection, whatever carries it. */
 export interface Transport {
@@ -89,7 +98,7 @@ export class C2SStream implements SessionStream {
   readonly ip: string;
   readonly port: number;
 
-  constructor(private readonly server: Server, transport: Transport, slot: ConnectionSlot) {
+  constructor(private readonly server: StreamHost, transport: Transport, slot: ConnectionSlot) {
     this.transport = transport;
     this.ip = transport.ip;
     this.port = transport.port;
@@ -105,7 +114,7 @@ export class C2SStream implements SessionStream {
     slot.handler = this;
     // A connection that has not bound a resource in time is dropped (slow or idle attackers).
     this.negotiationTimer = setTimeout(() => {
-      if (!this.session && !this.closed) this.streamFail('connection-timeout', 'negotiation took too long');
+      if (!this.session && !this.closed) this.close('connection-timeout', 'negotiation took too long');
     }, server.config.c2s.negotiationTimeout * 1000);
     this.negotiationTimer.unref?.();
   }
@@ -147,7 +156,7 @@ export class C2SStream implements SessionStream {
     // What arrived before the connection dropped is handled first.
     this.chain = this.chain.then(() => {
       if (this.session) this.session.streamGone(this);
-      else this.end('connection lost');
+      else this.shutdown('connection lost');
     });
   }
 
@@ -170,16 +179,11 @@ export class C2SStream implements SessionStream {
 
   private outputOverflow(t: Transport): void {
     this.server.log.info({ jid: this.session?.jid.full, ip: this.ip, buffered: t.buffered }, 'output buffer limit reached: disconnecting a client that does not read');
-    // The error is written past the limit (it is small) and the connection closes after a short grace.
-    const err = streamError('policy-violation', 'output buffer limit reached: the client does not read what it is sent');
-    if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
-    t.write(err.toString() + (t.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>'));
-    this.transport = undefined;
-    t.end();
-    this.session?.wakeDrainWaiters();
     // With resumption, what was not acknowledged waits in the hibernating session, within its own bounds.
-    if (!this.session?.resumable) this.end('output buffer limit reached');
-    else this.connectionLost();
+    this.shutdown('output buffer limit reached', {
+      error: ['policy-violation', 'output buffer limit reached: the client does not read what it is sent'],
+      hibernate: true,
+    });
   }
 
   private get framed(): boolean {
@@ -214,41 +218,46 @@ export class C2SStream implements SessionStream {
     }
   }
 
-  /** Sends a stream error and closes the stream (RFC 6120 §4.9). */
-  streamFail(condition: string, text?: string): void {
-    if (this.closed) return;
-    if (!this.headerSent && this.transport) this.sendHeader();
-    const err = streamError(condition, text);
-    if (this.framed) err.attrs['xmlns:stream'] = NS.stream;
-    this.write(err.toString());
-    this.closeTransport();
-    this.end(`stream error: ${condition}`);
+  /** Closes the stream: with a stream error when a condition is given (RFC 6120 §4.9), else cleanly (§4.4). */
+  close(condition?: string, text?: string): void {
+    if (condition) this.shutdown(`stream error: ${condition}`, { error: [condition, text] });
+    else this.shutdown('closed by server');
   }
 
   /** A stream error for what the client sent: once bound, the session's (whichever stream carries it now). */
   private fail(condition: string, text?: string): void {
     if (this.session) this.session.close(condition, text);
-    else this.streamFail(condition, text);
+    else this.close(condition, text);
   }
 
-  private closeTransport(): void {
-    const t = this.transport;
-    if (!t) return;
-    this.write(this.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>');
-    this.transport = undefined;
-    t.end();
-  }
-
-  closeStream(): void {
-    this.closeTransport();
-    this.end('closed by server');
-  }
-
-  /** The stream is done; so is its session, unless another stream carries it now. */
-  private end(reason: string): void {
+  /**
+   * The one way a stream ends, whoever ends it: the stream error if any, then the closing tag, both
+   * written past the output limit (they are small); the transport ended; then the session ends with
+   * the stream, unless another stream carries it now, or (`hibernate`) a resumable session waits
+   * for its client to resume (XEP-0198).
+   */
+  private shutdown(reason: string, how: { error?: [condition: string, text?: string]; hibernate?: boolean } = {}): void {
     if (this.closed) return;
+    const t = this.transport;
+    if (t) {
+      if (how.error) {
+        if (!this.headerSent) this.sendHeader();
+        const err = streamError(how.error[0], how.error[1]);
+        if (t.framed) err.attrs['xmlns:stream'] = NS.stream;
+        t.write(err.toString());
+      }
+      t.write(t.framed ? `<close xmlns="${NS.framing}"/>` : '</stream:stream>');
+      this.transport = undefined;
+      t.end();
+    }
+    if (how.hibernate && this.session?.resumable) {
+      this.session.wakeDrainWaiters();
+      this.connectionLost();
+      return;
+    }
     this.closed = true;
     clearTimeout(this.negotiationTimer);
+    this.session?.wakeDrainWaiters();
     if (this.session?.carriedBy(this)) this.session.end(reason);
   }
 
@@ -272,21 +281,21 @@ export class C2SStream implements SessionStream {
 
   private onStreamStart(name: string, attrs: Record<string, string>): void {
     if (this.framed) {
-      if (name !== 'open' || attrs.xmlns !== NS.framing) return this.streamFail('invalid-namespace');
+      if (name !== 'open' || attrs.xmlns !== NS.framing) return this.close('invalid-namespace');
     } else {
       if (name !== 'stream:stream' || attrs['xmlns:stream'] !== NS.stream) {
-        return this.streamFail('invalid-namespace', 'the stream element must be stream:stream in ' + NS.stream);
+        return this.close('invalid-namespace', 'the stream element must be stream:stream in ' + NS.stream);
       }
-      if (attrs.xmlns !== NS.client) return this.streamFail('invalid-namespace', `unsupported stream namespace ${attrs.xmlns ?? '(none)'}`);
+      if (attrs.xmlns !== NS.client) return this.close('invalid-namespace', `unsupported stream namespace ${attrs.xmlns ?? '(none)'}`);
     }
     const host = attrs.to !== undefined ? this.server.prepareHost(attrs.to) : undefined;
-    if (host === undefined) return this.streamFail('host-unknown', attrs.to ? `${attrs.to} is not served here` : 'the stream has no to address');
-    if (this.user !== undefined && host !== this.host) return this.streamFail('host-unknown');
+    if (host === undefined) return this.close('host-unknown', attrs.to ? `${attrs.to} is not served here` : 'the stream has no to address');
+    if (this.user !== undefined && host !== this.host) return this.close('host-unknown');
     this.host = host;
     const version = attrs.version ?? '0.9';
     if (!/^1\.\d+$/.test(version)) {
       this.sendHeader();
-      return this.streamFail('unsupported-version', 'this server speaks XMPP 1.0');
+      return this.close('unsupported-version', 'this server speaks XMPP 1.0');
     }
     this.sendHeader();
     this.sendFeatures();
@@ -328,10 +337,7 @@ export class C2SStream implements SessionStream {
 
   private onStreamEnd(): void {
     // Elements sent before the closing tag (a last message, XEP-0198 <a/>) are handled before the session ends.
-    this.chain = this.chain.then(() => {
-      this.closeTransport();
-      this.end('closed by client');
-    });
+    this.chain = this.chain.then(() => this.shutdown('closed by client'));
   }
 
   // ---- elements ------------------------------------------------------------------------
@@ -368,12 +374,12 @@ export class C2SStream implements SessionStream {
     if (session ? session.isEnded : this.closed || !this.transport) return;
     const ns = el.attrs.xmlns;
     // Over WebSocket an element can arrive before <open/>: nothing is accepted before the stream is opened.
-    if (!this.host) return this.streamFail('not-authorized', 'open the stream first');
+    if (!this.host) return this.close('not-authorized', 'open the stream first');
     if (this.user === undefined) return this.handlePreAuth(el, ns);
     if (ns === NS.sm) return this.handleSm(el);
     if (!session) {
       if (el.name === 'iq' && el.getChild('bind', NS.bind) && el.attrs.type === 'set') return this.bind(el);
-      return this.streamFail('not-authorized', 'bind a resource first');
+      return this.close('not-authorized', 'bind a resource first');
     }
     if (!STANZA_KINDS.has(el.name) || (ns !== undefined && ns !== NS.client)) {
       return this.fail('unsupported-stanza-type', `<${el.name}/> is not a stanza this server handles`);
@@ -396,15 +402,14 @@ export class C2SStream implements SessionStream {
       this.writeStanza(reply);
       return;
     }
-    this.streamFail('not-authorized', 'authenticate first');
+    this.close('not-authorized', 'authenticate first');
   }
 
   private startTls(): void {
     const t = this.transport!;
     if (t.secure || !t.startTls) {
       this.write(`<failure xmlns="${NS.tls}"/>`);
-      this.closeTransport();
-      this.end('starttls refused');
+      this.shutdown('starttls refused');
       return;
     }
     this.write(`<proceed xmlns="${NS.tls}"/>`);
@@ -417,7 +422,7 @@ export class C2SStream implements SessionStream {
       (err) => {
         this.server.log.debug({ err: err.message }, 'TLS handshake failed');
         this.transport = undefined;
-        this.end('tls failure');
+        this.shutdown('tls failure');
       },
     );
   }
@@ -512,7 +517,7 @@ export class C2SStream implements SessionStream {
     if (!countsAsFailedLogin) return; // the limiter counted it through the step's ticket
     this.server.log.info({ ip: this.ip, host: this.host }, 'failed login');
     if (++this.authFailures >= this.server.config.limits.maxAuthAttempts) {
-      this.streamFail('policy-violation', 'too many failed authentication attempts');
+      this.close('policy-violation', 'too many failed authentication attempts');
     }
   }
 

@@ -1,11 +1,20 @@
-import type { Server } from '../server.js';
-import type { RouteContext } from './router.js';
+import type { Router, RouteContext } from './router.js';
+import type { SessionDirectory } from './directory.js';
+import type { AccountService } from '../modules/accounts/index.js';
+import { accountOf } from '../xmpp/account.js';
+
+/** What delivery needs of the node: its router, its sessions and whether an account exists. */
+export interface DeliveryHost {
+  readonly router: Router;
+  readonly sessions: SessionDirectory;
+  readonly accounts: AccountService;
+}
 
 /**
  * Default delivery to local users (RFC 6121 §8.5): what happens to a stanza that no
  * feature took. Features hook the same events at higher priority.
  */
-export function setupDelivery(server: Server): void {
+export function setupDelivery(server: DeliveryHost): void {
   const { router, sessions } = server;
 
   // A resource that is online gets what is addressed to it.
@@ -35,7 +44,7 @@ export function setupDelivery(server: Server): void {
   // account (headline, error), bounce for an unknown one.
   router.on('message/bare', async (ctx) => {
     if (ctx.stanza.attrs.type === 'groupchat') return false;
-    return server.accounts.exists(ctx.to.local, ctx.to.domain);
+    return server.accounts.exists(accountOf(ctx.to));
   }, -100);
 
   // Presence to the bare JID that is not subscription traffic: to every available resource.
@@ -49,7 +58,7 @@ export function setupDelivery(server: Server): void {
   router.on('presence/host', () => true, -100);
 }
 
-function deliverToFull(server: Server, ctx: RouteContext): boolean | Promise<boolean> {
+function deliverToFull(server: DeliveryHost, ctx: RouteContext): boolean | Promise<boolean> {
   const s = server.sessions.get(ctx.to.bare, ctx.to.resource);
   if (s) {
     server.sessions.deliver(s, ctx.stanza);

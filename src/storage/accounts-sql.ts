@@ -1,11 +1,12 @@
 import type { AccountRecord, AccountStore, StoredCredentials } from '../modules/accounts/store.js';
 import type { Sql } from './sql.js';
+import type { AccountRef } from '../xmpp/account.js';
 import { credentialsFromRow, credentialsToRow, type AccountRow } from './rows.js';
 
 /** Accounts, in the SQL both backends share. */
 export class SqlAccounts implements AccountStore {
   constructor(private readonly sql: Sql) {}
-  async get(host: string, user: string): Promise<AccountRecord | undefined> {
+  async get({ user, host }: AccountRef): Promise<AccountRecord | undefined> {
     const row = await this.sql.get<AccountRow>('SELECT * FROM accounts WHERE host = ? AND username = ?', [host, user]);
     return row && { host: row.host, user: row.username, createdAt: Number(row.created_at), ...credentialsFromRow(row) };
   }
@@ -18,7 +19,7 @@ export class SqlAccounts implements AccountStore {
     );
     return n === 1;
   }
-  async setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean> {
+  async setCredentials({ user, host }: AccountRef, creds: StoredCredentials): Promise<boolean> {
     const c = credentialsToRow(creds);
     const n = await this.sql.run('UPDATE accounts SET scram_sha1 = ?, scram_sha256 = ?, plain_password = ? WHERE host = ? AND username = ?', [
       c.scram_sha1,
@@ -29,7 +30,7 @@ export class SqlAccounts implements AccountStore {
     ]);
     return n === 1;
   }
-  async delete(host: string, user: string): Promise<boolean> {
+  async delete({ user, host }: AccountRef): Promise<boolean> {
     return (await this.sql.run('DELETE FROM accounts WHERE host = ? AND username = ?', [host, user])) === 1;
   }
   async list(host: string): Promise<string[]> {

@@ -16,10 +16,9 @@
  */
 
 /** The account a kind's data belongs to (prepared user and host). */
-export interface AccountRef {
-  user: string;
-  host: string;
-}
+export type { AccountRef } from '../xmpp/account.js';
+import type { AccountRef } from '../xmpp/account.js';
+import { bareOf } from '../xmpp/account.js';
 
 /** How a feature's values are written to and read from the text column. */
 export interface Codec<T> {
@@ -107,6 +106,4 @@ export interface Transaction extends StoreKinds {
 }
 
 /** The key the SQL tables use for an account: its bare JID, as in the roster and offline tables. */
-export function ownerKey(account: AccountRef): string {
-  return `${account.user}@${account.host}`;
-}
+export const ownerKey: (account: AccountRef) => string = bareOf;

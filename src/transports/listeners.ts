@@ -3,8 +3,14 @@ import { isUtf8 } from 'node:buffer';
 import tls from 'node:tls';
 import http from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Server } from '../server.js';
-import { C2SStream, type ConnectionSlot, type Transport } from '../c2s/stream.js';
+import { C2SStream, type ConnectionSlot, type StreamHost, type Transport } from '../c2s/stream.js';
+import type { AdminHost } from '../admin/host.js';
+import type { TlsMaterial } from './tls-material.js';
+
+/** What the listeners need of the node: what its streams and admin surfaces need, and its TLS material. */
+export interface ListenerHost extends StreamHost, AdminHost {
+  readonly tls: TlsMaterial;
+}
 import type { ConnectionKind } from '../router/session.js';
 import { adminDialects } from '../admin/mounts.js';
 import { HttpLayer } from '../http/layer.js';
@@ -124,7 +130,7 @@ class SocketTransport implements Transport {
     readonly kind: ConnectionKind,
     public secure: boolean,
     private readonly slot: ConnectionSlot,
-    private readonly server: Server,
+    private readonly server: ListenerHost,
     /** The client's address: the peer's, or the one a trusted proxy's PROXY header gave. */
     readonly ip: string,
     readonly port: number,
@@ -313,7 +319,7 @@ class WebSocketTransport implements Transport {
     /** The TCP (or TLS) socket under the WebSocket: its 'drain' tells when ws.bufferedAmount falls. */
     private readonly socket: net.Socket,
     private readonly slot: ConnectionSlot,
-    private readonly server: Server,
+    private readonly server: ListenerHost,
     readonly ip: string,
     readonly port: number,
     public secure: boolean,
@@ -402,7 +408,7 @@ export class Listeners {
   /** Every HTTP request that is not a WebSocket upgrade goes to the admin layer. */
   private readonly http: HttpLayer;
 
-  constructor(private readonly server: Server) {
+  constructor(private readonly server: ListenerHost) {
     (this.wss.options as { maxPayload: number }).maxPayload = server.config.limits.maxStanzaSize + 1024;
     this.trusted = trustedProxiesOf(server.config);
     this.http = new HttpLayer({

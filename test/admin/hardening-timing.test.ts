@@ -48,10 +48,10 @@ function assertAlike(t: { diagnostic(s: string): void }, what: string, m: { know
 
 test('HTTP basic auth and check_password: a missing user fails as slowly as a wrong password', async (t) => {
   const accounts = parley.server.accounts;
-  assertAlike(t, 'checkPassword', await medians((user) => accounts.checkPassword(user, 'localhost', 'wrong')));
+  assertAlike(t, 'checkPassword', await medians((user) => accounts.checkPassword({ user, host: 'localhost' }, 'wrong')));
   // The right password is still accepted, and the decoy accepts nothing, not even its own kind of input.
-  assert.equal(await accounts.checkPassword('alice', 'localhost', 'alicepw'), true);
-  assert.equal(await accounts.checkPassword('nobody', 'localhost', ''), false);
+  assert.equal(await accounts.checkPassword({ user: 'alice', host: 'localhost' }, 'alicepw'), true);
+  assert.equal(await accounts.checkPassword({ user: 'nobody', host: 'localhost' }, ''), false);
 });
 
 test('SASL PLAIN: a missing user fails as slowly as a wrong password', async (t) => {

@@ -84,7 +84,7 @@ test('first start creates the admin with a random password kept 0600; a restart 
   try {
     assert.equal(announced, false);
     assert.equal(readFileSync(file, 'utf8').trim(), parley.adminPassword);
-    assert.equal(await again.accounts.checkPassword('admin', 'localhost', parley.adminPassword), true);
+    assert.equal(await again.accounts.checkPassword({ user: 'admin', host: 'localhost' }, parley.adminPassword), true);
   } finally {
     await again.stop();
     rmSync(parley.dataDir, { recursive: true, force: true });

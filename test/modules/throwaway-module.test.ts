@@ -39,7 +39,7 @@ class FavoriteService {
   async get(user: string, host: string): Promise<string> {
     const { accounts } = this.ctx.services;
     const p = accounts.prepare(user, host);
-    if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+    if (!(await accounts.exists(p))) throw notFound(`User ${p.user}@${p.host} does not exist`);
     return (await this.ctx.store.get(p)) ?? '';
   }
 

@@ -84,15 +84,15 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           await s.accounts.create({ host: 'a.example', user: 'alice', createdAt: 5, plain: 'other', scramSha1: scram('x') }),
           false,
         );
-        const got = await s.accounts.get('a.example', 'alice');
+        const got = await s.accounts.get({ user: 'alice', host: 'a.example' });
         assert.deepEqual(got, rec);
         assert.equal(typeof got!.createdAt, 'number');
       });
 
       it('get returns undefined for unknown users and hosts', async () => {
-        assert.equal(await s.accounts.get('a.example', 'nobody'), undefined);
-        assert.equal(await s.accounts.get('nowhere.example', 'alice'), undefined);
-        assert.equal(await s.accounts.get('a.example', 'Alice'), undefined, 'lookups are exact (case-sensitive)');
+        assert.equal(await s.accounts.get({ user: 'nobody', host: 'a.example' }), undefined);
+        assert.equal(await s.accounts.get({ user: 'alice', host: 'nowhere.example' }), undefined);
+        assert.equal(await s.accounts.get({ user: 'Alice', host: 'a.example' }), undefined, 'lookups are exact (case-sensitive)');
       });
 
       it('round-trips both SCRAM credentials without a plain password', async () => {
@@ -104,7 +104,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           scramSha256: scram('b256', 10_000),
         };
         assert.equal(await s.accounts.create(rec), true);
-        const got = await s.accounts.get('scram.example', 'bob');
+        const got = await s.accounts.get({ user: 'bob', host: 'scram.example' });
         assert.deepEqual(got, rec);
         assert.ok(!('plain' in got!), 'no plain key when no plain password is stored');
         assert.equal(got!.scramSha256!.iterations, 10_000);
@@ -114,8 +114,8 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         const unicode = 'pä$$wörd 🔑 "quoted" \\ \'';
         assert.equal(await s.accounts.create({ host: 'plain.example', user: 'carol', createdAt: 1, plain: unicode }), true);
         assert.equal(await s.accounts.create({ host: 'plain.example', user: 'empty', createdAt: 2, plain: '' }), true);
-        assert.deepEqual(await s.accounts.get('plain.example', 'carol'), { host: 'plain.example', user: 'carol', createdAt: 1, plain: unicode });
-        const empty = await s.accounts.get('plain.example', 'empty');
+        assert.deepEqual(await s.accounts.get({ user: 'carol', host: 'plain.example' }), { host: 'plain.example', user: 'carol', createdAt: 1, plain: unicode });
+        const empty = await s.accounts.get({ user: 'empty', host: 'plain.example' });
         assert.equal(empty!.plain, '', 'an empty plain password is kept, not turned into "none"');
         assert.equal(empty!.scramSha1, undefined);
         assert.equal(empty!.scramSha256, undefined);
@@ -126,37 +126,37 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           await s.accounts.create({ host: 'set.example', user: 'dave', createdAt: 42, plain: 'old', scramSha1: scram('d1'), scramSha256: scram('d256') }),
           true,
         );
-        assert.equal(await s.accounts.setCredentials('set.example', 'dave', { scramSha256: scram('new256') }), true);
-        assert.deepEqual(await s.accounts.get('set.example', 'dave'), {
+        assert.equal(await s.accounts.setCredentials({ user: 'dave', host: 'set.example' }, { scramSha256: scram('new256') }), true);
+        assert.deepEqual(await s.accounts.get({ user: 'dave', host: 'set.example' }), {
           host: 'set.example',
           user: 'dave',
           createdAt: 42,
           scramSha256: scram('new256'),
         });
-        assert.equal(await s.accounts.setCredentials('set.example', 'dave', { plain: 'new', scramSha1: scram('n1') }), true);
-        assert.deepEqual(await s.accounts.get('set.example', 'dave'), {
+        assert.equal(await s.accounts.setCredentials({ user: 'dave', host: 'set.example' }, { plain: 'new', scramSha1: scram('n1') }), true);
+        assert.deepEqual(await s.accounts.get({ user: 'dave', host: 'set.example' }), {
           host: 'set.example',
           user: 'dave',
           createdAt: 42,
           plain: 'new',
           scramSha1: scram('n1'),
         });
-        assert.equal(await s.accounts.setCredentials('set.example', 'nobody', { plain: 'x' }), false);
-        assert.equal(await s.accounts.setCredentials('other.example', 'dave', { plain: 'x' }), false);
-        assert.equal(await s.accounts.get('other.example', 'dave'), undefined, 'setCredentials does not create accounts');
+        assert.equal(await s.accounts.setCredentials({ user: 'nobody', host: 'set.example' }, { plain: 'x' }), false);
+        assert.equal(await s.accounts.setCredentials({ user: 'dave', host: 'other.example' }, { plain: 'x' }), false);
+        assert.equal(await s.accounts.get({ user: 'dave', host: 'other.example' }), undefined, 'setCredentials does not create accounts');
       });
 
       it('delete returns true once, then false; other hosts keep their same-named user', async () => {
         await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 1, plain: 'one' });
         await s.accounts.create({ host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
-        assert.equal(await s.accounts.delete('del1.example', 'erin'), true);
-        assert.equal(await s.accounts.delete('del1.example', 'erin'), false);
-        assert.equal(await s.accounts.delete('del1.example', 'never'), false);
-        assert.equal(await s.accounts.get('del1.example', 'erin'), undefined);
-        assert.deepEqual(await s.accounts.get('del2.example', 'erin'), { host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
+        assert.equal(await s.accounts.delete({ user: 'erin', host: 'del1.example' }), true);
+        assert.equal(await s.accounts.delete({ user: 'erin', host: 'del1.example' }), false);
+        assert.equal(await s.accounts.delete({ user: 'never', host: 'del1.example' }), false);
+        assert.equal(await s.accounts.get({ user: 'erin', host: 'del1.example' }), undefined);
+        assert.deepEqual(await s.accounts.get({ user: 'erin', host: 'del2.example' }), { host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
         // The name is free again after deletion.
         assert.equal(await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 3, plain: 'again' }), true);
-        assert.equal((await s.accounts.get('del1.example', 'erin'))!.plain, 'again');
+        assert.equal((await s.accounts.get({ user: 'erin', host: 'del1.example' }))!.plain, 'again');
       });
 
       it('list is sorted byte-wise and count is per host; hosts are isolated', async () => {
@@ -178,7 +178,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(n, 0);
         assert.equal(typeof n, 'number');
 
-        assert.equal(await s.accounts.delete('list.example', 'bob'), true);
+        assert.equal(await s.accounts.delete({ user: 'bob', host: 'list.example' }), true);
         assert.equal(await s.accounts.count('list.example'), users.length - 1);
         assert.ok(!(await s.accounts.list('list.example')).includes('bob'));
         assert.equal(await s.accounts.count('list2.example'), 2);
@@ -674,7 +674,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           return 'done';
         });
         assert.equal(result, 'done');
-        assert.equal((await s.accounts.get('tx.example', 'ok'))!.plain, 'pw');
+        assert.equal((await s.accounts.get({ user: 'ok', host: 'tx.example' }))!.plain, 'pw');
         assert.equal((await s.roster.list('ok@tx.example')).length, 1);
         assert.equal(await s.offline.count('ok@tx.example'), 1);
         assert.equal(await s.value('vcard', textCodec).get(who('ok')), '<vCard/>');
@@ -689,7 +689,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         const boom = new Error('boom');
         await assert.rejects(
           s.transaction(async (tx) => {
-            assert.equal(await tx.accounts.delete('tx.example', 'keep'), true);
+            assert.equal(await tx.accounts.delete({ user: 'keep', host: 'tx.example' }), true);
             await tx.roster.deleteAll('keep@tx.example');
             await tx.offline.deleteAll('keep@tx.example');
             await tx.removeAccountData(who('keep'));
@@ -700,8 +700,8 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
           }),
           (err) => err === boom,
         );
-        assert.ok(await s.accounts.get('tx.example', 'keep'));
-        assert.equal(await s.accounts.get('tx.example', 'never'), undefined);
+        assert.ok(await s.accounts.get({ user: 'keep', host: 'tx.example' }));
+        assert.equal(await s.accounts.get({ user: 'never', host: 'tx.example' }), undefined);
         assert.deepEqual(await s.roster.list('keep@tx.example'), [item('pal@x.example')]);
         assert.equal(await s.roster.count('keep@tx.example'), 1);
         assert.equal(await s.offline.count('keep@tx.example'), 1);
@@ -783,7 +783,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.deepEqual(await harness.schemaVersions(), ALL_VERSIONS, 'still one row per migration after a third open');
 
         assert.equal(s.backend, name);
-        assert.deepEqual(await s.accounts.get('reopen.example', 'frank'), {
+        assert.deepEqual(await s.accounts.get({ user: 'frank', host: 'reopen.example' }), {
           host: 'reopen.example',
           user: 'frank',
           createdAt: T0,
@@ -962,7 +962,7 @@ describe('postgres specifics', () => {
         assert.equal(n[0].n, 1);
       });
       // A second schema is a separate database as far as Parley is concerned.
-      assert.equal(await s.accounts.get('list.example', 'alice'), undefined);
+      assert.equal(await s.accounts.get({ user: 'alice', host: 'list.example' }), undefined);
     } finally {
       await s.close();
       await withPgClient((c) => c.query(`DROP SCHEMA IF EXISTS "${own}" CASCADE`));

@@ -125,7 +125,7 @@ test('item 10: delivering 50,000 offline messages does not stall the event loop 
   bystander.write(`<iq type='get' id='during' to='localhost'><ping xmlns='urn:xmpp:ping'/></iq>`);
   await within(bystander.expect('id="during"'), 5000, 'ping during delivery');
   const pingMs = Date.now() - t0;
-  await eventually(async () => (await parley.server.offline.count('hoarder@localhost')) === 0, 30_000, 'all delivered');
+  await eventually(async () => (await parley.server.offline.count({ user: 'hoarder', host: 'localhost' })) === 0, 30_000, 'all delivered');
   await eventually(() => c.buf.includes(`<body>m${N - 1}</body>`), 5000, 'all received');
   delay.disable();
   const maxStallMs = delay.max / 1e6;

@@ -42,7 +42,9 @@ test('item 1: 600 logins of one account that enable resumption and drop leave at
         const c = await RawConn.tcp(parley.ports.c2s);
         await c.login('hib', 'hibpw', `h${i + k}`);
         c.write(`<enable xmlns='${NS_SM}' resume='true'/><presence/>`);
-        await c.expect(/<enabled [^>]*\/>/);
+        // A batch is twice the limit: under load a newer login of the batch may replace this one
+        // before its <enable/> is handled, which is the limit at work too.
+        await c.expect(/<enabled [^>]*\/>|<conflict xmlns="urn:ietf:params:xml:ns:xmpp-streams"\/>/);
         c.destroy();
       }),
     );

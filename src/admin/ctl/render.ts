@@ -1,6 +1,7 @@
 import type { AnyCommand, ResultSpec } from '../registry.js';
 import type { Outcome } from '../execute.js';
 import { rescodeOk } from '../ejabberd/render.js';
+import { restupleText } from '../ejabberd/wording.js';
 import { shape } from '../render.js';
 
 const ATOM: Record<string, string> = {
@@ -31,6 +32,10 @@ export function renderCtl(def: AnyCommand, outcome: Outcome): { stdout: string; 
   switch (spec.type) {
     case 'rescode':
       return rescodeOk(value) ? { stdout: '', exitCode: 0 } : { stdout: 'Error: false\n', exitCode: 1 };
+    case 'restuple': {
+      const text = restupleText(def.name, value);
+      return { stdout: text === '' ? '' : text + '\n', exitCode: 0 };
+    }
     case 'list': {
       const items = shape(spec, value) as unknown[];
       return { stdout: items.map((i) => line(spec.of, i) + '\n').join(''), exitCode: 0 };

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { chmodSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Server } from '../../server.js';
+import type { AdminHost } from '../host.js';
 import { isAllowed, runCommand } from '../execute.js';
 import { ArgumentError, bindPositionalArgs } from '../ejabberd/args.js';
 import { renderCtl, usageOf } from './render.js';
@@ -33,7 +33,7 @@ function closest(name: string, names: string[]): string | undefined {
 }
 
 /** Executes one `parley ctl` invocation with full rights, like ejabberdctl on the server's machine. */
-export async function executeCtl(server: Server, argv: string[]): Promise<CtlResponse> {
+export async function executeCtl(server: AdminHost, argv: string[]): Promise<CtlResponse> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help') {
     if (rest[0]) {
@@ -65,7 +65,7 @@ export async function executeCtl(server: Server, argv: string[]): Promise<CtlRes
   return renderCtl(def, await runCommand(server, def, args, caller));
 }
 
-async function respond(server: Server, line: string): Promise<CtlResponse> {
+async function respond(server: AdminHost, line: string): Promise<CtlResponse> {
   try {
     const req = JSON.parse(line) as CtlRequest;
     if (!Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string')) throw new Error('bad request');
@@ -77,7 +77,7 @@ async function respond(server: Server, line: string): Promise<CtlResponse> {
 }
 
 /** Listens on a Unix socket that only the server's user can open (mode 0600): that is the authentication. */
-export async function startCtlServer(server: Server, path: string): Promise<() => Promise<void>> {
+export async function startCtlServer(server: AdminHost, path: string): Promise<() => Promise<void>> {
   mkdirSync(dirname(path), { recursive: true });
   rmSync(path, { force: true });
   const srv = net.createServer((sock) => {

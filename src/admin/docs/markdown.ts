@@ -16,7 +16,7 @@ function section(def: AnyCommand): string {
   out.push('', '__Result:__', '', `- *${def.result.name}* :: ${resultTypeText(def.result)}${RESULT_NOTE[def.result.type] ?? ''}${def.resultDesc ? ` — ${def.resultDesc}` : ''}`, '');
   out.push(`__Tags:__ ${def.tags.join(', ') || 'none'}`, '', `__Policy:__ ${def.policy}${def.ctlOnly ? ' (command line only)' : ''}`, '');
   out.push('__Example:__', '', '~~~ json', `POST /api/${def.name}`, JSON.stringify(requestExample(def), null, 2), '', 'HTTP/1.1 200 OK');
-  out.push(JSON.stringify(successBody(def.result, def.resultExample), null, 2), '~~~', '');
+  out.push(JSON.stringify(successBody(def.name, def.result, def.resultExample), null, 2), '~~~', '');
   return out.join('\n');
 }
 

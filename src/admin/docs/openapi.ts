@@ -73,7 +73,7 @@ function operation(def: AnyCommand): Schema {
     responses: {
       '200': {
         description: def.resultDesc ?? `${def.result.name}`,
-        content: { 'application/json': { schema: resultSchema(def.result), example: successBody(def.result, def.resultExample) } },
+        content: { 'application/json': { schema: resultSchema(def.result), example: successBody(def.name, def.result, def.resultExample) } },
       },
       '400': { ...ERROR_TEXT, description: 'Arguments that do not fit the command, or a bad value' },
       '401': { description: 'Credentials that are not valid', content: { 'application/json': { schema: ERROR_OBJECT } } },

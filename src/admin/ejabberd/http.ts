@@ -1,4 +1,4 @@
-import type { Server } from '../../server.js';
+import type { AdminHost } from '../host.js';
 import type { AnyCommand, Caller } from '../registry.js';
 import { isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
@@ -63,7 +63,7 @@ const argumentsBody: Codec<[string, unknown][]> = {
   encode: json.encode,
 };
 
-export function ejabberdApi(server: Server): Dialect {
+export function ejabberdApi(server: AdminHost): Dialect {
   const route = (method: 'GET' | 'POST'): Route => ({
     method,
     path: '/api/:command',
@@ -99,7 +99,7 @@ export function ejabberdApi(server: Server): Dialect {
   };
 }
 
-async function handle(server: Server, ctx: RequestContext): Promise<Reply> {
+async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
   // Arguments first: a malformed request is reported before anything else (ejabberd's order); the
   // layer has read them already.
   let entries: [string, unknown][];
@@ -139,9 +139,9 @@ async function handle(server: Server, ctx: RequestContext): Promise<Reply> {
 }
 
 /** The OpenAPI document of a server's `/api`, made once (its commands do not change while it runs). */
-const openApiDocuments = new WeakMap<Server, unknown>();
+const openApiDocuments = new WeakMap<AdminHost, unknown>();
 
-function openApiOf(server: Server): unknown {
+function openApiOf(server: AdminHost): unknown {
   let doc = openApiDocuments.get(server);
   if (doc === undefined) openApiDocuments.set(server, (doc = openApiDocument(server.commands.list())));
   return doc;
@@ -149,7 +149,7 @@ function openApiOf(server: Server): unknown {
 
 function renderOutcome(def: AnyCommand, outcome: Awaited<ReturnType<typeof runCommand>>): Reply {
   const spec = def.result;
-  if (outcome.ok) return send(200, successBody(spec, outcome.value));
+  if (outcome.ok) return send(200, successBody(def.name, spec, outcome.value));
   if (outcome.error === 'internal') return send(500, 'internal_error');
   const { status, body } = errorAnswer(spec, outcome.error);
   return send(status, body);

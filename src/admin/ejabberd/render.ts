@@ -1,6 +1,7 @@
 import type { DomainError } from '../../errors.js';
 import type { ResultSpec } from '../registry.js';
 import { shape } from '../render.js';
+import { restupleText } from './wording.js';
 
 /**
  * ejabberd's rendering of command outcomes (mod_http_api): a rescode as 0/1, a restuple as its
@@ -23,12 +24,13 @@ export function rescodeOk(value: unknown): boolean {
   return value === true || value === 0 || value === 'ok' || value === undefined;
 }
 
-/** The body of a successful call. */
-export function successBody(spec: ResultSpec, value: unknown): unknown {
+/** The body of a successful call of `command`. */
+export function successBody(command: string, spec: ResultSpec, value: unknown): unknown {
   switch (spec.type) {
     case 'rescode':
       return rescodeOk(value) ? 0 : 1;
     case 'restuple':
+      return restupleText(command, value);
     case 'list':
     case 'tuple':
       return shape(spec, value);

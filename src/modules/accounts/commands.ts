@@ -1,4 +1,5 @@
-import { commandsIn, listOf, rescode, restuple, str, strResult } from '../../admin/define.js';
+import { commandsIn, listOf, outcome, rescode, str, strResult } from '../../admin/define.js';
+import type { AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
 import type { AccountService } from './service.js';
 
@@ -8,20 +9,18 @@ export const accountCommands = [
   command({
     name: 'register', tags: ['accounts'], policy: 'admin', desc: 'Register a user',
     args: [str('user', 'Username', 'bob'), str('host', 'Local vhost served by ejabberd', 'example.com'), str('password', 'Password', 'SomEPass44')],
-    result: restuple, resultExample: 'User bob@example.com successfully registered',
-    async exec({ user, host, password }, { service }) {
-      const p = await service.register(user, host, password);
-      return `User ${p.user}@${p.host} successfully registered`;
-    },
+    result: outcome<AccountRef>(), resultExample: { user: 'bob', host: 'example.com' },
+    exec: ({ user, host, password }, { service }) => service.register(service.prepare(user, host), password),
   }),
 
   command({
     name: 'unregister', tags: ['accounts'], policy: 'admin', desc: 'Unregister a user',
     args: [str('user', 'Username', 'bob'), str('host', 'Local vhost served by ejabberd', 'example.com')],
-    result: restuple, resultExample: '',
+    result: outcome<AccountRef>(), resultExample: { user: 'bob', host: 'example.com' },
     async exec({ user, host }, { service }) {
-      await service.unregister(user, host);
-      return '';
+      const account = service.prepare(user, host);
+      await service.unregister(account);
+      return account;
     },
   }),
 
@@ -42,14 +41,20 @@ export const accountCommands = [
     name: 'check_account', tags: ['accounts'], policy: 'admin', desc: 'Check if an account exists or not',
     args: [str('user', 'User name to check', 'peter'), str('host', 'Server to check', 'myserver.com')],
     result: rescode, resultExample: true,
-    exec: ({ user, host }, { service }) => service.exists(user, host),
+    async exec({ user, host }, { service }) {
+      const account = service.tryPrepare(user, host);
+      return account !== undefined && service.exists(account);
+    },
   }),
 
   command({
     name: 'check_password', tags: ['accounts'], policy: 'admin', desc: 'Check if a password is correct',
     args: [str('user', 'User name to check', 'peter'), str('host', 'Server to check', 'myserver.com'), str('password', 'Password to check', 'secret')],
     result: rescode, resultExample: true,
-    exec: ({ user, host, password }, { service }) => service.checkPassword(user, host, password),
+    async exec({ user, host, password }, { service }) {
+      const account = service.tryPrepare(user, host);
+      return account !== undefined && service.checkPassword(account, password);
+    },
   }),
 
   command({
@@ -57,7 +62,7 @@ export const accountCommands = [
     args: [str('user', 'User name', 'peter'), str('host', 'Server name', 'myserver.com'), str('newpass', 'New password for user', 'blank')],
     result: rescode, resultExample: true,
     async exec({ user, host, newpass }, { service }) {
-      await service.changePassword(user, host, newpass);
+      await service.changePassword(service.prepare(user, host), newpass);
       return true;
     },
   }),

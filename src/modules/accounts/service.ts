@@ -3,6 +3,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
 import { badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
 import type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
 
@@ -45,9 +46,9 @@ export class AccountService {
     this.recent.delete(bare);
   }
 
-  private async verify(p: { user: string; host: string }, rec: StoredCredentials, password: string): Promise<boolean> {
+  private async verify(p: AccountRef, rec: StoredCredentials, password: string): Promise<boolean> {
     const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
-    const key = createHmac('sha256', this.cacheKey).update(`${p.user}@${p.host}\0${stored}\0`).update(password).digest('base64');
+    const key = createHmac('sha256', this.cacheKey).update(`${bareOf(p)}\0${stored}\0`).update(password).digest('base64');
     const until = this.verified.get(key);
     if (until !== undefined && until > Date.now()) return true;
     const ok = await verifyStored(rec, password);
@@ -62,8 +63,12 @@ export class AccountService {
     return this.ctx.store;
   }
 
-  /** Prepares a username for a served host, or throws a domain error saying which part is wrong. */
-  prepare(user: string, host: string): { user: string; host: string } {
+  /**
+   * The account reference for a username and host given as text (an API argument, a login name):
+   * nodeprep'd, on a served host, or a domain error saying which part is wrong. Every other method
+   * takes the reference this returns (or `accountOf` a bound JID).
+   */
+  prepare(user: string, host: string): AccountRef {
     const h = this.ctx.prepareHost(host);
     if (h === undefined) throw notFound(`Unknown host: ${host}`);
     let u: string;
@@ -93,11 +98,10 @@ export class AccountService {
     return creds;
   }
 
-  async register(user: string, host: string, password: string): Promise<{ user: string; host: string }> {
-    const p = this.prepare(user, host);
+  async register(p: AccountRef, password: string): Promise<AccountRef> {
     if (password === '') throw badArgument('Empty password');
     const record: AccountRecord = { ...p, createdAt: Date.now(), ...(await this.credentials(password)) };
-    if (!(await this.store.create(record))) throw conflict(`User ${p.user}@${p.host} already registered`);
+    if (!(await this.store.create(record))) throw conflict(`User ${bareOf(p)} already registered`);
     await this.ctx.hooks.emit('account-created', p);
     return p;
   }
@@ -106,14 +110,13 @@ export class AccountService {
    * Removes the account and everything it owns, or nothing (the error propagates). `committed`
    * runs once the removal is committed, before the account's sessions are closed.
    */
-  async unregister(user: string, host: string, committed?: () => void): Promise<void> {
-    const p = this.prepare(user, host);
-    const bare = `${p.user}@${p.host}`;
+  async unregister(p: AccountRef, committed?: () => void): Promise<void> {
+    const bare = bareOf(p);
     // One transaction: the account and everything every feature holds for it go together, or
     // nothing goes (a feature's handler that throws rolls it all back, and the error propagates).
     try {
       await this.ctx.transaction(async (tx) => {
-        if (!(await tx.accounts.delete(p.host, p.user))) throw notFound(`User ${bare} does not exist`);
+        if (!(await tx.accounts.delete(p))) throw notFound(`User ${bare} does not exist`);
         await tx.removeAccountData(p);
         await this.ctx.hooks.emitInTransaction('account-removing', { ...p, tx });
       });
@@ -125,12 +128,12 @@ export class AccountService {
     await this.ctx.hooks.emit('account-removed', p);
   }
 
-  async exists(user: string, host: string): Promise<boolean> {
-    const p = this.tryPrepare(user, host);
-    return p !== undefined && (await this.store.get(p.host, p.user)) !== undefined;
+  async exists(p: AccountRef): Promise<boolean> {
+    return (await this.store.get(p)) !== undefined;
   }
 
-  tryPrepare(user: string, host: string): { user: string; host: string } | undefined {
+  /** `prepare`, or undefined where it would throw (a name that cannot be an account here). */
+  tryPrepare(user: string, host: string): AccountRef | undefined {
     try {
       return this.prepare(user, host);
     } catch {
@@ -138,13 +141,11 @@ export class AccountService {
     }
   }
 
-  async checkPassword(user: string, host: string, password: string): Promise<boolean> {
-    const p = this.tryPrepare(user, host);
-    if (!p) return false;
-    const bare = `${p.user}@${p.host}`;
+  async checkPassword(p: AccountRef, password: string): Promise<boolean> {
+    const bare = bareOf(p);
     if (this.verifiedRecently(bare, password)) return true;
     const epoch = this.epoch;
-    const rec = await this.store.get(p.host, p.user);
+    const rec = await this.store.get(p);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
     const ok = await this.verify(p, rec, password);
     if (ok && epoch === this.epoch) {
@@ -161,9 +162,9 @@ export class AccountService {
    * a comparison when passwords are stored in plain) against decoy credentials. Otherwise the time
    * of a failed login tells whether the user name exists (about 1 ms at 4096 iterations).
    */
-  private async failLikeAKnownAccount(p: { user: string; host: string }, password: string): Promise<false> {
+  private async failLikeAKnownAccount(p: AccountRef, password: string): Promise<false> {
     const decoy = await (this.decoy ??= this.decoyCredentials());
-    createHmac('sha256', this.cacheKey).update(`${p.user}@${p.host}\0${decoy.scramSha256?.storedKey ?? ''}\0`).update(password).digest('base64');
+    createHmac('sha256', this.cacheKey).update(`${bareOf(p)}\0${decoy.scramSha256?.storedKey ?? ''}\0`).update(password).digest('base64');
     await verifyStored(decoy, password);
     return false;
   }
@@ -177,14 +178,13 @@ export class AccountService {
     return creds;
   }
 
-  async changePassword(user: string, host: string, password: string): Promise<void> {
-    const p = this.prepare(user, host);
+  async changePassword(p: AccountRef, password: string): Promise<void> {
     if (password === '') throw badArgument('Empty password');
-    const updated = await this.store.setCredentials(p.host, p.user, await this.credentials(password));
+    const updated = await this.store.setCredentials(p, await this.credentials(password));
     // After the write: a check that read the old credentials before it cannot fill the cache after this.
-    this.forget(`${p.user}@${p.host}`);
+    this.forget(bareOf(p));
     if (!updated) {
-      throw notFound(`User ${p.user}@${p.host} does not exist`);
+      throw notFound(`User ${bareOf(p)} does not exist`);
     }
   }
 
@@ -209,7 +209,7 @@ export class AccountService {
         if (err instanceof JIDError) return undefined;
         throw err;
       }
-      return this.store.get(host, u);
+      return this.store.get({ user: u, host });
     };
     return {
       getScram: async (username: string, hash: ScramHash): Promise<ScramCredentials | undefined> => {

@@ -1,4 +1,5 @@
 import type { ScramCredentials } from '../../c2s/sasl.js';
+import type { AccountRef } from '../../xmpp/account.js';
 
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
@@ -7,20 +8,18 @@ export interface StoredCredentials {
   plain?: string;
 }
 
-export interface AccountRecord extends StoredCredentials {
-  host: string;
-  user: string;
+export interface AccountRecord extends StoredCredentials, AccountRef {
   createdAt: number;
 }
 
 export interface AccountStore {
-  get(host: string, user: string): Promise<AccountRecord | undefined>;
+  get(account: AccountRef): Promise<AccountRecord | undefined>;
   /** Returns false when the account already exists. */
   create(record: AccountRecord): Promise<boolean>;
   /** Returns false when there is no such account. */
-  setCredentials(host: string, user: string, creds: StoredCredentials): Promise<boolean>;
+  setCredentials(account: AccountRef, creds: StoredCredentials): Promise<boolean>;
   /** Returns false when there is no such account. */
-  delete(host: string, user: string): Promise<boolean>;
+  delete(account: AccountRef): Promise<boolean>;
   list(host: string): Promise<string[]>;
   count(host: string): Promise<number>;
 }

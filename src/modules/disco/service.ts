@@ -2,6 +2,7 @@ import type { ModuleContext } from '../module.js';
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/stanza.js';
+import { accountOf } from '../../xmpp/account.js';
 
 /** Service discovery (XEP-0030) for the server and for accounts; features announce themselves here. */
 export class DiscoService {
@@ -16,8 +17,8 @@ export class DiscoService {
       get: async ({ to, from, payload }) => {
         if (payload.attrs.node) throw new StanzaError('item-not-found');
         if (to.local === '') return this.info(NS.discoInfo, [['server', 'im', 'Parley']], this.hostFeatures);
-        if (!(await accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
-        const mayKnow = from.bare === to.bare || (await roster.get(to.bare, from.bare))?.subscription.match(/from|both/);
+        if (!(await accounts.exists(accountOf(to)))) throw new StanzaError('service-unavailable');
+        const mayKnow = from.bare === to.bare || (await roster.get(accountOf(to), from.bare))?.subscription.match(/from|both/);
         if (!mayKnow) throw new StanzaError('service-unavailable');
         return this.info(NS.discoInfo, [['account', 'registered', '']], this.accountFeatures);
       },
@@ -27,7 +28,7 @@ export class DiscoService {
       target: 'both',
       get: async ({ to, payload }) => {
         if (payload.attrs.node) throw new StanzaError('item-not-found');
-        if (to.local !== '' && !(await accounts.exists(to.local, to.domain))) throw new StanzaError('service-unavailable');
+        if (to.local !== '' && !(await accounts.exists(accountOf(to)))) throw new StanzaError('service-unavailable');
         return x('query', { xmlns: NS.discoItems });
       },
     });

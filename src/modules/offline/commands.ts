@@ -11,7 +11,7 @@ export const offlineCommands = [
     result: intResult('value'), resultExample: 5,
     async exec({ user, server: host }, { services, service }) {
       const p = services.accounts.tryPrepare(user, host);
-      return p ? service.count(`${p.user}@${p.host}`) : 0;
+      return p ? service.count(p) : 0;
     },
   }),
 ];

@@ -5,6 +5,7 @@ import { NS } from '../../xmpp/ns.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import type { RouteContext } from '../../router/router.js';
 import type { SessionRecord } from '../../router/session.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 
 /** Messages read from storage per step of a delivery; the event loop serves others between steps. */
 const DELIVERY_BATCH = 100;
@@ -39,13 +40,13 @@ export class OfflineService {
     ctx.hooks.on('session-available', ({ session }) => {
       this.deliver(session).catch((err) => this.ctx.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
-    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.offline.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.offline.deleteAll(bareOf(account)));
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {
     if (!storable(ctx)) return false;
     const owner = ctx.to.bare;
-    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) return false;
+    if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) return false;
     const stanza = ctx.stanza.clone();
     if (!stanza.getChild('delay', NS.delay)) {
       stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
@@ -148,7 +149,7 @@ export class OfflineService {
     }
   }
 
-  count(owner: string): Promise<number> {
-    return this.ctx.store.count(owner);
+  count(owner: AccountRef): Promise<number> {
+    return this.ctx.store.count(bareOf(owner));
   }
 }

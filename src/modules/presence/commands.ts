@@ -3,6 +3,7 @@ import { badArgument, notFound } from '../../errors.js';
 import { x } from '../../xmpp/xml/element.js';
 import type { CommandContext } from '../module.js';
 import { showOf, statusTextOf, type PresenceService } from './service.js';
+import { bareOf } from '../../xmpp/account.js';
 
 const SHOWS = new Set(['away', 'chat', 'dnd', 'xa']);
 
@@ -18,7 +19,7 @@ export const presenceCommands = [
     resultExample: { jid: 'user1@myserver.com/tka', show: 'dnd', status: 'Busy' },
     exec: ({ user, host }, { services, sessions }) => {
       const p = services.accounts.prepare(user, host);
-      const bare = `${p.user}@${p.host}`;
+      const bare = bareOf(p);
       const available = sessions.available(bare);
       if (available.length === 0) return { jid: bare, show: 'unavailable', status: '' };
       let best = available[0]!;
@@ -37,8 +38,8 @@ export const presenceCommands = [
     result: rescode, resultExample: true,
     async exec({ user, host, resource, type, show, status, priority }, { services, sessions, service }) {
       const p = services.accounts.prepare(user, host);
-      const session = sessions.get(`${p.user}@${p.host}`, resource);
-      if (!session) throw notFound(`User session not found: ${p.user}@${p.host}/${resource}`);
+      const session = sessions.get(bareOf(p), resource);
+      if (!session) throw notFound(`User session not found: ${bareOf(p)}/${resource}`);
       if (show !== '' && !SHOWS.has(show)) throw badArgument(`Invalid show: ${show}`);
       const prio = priority === '' ? 0 : Number(priority);
       if (!Number.isInteger(prio) || prio < -128 || prio > 127) throw badArgument(`Invalid priority: ${priority}`);

@@ -6,6 +6,7 @@ import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
 import { transition } from './subscription.js';
+import { accountOf, type AccountRef } from '../../xmpp/account.js';
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
@@ -66,7 +67,7 @@ export class PresenceService {
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
-      const item = await this.roster().contact(ctx.from.bare, ctx.to.bare);
+      const item = await this.roster().contact(accountOf(ctx.from), ctx.to.bare);
       if (!hasFrom(item)) {
         this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
@@ -81,7 +82,7 @@ export class PresenceService {
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
     // Contacts provided by other features (shared roster groups) count as subscribed both ways.
-    const items = await this.roster().contacts(session.jid.bare);
+    const items = await this.roster().contacts(accountOf(session.jid));
     await this.broadcast(session, presence, items);
     if (initial) {
       for (const i of items) {
@@ -103,7 +104,7 @@ export class PresenceService {
     this.ctx.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence, await this.roster().contacts(session.jid.bare));
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().contacts(accountOf(session.jid)));
     for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
@@ -130,7 +131,7 @@ export class PresenceService {
     const user = ctx.from.bareJID();
     const contact = ctx.to.bareJID();
     const original = ctx.stanza;
-    const owner = user.bare;
+    const owner = accountOf(user);
     const item = await this.roster().get(owner, contact.bare);
     const out = x('presence', { type });
     for (const c of original.children) if (typeof c !== 'string' && (c.name === 'status' || c.name === 'nick')) out.append(c.clone());
@@ -154,7 +155,7 @@ export class PresenceService {
           item.visible = true;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
-          await this.sendCurrentPresence(owner, contact);
+          await this.sendCurrentPresence(user.bare, contact);
         } else if (!hasFrom(item)) {
           const i = item ?? newItem(contact.bare);
           i.approved = true; // pre-approval (RFC 6121 §3.4)
@@ -175,7 +176,7 @@ export class PresenceService {
           item.approved = false;
           await this.roster().save(owner, item);
           await this.ctx.send(out, user, contact);
-          for (const s of this.ctx.sessions.available(owner)) {
+          for (const s of this.ctx.sessions.available(user.bare)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
           }
         } else if (item?.approved) {
@@ -192,7 +193,7 @@ export class PresenceService {
    * the contact, and the client gets a presence error (as for a roster set, RFC 6121 §2.3.3 lets
    * the server answer <not-allowed/>).
    */
-  private async refuseRosterFull(ctx: RouteContext, owner: string): Promise<void> {
+  private async refuseRosterFull(ctx: RouteContext, owner: AccountRef): Promise<void> {
     const reply = errorReply(ctx.stanza, 'not-allowed', this.roster().fullText(owner));
     if (ctx.origin) {
       reply.attrs.to = ctx.origin.jid.full;
@@ -204,16 +205,17 @@ export class PresenceService {
 
   private async inboundSubscription(ctx: RouteContext, type: string): Promise<void> {
     const owner = ctx.to.bare;
+    const account = accountOf(ctx.to);
     const contact = ctx.from.bareJID();
     const userJID = ctx.to.bareJID();
-    if (!(await this.ctx.services.accounts.exists(ctx.to.local, ctx.to.domain))) {
+    if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) {
       if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
     // From a provided contact (shared roster group) a subscription stanza changes nothing and is
     // not delivered (ejabberd's mod_shared_roster stops roster_in_subscription).
-    if (await this.roster().isProvided(owner, contact.bare)) return;
-    const item = await this.roster().get(owner, contact.bare);
+    if (await this.roster().isProvided(account, contact.bare)) return;
+    const item = await this.roster().get(account, contact.bare);
     const stanza = ctx.stanza;
     stanza.attrs.from = contact.bare;
     stanza.attrs.to = owner;
@@ -228,12 +230,12 @@ export class PresenceService {
           transition(item, 'inbound', 'subscribe');
           transition(item, 'outbound', 'subscribed');
           item.approved = false;
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           await this.ctx.send(x('presence', { type: 'subscribed' }), userJID, contact);
           await this.sendCurrentPresence(owner, contact);
           return;
         }
-        if (!(await this.roster().recordPendingIn(owner, contact.bare, item))) {
+        if (!(await this.roster().recordPendingIn(account, contact.bare, item))) {
           // RFC 6121 §3.1.3 (security warning) asks for limits on the inbound requests a server
           // stores; a full roster stores none and the requester learns why (RFC 6120 §8.3.3.18).
           const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
@@ -245,14 +247,14 @@ export class PresenceService {
       }
       case 'subscribed': {
         if (item && transition(item, 'inbound', 'subscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
       }
       case 'unsubscribe': {
         if (item && transition(item, 'inbound', 'unsubscribe')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
           for (const s of this.ctx.sessions.available(owner)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
@@ -262,7 +264,7 @@ export class PresenceService {
       }
       case 'unsubscribed': {
         if (item && transition(item, 'inbound', 'unsubscribed')) {
-          await this.roster().save(owner, item);
+          await this.roster().save(account, item);
           this.deliverToAvailable(owner, stanza);
         }
         return;
@@ -321,7 +323,7 @@ export class PresenceService {
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
   private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
-      const item = await this.roster().contact(ctx.to.bare, ctx.from.bare);
+      const item = await this.roster().contact(accountOf(ctx.to), ctx.from.bare);
       if (!hasFrom(item)) return;
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);

@@ -6,6 +6,7 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { StanzaError, errorReply, iqResult } from '../../xmpp/stanza.js';
 import { DomainError } from '../../errors.js';
+import { accountOf } from '../../xmpp/account.js';
 
 function registrationForm(): Element {
   return x('query', { xmlns: NS.register }, x('instructions', null, 'Choose a username and password for use with this service.'), x('username'), x('password'));
@@ -60,7 +61,7 @@ export async function handlePreAuthRegistration(server: RegistrationHost, iq: El
     else seen.set(ip, previous);
   };
   try {
-    await server.accounts.register(user, host, password);
+    await server.accounts.register(server.accounts.prepare(user, host), password);
     server.log.info({ user, host, ip }, 'account created by in-band registration');
     return reply(iqResult(iq));
   } catch (err) {
@@ -89,14 +90,14 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
     set: async ({ iq, from, to, payload, origin }) => {
       if (!origin || (to.local !== '' && to.bare !== from.bare)) throw new StanzaError('not-allowed');
       if (payload.getChild('remove')) {
-        if (!(await accounts.exists(from.local, from.domain))) throw new StanzaError('item-not-found');
+        if (!(await accounts.exists(accountOf(from)))) throw new StanzaError('item-not-found');
         // XEP-0077 §3.2: the client gets the result once the removal is committed, before it
         // closes its sessions (the result the IQ layer sends afterwards finds no session and is dropped).
         const done = iqResult(iq);
         done.attrs.from = to.toString();
         done.attrs.to = from.toString();
         try {
-          await accounts.unregister(from.local, from.domain, () => ctx.sessions.deliver(origin, done));
+          await accounts.unregister(accountOf(from), () => ctx.sessions.deliver(origin, done));
         } catch (err) {
           // Nothing was removed (one transaction): the client is told so, and stays.
           ctx.log.error({ err, jid: from.bare }, 'in-band account removal failed');
@@ -106,9 +107,9 @@ function setupRegister(ctx: ModuleContext<'accounts' | 'disco'>): void {
       }
       const user = payload.getChildText('username');
       const password = payload.getChildText('password');
-      if (!password || (user !== undefined && user.toLowerCase() !== from.local)) throw new StanzaError('bad-request', 'username must be your own and a password is required');
+      if (!password || (user !== undefined && accounts.tryPrepare(user, from.domain)?.user !== from.local)) throw new StanzaError('bad-request', 'username must be your own and a password is required');
       try {
-        await accounts.changePassword(from.local, from.domain, password);
+        await accounts.changePassword(accountOf(from), password);
       } catch (err) {
         if (err instanceof DomainError) throw new StanzaError('not-acceptable', err.message);
         throw err;

@@ -1,6 +1,7 @@
 import { commandsIn, listOf, rescode, str, tupleOf } from '../../admin/define.js';
 import { notFound } from '../../errors.js';
 import { tryParseJID } from '../../xmpp/jid.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
 import type { RosterService } from './service.js';
 import type { RosterItem } from './store.js';
@@ -15,11 +16,11 @@ function askOf(i: RosterItem): string {
   return 'none';
 }
 
-/** The bare JID of an existing account whose roster a command reads or changes. */
-async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<string> {
+/** An existing account whose roster a command reads or changes. */
+async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
   const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p.user, p.host))) throw notFound(`User ${p.user}@${p.host} does not exist`);
-  return `${p.user}@${p.host}`;
+  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
+  return p;
 }
 
 export const rosterCommands = [

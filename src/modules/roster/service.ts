@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
-import type { AccountRef } from '../../storage/index.js';
 import type { SessionRecord } from '../../router/session.js';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { NS } from '../../xmpp/ns.js';
 import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
+import { accountOf, bareOf, jidOf, type AccountRef } from '../../xmpp/account.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
 import type { RosterItem, RosterStore, Subscription } from './store.js';
@@ -37,12 +37,6 @@ export interface RosterProvider {
   groupsOf(owner: AccountRef, contact: string): Promise<string[]>;
 }
 
-/** The account of a prepared bare JID (an owner). */
-function accountOf(owner: string): AccountRef {
-  const at = owner.indexOf('@');
-  return { user: owner.slice(0, at), host: owner.slice(at + 1) };
-}
-
 /** A stored item (undefined: none, or one clients do not see) as shown with its provided groups. */
 function merged(jid: string, stored: RosterItem | undefined, groups: string[]): RosterItem {
   const own = stored?.visible ? stored.groups : [];
@@ -58,7 +52,7 @@ export class RosterService {
 
   constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
     ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
-    ctx.hooks.on('account-removing', ({ user, host, tx }) => tx.roster.deleteAll(`${user}@${host}`));
+    ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.roster.deleteAll(bareOf(account)));
   }
 
   private get store() {
@@ -71,12 +65,16 @@ export class RosterService {
   }
 
   /** Why a new item was refused. */
-  fullText(owner: string): string {
-    return `Roster of ${owner} is full (limits.maxRosterItems: ${this.maxItems})`;
+  fullText(owner: AccountRef): string {
+    return `Roster of ${bareOf(owner)} is full (limits.maxRosterItems: ${this.maxItems})`;
   }
 
-  list(owner: string): Promise<RosterItem[]> {
-    return this.store.list(owner);
+  list(owner: AccountRef): Promise<RosterItem[]> {
+    return this.store.list(bareOf(owner));
+  }
+
+  get(owner: AccountRef, jid: string): Promise<RosterItem | undefined> {
+    return this.store.get(bareOf(owner), jid);
   }
 
   /** Adds a provider of contacts shown in rosters without being stored (see RosterProvider). */
@@ -85,40 +83,37 @@ export class RosterService {
   }
 
   /** Every provided contact of the owner, with the groups of all providers. */
-  private async provided(owner: string): Promise<Map<string, string[]>> {
+  private async provided(owner: AccountRef): Promise<Map<string, string[]>> {
     const all = new Map<string, string[]>();
     for (const p of this.providers) {
-      for (const [jid, groups] of await p.contacts(accountOf(owner))) all.set(jid, [...new Set([...(all.get(jid) ?? []), ...groups])]);
+      for (const [jid, groups] of await p.contacts(owner)) all.set(jid, [...new Set([...(all.get(jid) ?? []), ...groups])]);
     }
     return all;
   }
 
-  private async providedGroups(owner: string, jid: string): Promise<string[]> {
+  private async providedGroups(owner: AccountRef, jid: string): Promise<string[]> {
     const groups: string[] = [];
-    for (const p of this.providers) groups.push(...(await p.groupsOf(accountOf(owner), jid)));
+    for (const p of this.providers) groups.push(...(await p.groupsOf(owner, jid)));
     return [...new Set(groups)];
   }
 
   /** Whether a contact is provided to the owner (then subscriptions with it change nothing). */
-  async isProvided(owner: string, jid: string): Promise<boolean> {
+  async isProvided(owner: AccountRef, jid: string): Promise<boolean> {
     return (await this.providedGroups(owner, jid)).length > 0;
   }
 
-  /**
-   * The roster as the owner's clients see it: the visible stored items merged with the provided
-   * contacts (the `get_roster` command and roster gets answer this).
-   */
-  async view(owner: string): Promise<RosterItem[]> {
+  /** The roster as the owner's clients see it: the visible stored items merged with the provided contacts. */
+  async view(owner: AccountRef): Promise<RosterItem[]> {
     return (await this.viewWithVersion(owner)).items;
   }
 
-  private async viewWithVersion(owner: string): Promise<{ items: RosterItem[]; ver: string }> {
+  private async viewWithVersion(owner: AccountRef): Promise<{ items: RosterItem[]; ver: string }> {
     // The version is read before the items: the list is at least as new as the version it carries.
-    const counter = await this.store.version(owner);
+    const counter = await this.store.version(bareOf(owner));
     const all = await this.provided(owner);
     const provided = new Map(all);
     const items: RosterItem[] = [];
-    for (const i of await this.store.list(owner)) {
+    for (const i of await this.list(owner)) {
       const groups = provided.get(i.jid);
       if (groups) {
         items.push(merged(i.jid, i, groups));
@@ -130,12 +125,12 @@ export class RosterService {
   }
 
   /**
-   * Every item presence works from: the stored ones (those clients do not see included) with the
-   * provided contacts merged in, as subscription `both`.
+   * Every item presence (and `get_roster`) works from: the stored ones, those clients do not see
+   * included, with the provided contacts merged in as subscription `both`.
    */
-  async contacts(owner: string): Promise<RosterItem[]> {
+  async contacts(owner: AccountRef): Promise<RosterItem[]> {
     const provided = await this.provided(owner);
-    const items = (await this.store.list(owner)).map((i) => {
+    const items = (await this.list(owner)).map((i) => {
       const groups = provided.get(i.jid);
       if (!groups) return i;
       provided.delete(i.jid);
@@ -146,8 +141,8 @@ export class RosterService {
   }
 
   /** One contact as presence sees it: the stored item, or the provided one merged with it. */
-  async contact(owner: string, jid: string): Promise<RosterItem | undefined> {
-    const stored = await this.store.get(owner, jid);
+  async contact(owner: AccountRef, jid: string): Promise<RosterItem | undefined> {
+    const stored = await this.get(owner, jid);
     const groups = await this.providedGroups(owner, jid);
     return groups.length ? merged(jid, stored, groups) : stored;
   }
@@ -156,7 +151,7 @@ export class RosterService {
    * Pushes the current state of these contacts to the owner's interested resources (removals for
    * those no longer in the roster): a provider calls it when what it provides changed.
    */
-  async refresh(owner: string, jids: readonly string[]): Promise<void> {
+  async refresh(owner: AccountRef, jids: readonly string[]): Promise<void> {
     if (!this.interested(owner).length || jids.length === 0) return;
     await this.enqueuePush(owner, async () => {
       const { items, ver } = await this.viewWithVersion(owner);
@@ -168,23 +163,20 @@ export class RosterService {
     });
   }
 
-  get(owner: string, jid: string): Promise<RosterItem | undefined> {
-    return this.store.get(owner, jid);
-  }
-
   /**
    * Stores an item and pushes it to the owner's interested resources when visible.
    * Returns false, and stores nothing, when the item is new and the roster is full
    * (limits.maxRosterItems); changes to items already in the roster are always stored.
    */
-  async save(owner: string, item: RosterItem): Promise<boolean> {
+  async save(account: AccountRef, item: RosterItem): Promise<boolean> {
+    const owner = bareOf(account);
     if (!item.visible && item.subscription === 'none' && !item.pendingIn && !item.askOut && !item.approved) {
       await this.store.delete(owner, item.jid);
       return true;
     }
     const r = await this.store.put(owner, item, this.maxItems);
     if (!r.stored) return false;
-    if (item.visible) await this.push(owner, item, r.version);
+    if (item.visible) await this.push(account, item, r.version);
     return true;
   }
 
@@ -193,22 +185,22 @@ export class RosterService {
    * contact not in the roster, on an item clients do not see (no roster push, no new version).
    * Returns false when that item would be new and the roster is full: the request is not stored.
    */
-  async recordPendingIn(owner: string, contact: string, existing?: RosterItem): Promise<boolean> {
+  async recordPendingIn(owner: AccountRef, contact: string, existing?: RosterItem): Promise<boolean> {
     const item = existing ?? newItem(contact, false);
     item.pendingIn = true;
-    return (await this.store.put(owner, item, this.maxItems)).stored;
+    return (await this.store.put(bareOf(owner), item, this.maxItems)).stored;
   }
 
   /**
    * Roster version (RFC 6121 §2.6): a per-account counter the store increments with every change a
    * client sees, in the same transaction; read without listing the roster.
    */
-  async version(owner: string): Promise<string> {
-    return versionString(await this.store.version(owner), await this.provided(owner));
+  async version(owner: AccountRef): Promise<string> {
+    return versionString(await this.store.version(bareOf(owner)), await this.provided(owner));
   }
 
-  private interested(owner: string) {
-    return this.ctx.sessions.resources(owner).filter((s) => s.flags.rosterRequested);
+  private interested(owner: AccountRef): SessionRecord[] {
+    return this.ctx.sessions.resources(bareOf(owner)).filter((s) => s.flags.rosterRequested);
   }
 
   /**
@@ -216,7 +208,7 @@ export class RosterService {
    * the owner that requested the roster, carrying the version the change produced (§2.6.3). A
    * provided contact is pushed as the roster shows it: merged, and never removed.
    */
-  async push(owner: string, item: RosterItem, version: number, removed = false): Promise<void> {
+  async push(owner: AccountRef, item: RosterItem, version: number, removed = false): Promise<void> {
     if (this.interested(owner).length === 0) return;
     await this.enqueuePush(owner, async () => {
       const provided = await this.provided(owner);
@@ -227,8 +219,9 @@ export class RosterService {
   }
 
   /** Delivers what `make` builds after the pushes of the owner already queued. */
-  private enqueuePush(owner: string, make: () => Promise<{ el: Element; ver: string }[]>): Promise<void> {
-    const previous = this.pushing.get(owner) ?? Promise.resolve();
+  private enqueuePush(owner: AccountRef, make: () => Promise<{ el: Element; ver: string }[]>): Promise<void> {
+    const key = bareOf(owner);
+    const previous = this.pushing.get(key) ?? Promise.resolve();
     const mine = previous.then(async () => {
       const pushes = await make();
       for (const s of this.interested(owner)) {
@@ -238,9 +231,9 @@ export class RosterService {
       }
     });
     const settled = mine.catch(() => undefined);
-    this.pushing.set(owner, settled);
+    this.pushing.set(key, settled);
     void settled.then(() => {
-      if (this.pushing.get(owner) === settled) this.pushing.delete(owner);
+      if (this.pushing.get(key) === settled) this.pushing.delete(key);
     });
     return mine;
   }
@@ -253,7 +246,7 @@ export class RosterService {
     this.checkOwn(from, to);
     // Interested from now on: a change made while this get is answered still reaches it as a push.
     if (origin) this.ctx.sessions.setFlag(origin, 'rosterRequested', true);
-    const { items, ver } = await this.viewWithVersion(from.bare);
+    const { items, ver } = await this.viewWithVersion(accountOf(from));
     // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).
     if (payload.attrs.ver === ver) return undefined;
     const q = x('query', { xmlns: NS.roster, ver });
@@ -273,27 +266,28 @@ export class RosterService {
       throw new StanzaError('jid-malformed', (err as JIDError).message);
     }
     const jid = contact.bare;
+    const owner = accountOf(from);
     if (el.attrs.subscription === 'remove') {
-      if (await this.remove(from.bare, jid)) return;
+      if (await this.remove(owner, jid)) return;
       // A provided contact cannot be removed (ejabberd's mod_shared_roster): the client is told it is still there.
-      if (!(await this.isProvided(from.bare, jid))) throw new StanzaError('item-not-found');
-      await this.refresh(from.bare, [jid]);
+      if (!(await this.isProvided(owner, jid))) throw new StanzaError('item-not-found');
+      await this.refresh(owner, [jid]);
       return;
     }
     const groups = el.getChildren('group').map((g) => g.text());
     if (new Set(groups).size !== groups.length) throw new StanzaError('bad-request', 'duplicate group');
     if (groups.some((g) => g === '')) throw new StanzaError('not-acceptable', 'empty group name');
     if ((el.attrs.name ?? '').length > 1024 || groups.some((g) => g.length > 1024)) throw new StanzaError('not-acceptable', 'name too long');
-    const item = (await this.store.get(from.bare, jid)) ?? newItem(jid);
+    const item = (await this.get(owner, jid)) ?? newItem(jid);
     item.name = el.attrs.name ?? '';
     // The provided groups of a provided contact are not the owner's own: they are not stored.
-    const provided = new Set(await this.providedGroups(from.bare, jid));
+    const provided = new Set(await this.providedGroups(owner, jid));
     item.groups = groups.filter((g) => !provided.has(g));
     item.visible = true;
     // RFC 6121 prescribes no condition for a roster size limit; §2.3.3 names <not-allowed/> among
     // the "other stanza errors" a roster set can get, and RFC 6120 §8.3.3.9 defines it as an action
     // the server does not allow (type cancel: retrying will not help until an item is removed).
-    if (!(await this.save(from.bare, item))) throw new StanzaError('not-allowed', this.fullText(from.bare));
+    if (!(await this.save(owner, item))) throw new StanzaError('not-allowed', this.fullText(owner));
     return;
   }
 
@@ -301,10 +295,11 @@ export class RosterService {
    * Removes an item, cancelling subscriptions both ways first (RFC 6121 §2.5.2).
    * Returns false when there was no such item.
    */
-  async remove(owner: string, jid: string): Promise<boolean> {
+  async remove(account: AccountRef, jid: string): Promise<boolean> {
+    const owner = bareOf(account);
     const item = await this.store.get(owner, jid);
     if (!item) return false;
-    const ownerJID = parseJID(owner);
+    const ownerJID = jidOf(account);
     const contact = parseJID(jid);
     if (item.subscription === 'to' || item.subscription === 'both' || item.askOut) {
       await this.ctx.send(x('presence', { type: 'unsubscribe' }), ownerJID, contact);
@@ -317,14 +312,14 @@ export class RosterService {
       }
     }
     const r = await this.store.delete(owner, jid);
-    if (r.deleted && item.visible) await this.push(owner, item, r.version, true);
+    if (r.deleted && item.visible) await this.push(account, item, r.version, true);
     return true;
   }
 
   // ---- admin operations (add_rosteritem, delete_rosteritem, get_roster) --------------------
 
   /** Sets an item as given, without presence traffic, and pushes it to the owner's resources. */
-  async adminSet(owner: string, contact: string, name: string, groups: string[], subscription: string): Promise<void> {
+  async adminSet(account: AccountRef, contact: string, name: string, groups: string[], subscription: string): Promise<void> {
     if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
     let jid: string;
     try {
@@ -332,6 +327,7 @@ export class RosterService {
     } catch (err) {
       throw badArgument(`Invalid contact JID: ${(err as Error).message}`);
     }
+    const owner = bareOf(account);
     const item = (await this.store.get(owner, jid)) ?? newItem(jid);
     item.name = name;
     item.groups = [...new Set(groups.filter((g) => g !== ''))];
@@ -340,16 +336,17 @@ export class RosterService {
     if (subscription === 'to' || subscription === 'both') item.askOut = false;
     if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
     const r = await this.store.put(owner, item, this.maxItems);
-    if (!r.stored) throw forbidden(this.fullText(owner));
-    await this.push(owner, item, r.version);
+    if (!r.stored) throw forbidden(this.fullText(account));
+    await this.push(account, item, r.version);
   }
 
   /** Deletes an item without presence traffic and pushes the removal. */
-  async adminDelete(owner: string, contact: string): Promise<void> {
+  async adminDelete(account: AccountRef, contact: string): Promise<void> {
+    const owner = bareOf(account);
     const item = await this.store.get(owner, contact);
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
     const r = await this.store.delete(owner, contact);
-    if (r.deleted && item.visible) await this.push(owner, item, r.version, true);
+    if (r.deleted && item.visible) await this.push(account, item, r.version, true);
   }
 }
 

@@ -6,6 +6,7 @@ import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
 import type { CommandContext } from '../module.js';
 import { showOf, statusTextOf } from '../presence/index.js';
+import { bareOf } from '../../xmpp/account.js';
 
 type Context = CommandContext<void, 'accounts'>;
 const command = commandsIn<Context>();
@@ -39,7 +40,7 @@ const byJid = (a: SessionRecord, b: SessionRecord) => (a.jid.full < b.jid.full ?
 function userSessions({ services, sessions }: Context, user: string, host: string): SessionRecord[] {
   const p = services.accounts.tryPrepare(user, host);
   if (!p) return [];
-  return sessions.resources(`${p.user}@${p.host}`).sort(byJid);
+  return sessions.resources(bareOf(p)).sort(byJid);
 }
 
 function parseArgJID(value: string, what: string): JID {

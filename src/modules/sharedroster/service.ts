@@ -1,6 +1,7 @@
 import type { ModuleContext } from '../module.js';
 import type { RosterProvider } from '../roster/index.js';
-import type { AccountRef, Transaction } from '../../storage/index.js';
+import type { Transaction } from '../../storage/index.js';
+import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
 import { x } from '../../xmpp/xml/element.js';
 import { tryParseJID } from '../../xmpp/jid.js';
@@ -29,7 +30,6 @@ export interface GroupMembers {
 /** Longest group id, name, description, in characters (like roster names and groups). */
 const MAX_TEXT = 1024;
 
-const bareOf = (a: AccountRef) => `${a.user}@${a.host}`;
 
 /**
  * The reads the views of accounts need, each made once for one computation over many accounts
@@ -249,7 +249,7 @@ export class SharedGroupService implements RosterProvider {
     const theirs = new Set((await this.groupsOfAccount(account, reads)).map((g) => `${g.host}\0${g.id}`));
     const labels = displayed.filter((d) => theirs.has(`${d.host}\0${d.id}`)).map(labelOf);
     // @all@ makes every name of the host a candidate: only an existing account is a member.
-    if (labels.length && !(await this.ctx.services.accounts.exists(account.user, account.host))) return [];
+    if (labels.length && !(await this.ctx.services.accounts.exists(account))) return [];
     return [...new Set(labels)];
   }
 
@@ -280,19 +280,19 @@ export class SharedGroupService implements RosterProvider {
     const viewers = [...(await concerned())];
     const before = new Map<string, Map<string, string[]>>();
     const readsBefore = this.reads();
-    for (const v of viewers) before.set(v, await this.view(accountOf(v), readsBefore));
+    for (const v of viewers) before.set(v, await this.view(accountOfBare(v), readsBefore));
     const result = await apply();
     const readsAfter = this.reads();
     for (const v of viewers) {
       const was = before.get(v)!;
-      const now = await this.view(accountOf(v), readsAfter);
+      const now = await this.view(accountOfBare(v), readsAfter);
       const changed = [...new Set([...was.keys(), ...now.keys()])].filter((jid) => String(was.get(jid)?.sort()) !== String(now.get(jid)?.sort()));
       if (changed.length === 0) continue;
-      await this.ctx.services.roster.refresh(v, changed);
+      await this.ctx.services.roster.refresh(accountOfBare(v), changed);
       for (const jid of changed) {
         if (was.has(jid) && now.has(jid)) continue;
         if (now.has(jid)) await this.sendPresence(v, jid);
-        else if (!(await this.ctx.services.roster.contact(v, jid))) await this.sendUnavailable(v, jid);
+        else if (!(await this.ctx.services.roster.contact(accountOfBare(v), jid))) await this.sendUnavailable(v, jid);
       }
     }
     return result;
@@ -329,7 +329,7 @@ export class SharedGroupService implements RosterProvider {
   private async accountCreated(account: AccountRef): Promise<void> {
     const all = (await this.store.candidateGroups(account)).filter((c) => c.group.allUsers).map((c) => c.group.id);
     const bare = bareOf(account);
-    for (const v of await this.viewersOf(account.host, new Set(all))) if (v !== bare) await this.ctx.services.roster.refresh(v, [bare]);
+    for (const v of await this.viewersOf(account.host, new Set(all))) if (v !== bare) await this.ctx.services.roster.refresh(accountOfBare(v), [bare]);
   }
 
   private async accountRemoving({ user, host, tx }: AccountRef & { tx: Transaction }): Promise<void> {
@@ -353,7 +353,7 @@ export class SharedGroupService implements RosterProvider {
     const bare = bareOf(account);
     const viewers = this.removing.get(bare);
     this.removing.delete(bare);
-    for (const v of viewers ?? []) await this.ctx.services.roster.refresh(v, [bare]);
+    for (const v of viewers ?? []) await this.ctx.services.roster.refresh(accountOfBare(v), [bare]);
   }
 
   /**
@@ -362,22 +362,23 @@ export class SharedGroupService implements RosterProvider {
    * comes online; when it leaves, those who no longer see it are told it is unavailable.
    */
   private async onlineChanged(bare: string, full: string, opened: boolean): Promise<void> {
-    const account = accountOf(bare);
+    const account = accountOfBare(bare);
     if (this.ctx.sessions.resources(bare).length !== (opened ? 1 : 0)) return;
     const online = (await this.store.candidateGroups(account)).filter((c) => c.group.onlineUsers && c.group.host === account.host).map((c) => c.group.id);
     if (online.length === 0) return;
     const from = tryParseJID(full);
     for (const v of await this.viewersOf(account.host, new Set(online))) {
       if (v === bare) continue;
-      await this.ctx.services.roster.refresh(v, [bare]);
-      if (!opened && from && !(await this.ctx.services.roster.contact(v, bare))) {
+      await this.ctx.services.roster.refresh(accountOfBare(v), [bare]);
+      if (!opened && from && !(await this.ctx.services.roster.contact(accountOfBare(v), bare))) {
         for (const s of this.ctx.sessions.available(v)) this.ctx.sessions.deliver(s, x('presence', { type: 'unavailable', from: from.full, to: s.jid.full }));
       }
     }
   }
 }
 
-function accountOf(bare: string): AccountRef {
+/** The account of a bare JID this module made from one (a key of its sets). */
+function accountOfBare(bare: string): AccountRef {
   const at = bare.indexOf('@');
   return { user: bare.slice(0, at), host: bare.slice(at + 1) };
 }

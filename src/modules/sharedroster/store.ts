@@ -1,11 +1,6 @@
-/**
- * An account (prepared user and host): the same shape as storage's AccountRef, written out here
- * because storage's transaction type refers to this file (no cycle of type imports).
- */
-export interface AccountRef {
-  user: string;
-  host: string;
-}
+import type { AccountRef } from '../../xmpp/account.js';
+
+export type { AccountRef };
 
 /** A shared roster group of a host (ejabberd's mod_shared_roster group, Openfire's shared group). */
 export interface SharedGroup {

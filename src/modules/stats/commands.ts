@@ -1,11 +1,18 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { VERSION } from '../../version.js';
-import { commandsIn, intResult, rescode, restuple, str } from '../../admin/define.js';
+import { commandsIn, intResult, outcome, rescode, str } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
 import type { CommandContext } from '../module.js';
 
 type Context = CommandContext<void, 'accounts'>;
+
+/** What `status` tells: the node's name, its state and the software running it. */
+export interface NodeStatus {
+  node: string;
+  status: 'started';
+  release: string;
+}
 const command = commandsIn<Context>();
 
 async function registered({ services }: Context, hosts: readonly string[]): Promise<number> {
@@ -17,8 +24,8 @@ async function registered({ services }: Context, hosts: readonly string[]): Prom
 export const statsCommands = [
   command({
     name: 'status', tags: ['server'], policy: 'admin', desc: 'Get status of the ejabberd server',
-    args: [], result: restuple, resultExample: 'The node parley@example.com is started with status: started\nParley 0.1.0 is running in that node',
-    exec: (_, { nodeName }) => `The node ${nodeName} is started with status: started\nParley ${VERSION} is running in that node`,
+    args: [], result: outcome<NodeStatus>(), resultExample: { node: 'parley@example.com', status: 'started', release: 'Parley 0.1.0' },
+    exec: (_, { nodeName }): NodeStatus => ({ node: nodeName, status: 'started', release: `Parley ${VERSION}` }),
   }),
 
   command({

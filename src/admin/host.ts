@@ -1,0 +1,22 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { AccountService } from '../modules/accounts/index.js';
+import type { AuthLimiter } from '../c2s/auth-limiter.js';
+import type { CommandRegistry } from './registry.js';
+
+/**
+ * What the admin surfaces (the HTTP dialects, `parley ctl`, the admin account bootstrap) need of the
+ * node they run on; the server in `server.ts` is one. They take this, not the server, so that nothing
+ * here imports the composition root.
+ */
+export interface AdminHost {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly dataDir: string;
+  readonly commands: CommandRegistry;
+  readonly accounts: AccountService;
+  readonly authLimiter: AuthLimiter;
+  /** The configured admin accounts, as prepared bare JIDs. */
+  admins(): Set<string>;
+  isLocalHost(domain: string): boolean;
+}
