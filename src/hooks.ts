@@ -4,6 +4,7 @@
  */
 import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
+import type { Element } from './xmpp/xml/element.js';
 import type { AccountRef } from './xmpp/account.js';
 
 export interface HookMap {
@@ -17,6 +18,15 @@ export interface HookMap {
   'session-closed': { session: SessionRecord; reason: string };
   /** A session sent its first available presence. */
   'session-available': { session: SessionRecord };
+  /**
+   * A session's broadcast available presence (built from what the client sent, or resent by
+   * `PresenceService.rebroadcast`), before it is sent to contacts and to the account's resources:
+   * handlers may change `presence` in place, like ejabberd's `c2s_self_presence` (XEP-0153: the
+   * vCard module puts the avatar hash in it); what they change is also what the session's stored
+   * presence becomes. `resent`: the server is sending the stored presence again, so what it holds
+   * is the server's doing, not the client's.
+   */
+  'presence-available-out': { session: SessionRecord; presence: Element; resent: boolean };
 }
 
 /**

@@ -12,6 +12,7 @@ import type { C2SSession } from './c2s/session.js';
 import { openStorage, type Storage } from './storage/index.js';
 import type { Element } from './xmpp/xml/element.js';
 import { JID, nameprep } from './xmpp/jid.js';
+import { bareOf } from './xmpp/account.js';
 import { loadTls, type TlsMaterial } from './transports/tls-material.js';
 import { CommandRegistry } from './admin/registry.js';
 import { setupDelivery } from './router/delivery.js';
@@ -26,6 +27,10 @@ import { carbonsModule } from './modules/carbons/index.js';
 import { registerModule } from './modules/register/index.js';
 import { sessionsModule } from './modules/sessions/index.js';
 import { statsModule } from './modules/stats/index.js';
+import { privacyModule } from './modules/privacy/index.js';
+import { vcardModule } from './modules/vcard/index.js';
+import { s2sModule } from './modules/s2s/index.js';
+import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
@@ -44,6 +49,10 @@ export const MODULES: readonly AnyModule[] = [
   registerModule,
   sessionsModule,
   statsModule,
+  privacyModule,
+  vcardModule,
+  s2sModule,
+  lastModule,
   sharedRosterModule,
 ];
 
@@ -174,6 +183,7 @@ export class Server {
         isLocalHost: (domain) => this.isLocalHost(domain),
         prepareHost: (host) => this.prepareHost(host),
         config: this.config,
+        dataDir: this.dataDir,
         log: this.log.child({ module: m.name }),
         router: this.router,
         iq: this.iq,
@@ -186,6 +196,8 @@ export class Server {
         randomId: (bytes) => this.randomId(bytes),
         nodeName: this.nodeName,
         uptimeSeconds: () => this.uptimeSeconds(),
+        isAdmin: (account) => this.admins().has(bareOf(account)),
+        authFailures: this.authLimiter,
       };
       const service: unknown = m.setup?.(ctx);
       if (service !== undefined) this.services.set(m.name, service);

@@ -58,11 +58,22 @@ export const configSchema = z
         path: z.string().default('parley.db').describe('SQLite file, relative to dataDir'),
         url: z.string().optional().describe('PostgreSQL connection URL (backend: postgres)'),
         schema: z.string().optional().describe('PostgreSQL schema for the tables (default: the search path)'),
-        passwordFormat: z.enum(['scram', 'plain']).default('scram').describe('how passwords are stored'),
+        passwordFormat: z.enum(['scram', 'plain']).optional().describe('deprecated alias of auth.passwordFormat (kept for existing configs)'),
         scramIterations: z.number().int().min(4096).max(1_000_000).default(4096),
       })
       .strict()
-      .default({ backend: 'sqlite', path: 'parley.db', passwordFormat: 'scram', scramIterations: 4096 }),
+      .default({ backend: 'sqlite', path: 'parley.db', scramIterations: 4096 }),
+    auth: z
+      .object({
+        passwordFormat: z
+          .enum(['scram', 'plain'])
+          .optional()
+          .describe(
+            "how new and changed passwords are stored, as ejabberd's auth_password_format: 'scram' keeps only SCRAM-SHA-1 and SCRAM-SHA-256 keys; 'plain' also keeps the cleartext (needed by check_password_hash and by tools that read passwords back). convert_to_scram turns existing cleartext into SCRAM only (default: scram, or storage.passwordFormat when only that is set)",
+          ),
+      })
+      .strict()
+      .default({}),
     tls: z
       .object({
         cert: z.string().optional().describe('PEM certificate chain (default: self-signed, generated into dataDir)'),
@@ -126,7 +137,18 @@ export const configSchema = z
         maxAuthAttempts: z.number().int().min(1).default(5).describe('failed SASL attempts before a stream is closed'),
         authFailuresPerMinute: z.number().int().min(1).default(20).describe('failed logins per IP per minute before refusing'),
         maxHttpBodySize: z.number().int().min(1024).default(1_048_576),
-        maxOfflineMessages: z.number().int().min(0).default(1000).describe('per account'),
+        maxOfflineMessages: z
+          .number()
+          .int()
+          .min(0)
+          .default(1000)
+          .describe('offline messages stored per account (XEP-0160); one more is refused and its sender gets a resource-constraint error'),
+        maxOfflineChars: z
+          .number()
+          .int()
+          .min(1024)
+          .default(10_485_760)
+          .describe('characters of serialized stanzas stored offline per account; a message that would pass it is refused like one past maxOfflineMessages'),
         maxOutputBuffer: z.number().int().min(65_536).default(2_097_152).describe('bytes one connection may have waiting to be sent; a client that does not read is disconnected (policy-violation) instead'),
         maxRosterItems: z
           .number()
@@ -134,6 +156,41 @@ export const configSchema = z
           .min(1)
           .default(2000)
           .describe('roster items per account, counting stored pending subscription requests; a full roster refuses new contacts'),
+        maxPrivacyLists: z.number().int().min(1).default(32).describe('privacy lists (XEP-0016) per account, the block list (XEP-0191) included; a new list beyond it is refused'),
+        maxPrivacyListItems: z
+          .number()
+          .int()
+          .min(1)
+          .default(1000)
+          .describe('items per privacy list, blocked JIDs (XEP-0191) included: they are items of the default list'),
+        maxCommandFileSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_048_576)
+          .describe('largest file in bytes an admin command reads from dataDir (the template rosters of push_roster and push_roster_all)'),
+        maxVcardSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(196_608)
+          .describe(
+            "bytes of one account's vCard (XEP-0054) as stored, photo included; a larger one is refused (XMPP not-acceptable, API 400). Keep it below limits.maxStanzaSize, or clients cannot send a vCard this large",
+          ),
+        maxSubscriptionRequestSize: z
+          .number()
+          .int()
+          .min(512)
+          .default(8192)
+          .describe(
+            'bytes of one inbound subscription request kept until the user answers it (RFC 6121 §3.1.3), extended content included; a larger request is refused with policy-violation',
+          ),
+        maxLastStatusLength: z
+          .number()
+          .int()
+          .min(0)
+          .default(1024)
+          .describe('characters of the status text kept as an account\'s last activity (XEP-0012): a longer status of a last unavailable presence is cut, set_last refuses one'),
         maxSharedRosterGroups: z.number().int().min(1).default(1000).describe('shared roster groups per host; beyond, creating a group is refused'),
         maxSharedRosterGroupMembers: z
           .number()
@@ -152,8 +209,15 @@ export const configSchema = z
         authFailuresPerMinute: 20,
         maxHttpBodySize: 1_048_576,
         maxOfflineMessages: 1000,
+        maxOfflineChars: 10_485_760,
         maxOutputBuffer: 2_097_152,
         maxRosterItems: 2000,
+        maxPrivacyLists: 32,
+        maxPrivacyListItems: 1000,
+        maxCommandFileSize: 1_048_576,
+        maxVcardSize: 196_608,
+        maxSubscriptionRequestSize: 8192,
+        maxLastStatusLength: 1024,
         maxSharedRosterGroups: 1000,
         maxSharedRosterGroupMembers: 10_000,
       }),
@@ -180,7 +244,22 @@ export const configSchema = z
       .strict()
       .default({ socket: 'ctl.sock' }),
   })
-  .strict();
+  .strict()
+  .superRefine((c, issues) => {
+    const alias = c.storage.passwordFormat;
+    if (alias !== undefined && c.auth.passwordFormat !== undefined && alias !== c.auth.passwordFormat) {
+      issues.addIssue({
+        code: 'custom',
+        path: ['auth', 'passwordFormat'],
+        message: `${c.auth.passwordFormat} contradicts storage.passwordFormat (${alias}), its deprecated alias: set only auth.passwordFormat`,
+      });
+    }
+  });
+
+/** How passwords are stored: `auth.passwordFormat`, else its deprecated alias `storage.passwordFormat`, else SCRAM. */
+export function passwordFormatOf(config: Config): 'scram' | 'plain' {
+  return config.auth.passwordFormat ?? config.storage.passwordFormat ?? 'scram';
+}
 
 export type Config = z.infer<typeof configSchema>;
 export type PermissionRule = z.infer<typeof permissionRule>;

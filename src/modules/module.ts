@@ -28,6 +28,7 @@ import type { Storage } from '../storage/types.js';
 import type { Transaction } from '../storage/kinds.js';
 import type { Element } from '../xmpp/xml/element.js';
 import type { JID } from '../xmpp/jid.js';
+import type { AccountRef } from '../xmpp/account.js';
 import type { ArgSpec, Caller, CommandDef, ResultSpec } from '../admin/registry.js';
 
 /**
@@ -62,6 +63,11 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   /** The served host a (possibly unprepared) name refers to, or undefined. */
   prepareHost(host: string): string | undefined;
   readonly config: Config;
+  /**
+   * The server's data directory, absolute (`config.dataDir` resolved against the configuration
+   * file's directory): where files that commands read by path must lie.
+   */
+  readonly dataDir: string;
   readonly log: Logger;
   /** Stanza handlers: `router.on('message/bare', fn, priority)`. */
   readonly router: Router;
@@ -84,6 +90,13 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   /** This node's name, as ejabberd reports it (`parley@<first host>`). */
   readonly nodeName: string;
   uptimeSeconds(): number;
+  /** Whether the account is one of the configured `admins` (delete_old_users spares them). */
+  isAdmin(account: AccountRef): boolean;
+  /**
+   * The per-address limiter of failed logins (`limits.authFailuresPerMinute`, every way of logging
+   * in): `clear` forgets the failures of the addresses matching, and returns how many had some.
+   */
+  readonly authFailures: { clear(match: (ip: string) => boolean): number };
 }
 
 /**

@@ -35,7 +35,11 @@ export function setupDelivery(server: DeliveryHost): void {
   router.on('message/bare', (ctx) => {
     const type = ctx.stanza.attrs.type ?? 'normal';
     if (type === 'groupchat') return false;
-    const targets = type === 'headline' ? sessions.available(ctx.to.bare).filter((s) => s.priority >= 0) : sessions.messageTargets(ctx.to.bare);
+    let targets = type === 'headline' ? sessions.available(ctx.to.bare).filter((s) => s.priority >= 0) : sessions.messageTargets(ctx.to.bare);
+    if (ctx.excluded && targets.length > 0) {
+      targets = targets.filter((s) => !ctx.excluded!.has(s.id));
+      if (targets.length === 0) return true; // the resources it was for refuse it (privacy lists)
+    }
     if (targets.length === 0) return false;
     for (const s of targets) sessions.deliver(s, ctx.stanza);
     return true;
@@ -49,7 +53,7 @@ export function setupDelivery(server: DeliveryHost): void {
 
   // Presence to the bare JID that is not subscription traffic: to every available resource.
   router.on('presence/bare', (ctx) => {
-    for (const s of sessions.available(ctx.to.bare)) sessions.deliver(s, ctx.stanza);
+    for (const s of sessions.available(ctx.to.bare)) if (!ctx.excluded?.has(s.id)) sessions.deliver(s, ctx.stanza);
     return true;
   }, -100);
 

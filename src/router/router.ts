@@ -19,6 +19,12 @@ export interface RouteContext {
   to: JID;
   /** The local session that sent the stanza, when it came from a client. */
   origin?: SessionRecord;
+  /**
+   * Sessions (ids) of the addressed account that must not get this stanza, although it is
+   * delivered to the others: set by a handler that runs first (privacy lists, which are per
+   * session) and honoured by delivery to a bare JID.
+   */
+  excluded?: ReadonlySet<string>;
 }
 
 /** Returns true when it took care of the stanza; later handlers are then skipped. */

@@ -30,6 +30,10 @@ export class SqlAccounts implements AccountStore {
     ]);
     return n === 1;
   }
+  async clearPlain({ user, host }: AccountRef, plain: string): Promise<boolean> {
+    const n = await this.sql.run('UPDATE accounts SET plain_password = NULL WHERE host = ? AND username = ? AND plain_password = ?', [host, user, plain]);
+    return n === 1;
+  }
   async delete({ user, host }: AccountRef): Promise<boolean> {
     return (await this.sql.run('DELETE FROM accounts WHERE host = ? AND username = ?', [host, user])) === 1;
   }

@@ -2,7 +2,7 @@
  * The store kinds and the offline store, written once in the SQL both backends share. A backend
  * only supplies an `Sql` connection: how to run a statement, a transaction, and a lock.
  */
-import type { OfflineMessage, OfflineStore } from '../modules/offline/store.js';
+import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
 import type { Sql } from './sql.js';
@@ -50,12 +50,22 @@ interface ArchiveTable {
   valueColumn: string;
   /** The feature's name when the table holds several features' archives. */
   feature?: string;
+  /** A nullable column holding when an item expires (ms since the epoch), when the table has one. */
+  expiresColumn?: string;
+  /** A column holding each value's length, written on append, when the table has one (else it is computed). */
+  charsColumn?: string;
 }
 
 interface ArchiveRow {
   id: number | string;
   value: string;
   created_at: number | string;
+  expires_at?: number | string | null;
+}
+
+/** An archive item with its expiry, for a table that has an expiry column. */
+interface ExpiringItem extends ArchiveItem<string> {
+  expiresAt?: number;
 }
 
 /** The archive SQL, on owner keys; shared by the archive kind and the offline store. */
@@ -72,17 +82,32 @@ class SqlArchive {
   private p(owner: string, ...rest: unknown[]): unknown[] {
     return [owner, ...this.scope, ...rest];
   }
-  async append(owner: string, value: string, createdAt: number, limit?: number): Promise<number | undefined> {
-    const cols = this.t.feature === undefined ? `owner, ${this.t.valueColumn}, created_at` : `owner, feature, ${this.t.valueColumn}, created_at`;
-    const marks = this.t.feature === undefined ? '?, ?, ?' : '?, ?, ?, ?';
-    const insert = `INSERT INTO ${this.t.table} (${cols}) VALUES (${marks}) RETURNING id`;
-    const params = this.t.feature === undefined ? [owner, value, createdAt] : [owner, this.t.feature, value, createdAt];
-    if (limit === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
+  /**
+   * Appends unless the owner holds `limit` items already, or `maxChars` characters of values with
+   * this one (checked and written atomically); undefined when refused.
+   */
+  async append(owner: string, value: string, createdAt: number, opts: { limit?: number; maxChars?: number; expiresAt?: number } = {}): Promise<number | undefined> {
+    const { limit, maxChars, expiresAt } = opts;
+    const cols = [`owner`, ...(this.t.feature === undefined ? [] : ['feature']), this.t.valueColumn, 'created_at'];
+    const params: unknown[] = [owner, ...this.scope, value, createdAt];
+    if (this.t.expiresColumn !== undefined && expiresAt !== undefined) {
+      cols.push(this.t.expiresColumn);
+      params.push(expiresAt);
+    }
+    if (this.t.charsColumn !== undefined) {
+      cols.push(this.t.charsColumn);
+      params.push(value.length);
+    }
+    const insert = `INSERT INTO ${this.t.table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) RETURNING id`;
+    if (limit === undefined && maxChars === undefined) return Number((await this.sql.get<{ id: number | string }>(insert, params))!.id);
+    if (maxChars !== undefined && value.length > maxChars) return undefined;
     // Writers to one owner take turns, so the count each one reads is current and the limit holds.
     return this.sql.atomic(async (tx) => {
       await tx.lock(`${this.t.table}:${this.t.feature ?? ''}:${owner}`);
-      const n = await tx.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
-      if (Number(n!.n) >= limit) return undefined;
+      const chars = maxChars === undefined ? '' : `, COALESCE(SUM(${this.t.charsColumn ?? `LENGTH(${this.t.valueColumn})`}), 0) AS c`;
+      const n = await tx.get<{ n: number | string; c?: number | string }>(`SELECT COUNT(*) AS n${chars} FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
+      if (limit !== undefined && Number(n!.n) >= limit) return undefined;
+      if (maxChars !== undefined && Number(n!.c) + value.length > maxChars) return undefined;
       return Number((await tx.get<{ id: number | string }>(insert, params))!.id);
     });
   }
@@ -90,12 +115,17 @@ class SqlArchive {
     const row = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM ${this.t.table} WHERE ${this.where}`, this.p(owner));
     return Number(row!.n);
   }
-  async list(owner: string, afterId: number, limit: number): Promise<ArchiveItem<string>[]> {
+  async list(owner: string, afterId: number, limit: number): Promise<ExpiringItem[]> {
+    const expires = this.t.expiresColumn === undefined ? '' : `, ${this.t.expiresColumn} AS expires_at`;
     const rows = await this.sql.all<ArchiveRow>(
-      `SELECT id, ${this.t.valueColumn} AS value, created_at FROM ${this.t.table} WHERE ${this.where} AND id > ? ORDER BY id LIMIT ?`,
+      `SELECT id, ${this.t.valueColumn} AS value, created_at${expires} FROM ${this.t.table} WHERE ${this.where} AND id > ? ORDER BY id LIMIT ?`,
       this.p(owner, afterId, limit),
     );
-    return rows.map((r) => ({ id: Number(r.id), value: r.value, createdAt: Number(r.created_at) }));
+    return rows.map((r) => {
+      const item: ExpiringItem = { id: Number(r.id), value: r.value, createdAt: Number(r.created_at) };
+      if (r.expires_at !== undefined && r.expires_at !== null) item.expiresAt = Number(r.expires_at);
+      return item;
+    });
   }
   async remove(owner: string, ids: readonly number[]): Promise<number> {
     let removed = 0;
@@ -112,22 +142,34 @@ class SqlArchive {
     if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE created_at < ?`, [createdBefore]);
     return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND created_at < ?`, [this.t.feature, createdBefore]);
   }
+  /** Removes the items (of one owner, or of all) that expired at or before `now`; returns how many. */
+  removeExpired(now: number, owner?: string): Promise<number> {
+    const col = this.t.expiresColumn;
+    if (col === undefined) return Promise.resolve(0);
+    if (owner !== undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE ${this.where} AND ${col} <= ?`, this.p(owner, now));
+    if (this.t.feature === undefined) return this.sql.run(`DELETE FROM ${this.t.table} WHERE ${col} <= ?`, [now]);
+    return this.sql.run(`DELETE FROM ${this.t.table} WHERE feature = ? AND ${col} <= ?`, [this.t.feature, now]);
+  }
 }
 
 /** Offline messages (XEP-0160) are an archive, kept in their own table from before the kinds. */
 export class SqlOffline implements OfflineStore {
   private readonly a: SqlArchive;
   constructor(sql: Sql) {
-    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza' });
+    this.a = new SqlArchive(sql, { table: 'offline_messages', valueColumn: 'stanza', expiresColumn: 'expires_at', charsColumn: 'chars' });
   }
-  async add(owner: string, stanza: string, createdAt: number, limit?: number): Promise<boolean> {
-    return (await this.a.append(owner, stanza, createdAt, limit)) !== undefined;
+  async add(owner: string, stanza: string, createdAt: number, opts: OfflineAddOptions = {}): Promise<boolean> {
+    return (await this.a.append(owner, stanza, createdAt, { limit: opts.limit, maxChars: opts.maxChars, expiresAt: opts.expiresAt })) !== undefined;
   }
   count(owner: string): Promise<number> {
     return this.a.count(owner);
   }
   async list(owner: string, afterId: number, limit: number): Promise<OfflineMessage[]> {
-    return (await this.a.list(owner, afterId, limit)).map((m) => ({ id: m.id, owner, stanza: m.value, createdAt: m.createdAt }));
+    return (await this.a.list(owner, afterId, limit)).map((m) => {
+      const message: OfflineMessage = { id: m.id, owner, stanza: m.value, createdAt: m.createdAt };
+      if (m.expiresAt !== undefined) message.expiresAt = m.expiresAt;
+      return message;
+    });
   }
   remove(owner: string, ids: readonly number[]): Promise<number> {
     return this.a.remove(owner, ids);
@@ -137,6 +179,9 @@ export class SqlOffline implements OfflineStore {
   }
   deleteOlderThan(createdBefore: number): Promise<number> {
     return this.a.removeOlderThan(createdBefore);
+  }
+  deleteExpired(now: number, owner?: string): Promise<number> {
+    return this.a.removeExpired(now, owner);
   }
 }
 
@@ -231,7 +276,7 @@ class SqlArchiveKind<T> implements ArchiveStore<T> {
     this.a = new SqlArchive(sql, { table: 'store_archive', valueColumn: 'value', feature });
   }
   append(account: AccountRef, value: T, createdAt: number, limit?: number): Promise<number | undefined> {
-    return this.a.append(ownerKey(account), this.codec.encode(value), createdAt, limit);
+    return this.a.append(ownerKey(account), this.codec.encode(value), createdAt, { limit });
   }
   async list(account: AccountRef, afterId: number, limit: number): Promise<ArchiveItem<T>[]> {
     return (await this.a.list(ownerKey(account), afterId, limit)).map((m) => ({ ...m, value: this.codec.decode(m.value) }));

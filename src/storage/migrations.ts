@@ -86,6 +86,20 @@ CREATE INDEX store_archive_created ON store_archive (created_at);
 `,
   },
   {
+    version: 4,
+    description: 'offline messages: expiry time (XEP-0079 expire-at, XEP-0023 jabber:x:expire) and size',
+    // expires_at: null for a message that never expires; indexed for delete_expired_messages.
+    // chars: the stanza's length, so limits.maxOfflineChars is checked from an index (owner, chars)
+    // that also answers the count, without reading the stanzas.
+    sql: `
+ALTER TABLE offline_messages ADD COLUMN expires_at {{bigint}};
+ALTER TABLE offline_messages ADD COLUMN chars INTEGER NOT NULL DEFAULT 0;
+UPDATE offline_messages SET chars = LENGTH(stanza);
+CREATE INDEX offline_messages_expires ON offline_messages (expires_at);
+CREATE INDEX offline_messages_owner_chars ON offline_messages (owner, chars);
+`,
+  },
+  {
     version: 5,
     description: 'shared roster groups: groups per host and their member accounts',
     // Groups belong to a host, not to an account, so they are not a store kind. The two special

@@ -1,5 +1,5 @@
 import type { StoredCredentials } from '../modules/accounts/store.js';
-import type { RosterItem, Subscription } from '../modules/roster/store.js';
+import type { RosterItem, RosterScanFilter, Subscription } from '../modules/roster/store.js';
 
 /** Row shapes and conversions shared by the SQL backends. */
 export interface AccountRow {
@@ -88,4 +88,39 @@ export function rosterChangeIsVisible(old: RosterRow | undefined, next: RosterWr
 export interface RosterMetaRow {
   version: number | string;
   items: number | string;
+}
+
+/** A roster row with its owner, as a scan selects it. */
+export type OwnedRosterRow = RosterRow & { owner: string };
+
+/**
+ * The query of `RosterStore.scan`, with `?` placeholders: the filter becomes conditions on the
+ * columns, paging is keyset on the primary key (owner, jid), compared as a row value in the
+ * same order as the ORDER BY, so the primary key's index serves both.
+ */
+export function rosterScanQuery(filter: RosterScanFilter, after: { owner: string; jid: string } | undefined, limit: number): { sql: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  if (after) {
+    where.push('(owner, jid) > (?, ?)');
+    params.push(after.owner, after.jid);
+  }
+  if (filter.subscriptions) {
+    if (filter.subscriptions.length === 0) where.push('1 = 0');
+    else {
+      where.push(`subscription IN (${filter.subscriptions.map(() => '?').join(', ')})`);
+      params.push(...filter.subscriptions);
+    }
+  }
+  if (filter.pending) {
+    const any = new Set(filter.pending);
+    const alternatives: string[] = [];
+    if (any.has('none')) alternatives.push('(ask_out = 0 AND pending_in = 0)');
+    if (any.has('out')) alternatives.push('ask_out = 1');
+    if (any.has('in')) alternatives.push('pending_in = 1');
+    where.push(alternatives.length ? `(${alternatives.join(' OR ')})` : '1 = 0');
+  }
+  params.push(limit);
+  const sql = `SELECT * FROM roster_items${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY owner, jid LIMIT ?`;
+  return { sql, params };
 }

@@ -146,6 +146,18 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.accounts.get({ user: 'dave', host: 'other.example' }), undefined, 'setCredentials does not create accounts');
       });
 
+      it('clearPlain drops the cleartext only while it is the one given, keeping the SCRAM keys (convert_to_scram)', async () => {
+        await s.accounts.create({ host: 'clear.example', user: 'fay', createdAt: 7, plain: 'pw', scramSha1: scram('f1'), scramSha256: scram('f256') });
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'changed meanwhile'), false);
+        assert.equal((await s.accounts.get({ user: 'fay', host: 'clear.example' }))!.plain, 'pw');
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'pw'), true);
+        assert.deepEqual(await s.accounts.get({ user: 'fay', host: 'clear.example' }), {
+          host: 'clear.example', user: 'fay', createdAt: 7, scramSha1: scram('f1'), scramSha256: scram('f256'),
+        });
+        assert.equal(await s.accounts.clearPlain({ user: 'fay', host: 'clear.example' }, 'pw'), false, 'nothing left to clear');
+        assert.equal(await s.accounts.clearPlain({ user: 'nobody', host: 'clear.example' }, 'pw'), false);
+      });
+
       it('delete returns true once, then false; other hosts keep their same-named user', async () => {
         await s.accounts.create({ host: 'del1.example', user: 'erin', createdAt: 1, plain: 'one' });
         await s.accounts.create({ host: 'del2.example', user: 'erin', createdAt: 2, plain: 'two' });
@@ -509,11 +521,25 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
 
       it('add with a limit holds under concurrency', async () => {
         const owner = 'quota@o.example';
-        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => s.offline.add(owner, `<message>${i}</message>`, T + i, 10)));
+        const results = await Promise.all(Array.from({ length: 40 }, (_, i) => s.offline.add(owner, `<message>${i}</message>`, T + i, { limit: 10 })));
         assert.equal(results.filter((r) => r).length, 10);
         assert.equal(await s.offline.count(owner), 10);
-        assert.equal(await s.offline.add(owner, '<message>more</message>', T, 10), false);
+        assert.equal(await s.offline.add(owner, '<message>more</message>', T, { limit: 10 }), false);
         assert.equal(await s.offline.add(owner, '<message>no limit</message>', T), true);
+      });
+
+      it('add with a character limit holds under concurrency, and counts the stored stanzas of that owner only', async () => {
+        const owner = 'chars@o.example';
+        const ten = (i: number) => `<m>${String(i).padStart(3, '0')}</m>`; // 10 characters
+        assert.equal(ten(7).length, 10);
+        await s.offline.add('chars-other@o.example', 'x'.repeat(500), T, { maxChars: 1000 });
+        const results = await Promise.all(Array.from({ length: 30 }, (_, i) => s.offline.add(owner, ten(i), T + i, { maxChars: 95 })));
+        assert.equal(results.filter((r) => r).length, 9, '9 × 10 ≤ 95 < 10 × 10');
+        assert.equal(await s.offline.count(owner), 9);
+        assert.equal(await s.offline.add(owner, '12345', T, { maxChars: 95 }), true, 'what still fits');
+        assert.equal(await s.offline.add(owner, '1', T, { maxChars: 95 }), false);
+        assert.equal(await s.offline.add('chars-new@o.example', 'x'.repeat(96), T, { maxChars: 95 }), false, 'one stanza over the limit alone');
+        assert.equal(await s.offline.add(owner, ten(99), T, { limit: 100, maxChars: 1000 }), true, 'both limits, within both');
       });
 
       it('deleteAll removes one owner\'s messages only', async () => {
@@ -546,6 +572,24 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         assert.equal(await s.offline.deleteOlderThan(3001), 2, "listing removed nothing: 2000 and 3000 go");
         assert.equal(await s.offline.count("old-a@o.example"), 0);
         assert.equal(await s.offline.count('old-b@o.example'), 0);
+      });
+
+      it('expiry: kept and listed with the message; deleteExpired removes what expired by then, of one owner or of all', async () => {
+        // Tiny expiry times: only this test's messages can have expired by them.
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>a1</message>', T, { expiresAt: 1000 }), true);
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>a2</message>', T, { limit: 10, expiresAt: 2000 }), true);
+        assert.equal(await s.offline.add('exp-a@o.example', '<message>never</message>', T), true);
+        assert.equal(await s.offline.add('exp-b@o.example', '<message>b1</message>', T, { expiresAt: 1000 }), true);
+        assert.deepEqual(
+          (await all('exp-a@o.example')).map((m) => [m.stanza, m.expiresAt]),
+          [['<message>a1</message>', 1000], ['<message>a2</message>', 2000], ['<message>never</message>', undefined]],
+        );
+        assert.equal(await s.offline.deleteExpired(999), 0);
+        assert.equal(await s.offline.deleteExpired(1000, 'exp-a@o.example'), 1, "at its expiry it has expired; only that owner's");
+        assert.equal(await s.offline.count('exp-b@o.example'), 1);
+        assert.equal(await s.offline.deleteExpired(2000), 2, 'a2 and b1, across owners');
+        assert.deepEqual((await all('exp-a@o.example')).map((m) => m.stanza), ['<message>never</message>']);
+        assert.equal(await s.offline.count('exp-b@o.example'), 0);
       });
     });
 

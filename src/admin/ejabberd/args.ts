@@ -58,7 +58,16 @@ export function bindNamedArgs(def: Pick<AnyCommand, 'name' | 'args'>, entries: [
   }
 }
 
-/** Binds positional arguments (command line); the caller has checked the count. */
+/**
+ * Binds positional arguments (command line); the caller has checked the count. A list of strings or
+ * integers is one word of comma-separated elements, trimmed, empty ones dropped (ejabberd_ctl's
+ * `string:tokens(Arg, ",")`): `set_vcard2_multi user host ORG ORGUNIT 'Sales,Marketing'`.
+ */
 export function bindPositionalArgs(def: Pick<AnyCommand, 'name' | 'args'>, values: string[]): Args {
-  return bindNamedArgs(def, def.args.map((a, i) => [a.name, values[i]]), 'text');
+  const word = (a: AnyCommand['args'][number], v: string | undefined): unknown => {
+    const t = a.type;
+    if (v === undefined || typeof t !== 'object' || !('list' in t) || typeof t.list.type === 'object') return v;
+    return v.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  };
+  return bindNamedArgs(def, def.args.map((a, i) => [a.name, word(a, values[i])]), 'text');
 }

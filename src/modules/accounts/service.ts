@@ -1,7 +1,8 @@
 import * as crypto from 'node:crypto';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
-import { badArgument, conflict, notFound } from '../../errors.js';
+import { passwordFormatOf } from '../../config/schema.js';
+import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
@@ -94,7 +95,7 @@ export class AccountService {
       if (err instanceof SaslError) throw badArgument('Invalid password: it contains characters that are not allowed');
       throw err;
     }
-    if (this.ctx.config.storage.passwordFormat === 'plain') creds.plain = password;
+    if (passwordFormatOf(this.ctx.config) === 'plain') creds.plain = password;
     return creds;
   }
 
@@ -174,7 +175,7 @@ export class AccountService {
     const creds: StoredCredentials = {
       scramSha256: await deriveScramCredentialsAsync(secret, 'sha256', this.ctx.config.storage.scramIterations),
     };
-    if (this.ctx.config.storage.passwordFormat === 'plain') creds.plain = secret;
+    if (passwordFormatOf(this.ctx.config) === 'plain') creds.plain = secret;
     return creds;
   }
 
@@ -186,6 +187,77 @@ export class AccountService {
     if (!updated) {
       throw notFound(`User ${bareOf(p)} does not exist`);
     }
+  }
+
+  /**
+   * Bans an account as ejabberd's ban_account does: its password becomes a random one nobody knows
+   * (`BANNED_ACCOUNT--<UTC time>--<random>--<reason>`), then every session of it is closed with a
+   * <conflict/> stream error carrying the reason. An unknown account is an error (nothing is created).
+   */
+  async ban(p: AccountRef, reason: string): Promise<void> {
+    if ((await this.store.get(p)) === undefined) throw notFound(`User ${bareOf(p)} does not exist`);
+    const why = reason === '' ? 'Kicked by administrator' : reason;
+    const stamp = new Date().toISOString().slice(0, 19).replaceAll('-', '');
+    // The password first: a client reconnecting as its session is closed finds it changed.
+    const password = `BANNED_ACCOUNT--${stamp}--${randomBytes(16).toString('base64url')}`;
+    try {
+      await this.changePassword(p, `${password}--${why}`);
+    } catch (err) {
+      // A reason SASLprep refuses in a password (a control character...) is left out of it.
+      if (!(err instanceof DomainError && err.kind === 'bad-argument')) throw err;
+      await this.changePassword(p, password);
+    }
+    for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'conflict', why);
+  }
+
+  /**
+   * Whether `hash` (hex, any case) is the digest of the account's password under `method`
+   * (HASH_METHODS). Needs the cleartext: an account whose password is stored as SCRAM only (the
+   * default `auth.passwordFormat`, or after convert_to_scram) cannot be checked, which is an error,
+   * as in ejabberd. An unknown account or host is `false`, like check_password.
+   */
+  async checkPasswordHash(p: AccountRef | undefined, hash: string, method: string): Promise<boolean> {
+    const algorithm = HASH_METHODS[method.toLowerCase()];
+    if (algorithm === undefined) {
+      throw badArgument(`Unknown hash method: ${method} (supported: ${Object.keys(HASH_METHODS).join(', ')})`);
+    }
+    const rec = p && (await this.store.get(p));
+    if (rec === undefined) return false;
+    if (rec.plain === undefined) {
+      throw badArgument(`The password of ${bareOf(p!)} is stored as SCRAM only: check_password_hash cannot work (auth.passwordFormat: plain keeps it)`);
+    }
+    const expected = createHash(algorithm).update(rec.plain, 'utf8').digest();
+    const given = /^(?:[0-9a-fA-F]{2})+$/.test(hash) ? Buffer.from(hash, 'hex') : Buffer.alloc(0);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /**
+   * ejabberd's convert_to_scram: every account of the host whose cleartext password is stored keeps
+   * only its SCRAM keys. Returns how many were converted. Passwords set later are stored as
+   * `auth.passwordFormat` says: set it to scram too, or they are stored in cleartext again.
+   */
+  async convertToScram(host: string): Promise<number> {
+    const h = this.ctx.prepareHost(host);
+    if (h === undefined) throw notFound(`Unknown host: ${host}`);
+    let converted = 0;
+    for (const user of await this.store.list(h)) {
+      const p = { user, host: h };
+      const rec = await this.store.get(p);
+      if (rec?.plain === undefined) continue;
+      if (!rec.scramSha1 || !rec.scramSha256) {
+        // Without SCRAM keys beside it (an import): derive them, then drop the cleartext.
+        const scram = await this.credentials(rec.plain);
+        delete scram.plain;
+        if (await this.store.setCredentials(p, scram)) converted++;
+      } else if (await this.store.clearPlain(p, rec.plain)) converted++;
+      this.forget(bareOf(p));
+    }
+    return converted;
+  }
+
+  /** When the account was created (ms since the epoch), or undefined when it does not exist. */
+  async createdAt(p: AccountRef): Promise<number | undefined> {
+    return (await this.store.get(p))?.createdAt;
   }
 
   async list(host: string): Promise<string[]> {
@@ -229,6 +301,20 @@ export class AccountService {
 /** crypto.hash is Node.js 20.12 and later. */
 const oneShotHash: (algorithm: string, data: string, encoding: 'base64') => string =
   crypto.hash ?? ((algorithm, data, encoding) => createHash(algorithm).update(data).digest(encoding));
+
+/**
+ * The digests check_password_hash knows (ejabberd takes the names of Erlang's crypto module: `sha`
+ * is SHA-1), by the name the command is given.
+ */
+const HASH_METHODS: Record<string, string> = {
+  md5: 'md5',
+  sha: 'sha1',
+  sha1: 'sha1',
+  sha224: 'sha224',
+  sha256: 'sha256',
+  sha384: 'sha384',
+  sha512: 'sha512',
+};
 
 /** Bound and lifetime of both caches of verified passwords. */
 const VERIFIED_MAX = 100_000;

@@ -4,7 +4,7 @@ import type { AccountRef } from '../../xmpp/account.js';
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
   scramSha256?: ScramCredentials;
-  /** Only kept when `storage.passwordFormat` is `plain`. */
+  /** Only kept when `auth.passwordFormat` is `plain` (until convert_to_scram). */
   plain?: string;
 }
 
@@ -18,6 +18,11 @@ export interface AccountStore {
   create(record: AccountRecord): Promise<boolean>;
   /** Returns false when there is no such account. */
   setCredentials(account: AccountRef, creds: StoredCredentials): Promise<boolean>;
+  /**
+   * Forgets the cleartext password if it is still `plain` (the SCRAM keys stored with it stay):
+   * false when there is no such account or its password changed meanwhile.
+   */
+  clearPlain(account: AccountRef, plain: string): Promise<boolean>;
   /** Returns false when there is no such account. */
   delete(account: AccountRef): Promise<boolean>;
   list(host: string): Promise<string[]>;

@@ -3,7 +3,7 @@ import { OfflineService } from './service.js';
 import { offlineCommands } from './commands.js';
 
 export { OfflineService } from './service.js';
-export type { OfflineMessage, OfflineStore } from './store.js';
+export type { OfflineAddOptions, OfflineMessage, OfflineStore } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {

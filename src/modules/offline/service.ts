@@ -6,6 +6,12 @@ import { parseElement } from '../../xmpp/xml/parse.js';
 import type { RouteContext } from '../../router/router.js';
 import type { SessionRecord } from '../../router/session.js';
 import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
+import { expiryOf, markStored, remainingOnDelivery } from './expiry.js';
+
+const DAY_MS = 86_400_000;
+
+/** ejabberd's words when the recipient's offline queue is full (mod_offline, discard_warn_sender). */
+export const QUEUE_FULL_TEXT = 'Your contact offline message queue is full. The message has been discarded.';
 
 /** Messages read from storage per step of a delivery; the event loop serves others between steps. */
 const DELIVERY_BATCH = 100;
@@ -47,12 +53,23 @@ export class OfflineService {
     if (!storable(ctx)) return false;
     const owner = ctx.to.bare;
     if (!(await this.ctx.services.accounts.exists(accountOf(ctx.to)))) return false;
+    const now = Date.now();
+    const expiresAt = expiryOf(ctx.stanza, now);
+    // Already expired: the sender asked for it not to be delivered after now (XEP-0079 §3.7.2, XEP-0023).
+    if (expiresAt !== undefined && expiresAt <= now) return true;
     const stanza = ctx.stanza.clone();
     if (!stanza.getChild('delay', NS.delay)) {
-      stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date().toISOString() }, 'Offline Storage'));
+      stanza.append(x('delay', { xmlns: NS.delay, from: ctx.to.domain, stamp: new Date(now).toISOString() }, 'Offline Storage'));
     }
-    const stored = await this.ctx.store.add(owner, stanza.toString(), Date.now(), this.ctx.config.limits.maxOfflineMessages);
-    if (!stored) await this.ctx.router.bounce(ctx, 'service-unavailable', 'Your contact offline message queue is full');
+    markStored(stanza, now);
+    const text = stanza.toString();
+    const { maxOfflineMessages: limit, maxOfflineChars: maxChars } = this.ctx.config.limits;
+    const opts = { limit, maxChars, expiresAt };
+    let stored = await this.ctx.store.add(owner, text, now, opts);
+    // Expired messages wait for a purge but must not take the room of a deliverable one.
+    if (!stored && (await this.ctx.store.deleteExpired(now, owner)) > 0) stored = await this.ctx.store.add(owner, text, now, opts);
+    // RFC 6120 §8.3.3.18 and ejabberd's mod_offline: the sender learns the message was not kept.
+    if (!stored) await this.ctx.router.bounce(ctx, 'resource-constraint', QUEUE_FULL_TEXT);
     return true;
   }
 
@@ -80,6 +97,12 @@ export class OfflineService {
       for (const m of batch) {
         after = m.id;
         if (claims.has(m.id)) continue;
+        const now = Date.now();
+        if (m.expiresAt !== undefined && m.expiresAt <= now) {
+          // Expired in storage: never delivered; removed like a delivered one.
+          this.ack(owner, m.id);
+          continue;
+        }
         let el;
         try {
           el = parseElement(m.stanza, Infinity);
@@ -88,6 +111,7 @@ export class OfflineService {
           this.ack(owner, m.id);
           continue;
         }
+        if (m.expiresAt !== undefined) remainingOnDelivery(el, m.expiresAt, now);
         claims.add(m.id);
         this.ctx.sessions.deliver(session, el, {
           acked: () => {
@@ -151,5 +175,15 @@ export class OfflineService {
 
   count(owner: AccountRef): Promise<number> {
     return this.ctx.store.count(bareOf(owner));
+  }
+
+  /** Removes every account's messages whose expiry has passed (delete_expired_messages); returns how many. */
+  deleteExpired(): Promise<number> {
+    return this.ctx.store.deleteExpired(Date.now());
+  }
+
+  /** Removes every account's messages stored more than `days` days ago (delete_old_messages); returns how many. */
+  deleteOlderThan(days: number): Promise<number> {
+    return this.ctx.store.deleteOlderThan(Date.now() - days * DAY_MS);
   }
 }

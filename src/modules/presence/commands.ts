@@ -1,13 +1,65 @@
-import { commandsIn, rescode, str, tupleOf } from '../../admin/define.js';
+import { commandsIn, intResult, listOf, rescode, str, tupleOf } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
 import { x } from '../../xmpp/xml/element.js';
 import type { CommandContext } from '../module.js';
+import type { SessionRecord } from '../../router/session.js';
 import { showOf, statusTextOf, type PresenceService } from './service.js';
 import { bareOf } from '../../xmpp/account.js';
 
 const SHOWS = new Set(['away', 'chat', 'dnd', 'xa']);
 
-const command = commandsIn<CommandContext<PresenceService, 'accounts'>>();
+type Context = CommandContext<PresenceService, 'accounts'>;
+const command = commandsIn<Context>();
+
+/** The status values the status_* commands take: a session's show (as get_presence reports it), or all. */
+const STATUSES = ['available', 'chat', 'away', 'dnd', 'xa', 'unavailable'];
+
+const STATUS_LONGDESC =
+  "STATUS is the presence of a session as get_presence reports it: available, chat, away, dnd, xa, or unavailable " +
+  "(connected, but without available presence); 'all' matches every session. Sessions waiting for stream " +
+  'resumption (XEP-0198) still count.';
+
+const USER_STATUS = tupleOf('userstatus', [['user', 'string'], ['host', 'string'], ['resource', 'string'], ['priority', 'integer'], ['status', 'string']]);
+
+interface UserStatus {
+  user: string;
+  host: string;
+  resource: string;
+  priority: number;
+  status: string;
+}
+
+/**
+ * The sessions (of one host, or all) whose show is `status`, as ejabberd's mod_admin_extra lists
+ * them: the status text with newlines written as \n, priority -1 for a session without presence.
+ */
+function statusList({ sessions, prepareHost }: Context, host: string | undefined, status: string): UserStatus[] {
+  if (status !== 'all' && !STATUSES.includes(status)) throw badArgument(`Invalid status: ${status} (expected ${STATUSES.join(', ')} or all)`);
+  let pool: Iterable<SessionRecord> = sessions.all();
+  if (host !== undefined) {
+    const h = prepareHost(host);
+    if (h === undefined) throw notFound(`Unknown host: ${host}`);
+    pool = sessions.forHost(h);
+  }
+  const out: (UserStatus & { jid: string })[] = [];
+  for (const s of pool) {
+    if (status !== 'all' && showOf(s) !== status) continue;
+    out.push({
+      jid: s.jid.full,
+      user: s.jid.local,
+      host: s.jid.domain,
+      resource: s.jid.resource,
+      priority: s.presence === undefined ? -1 : s.priority,
+      status: statusTextOf(s).replaceAll('\n', '\\n'),
+    });
+  }
+  out.sort((a, b) => (a.jid < b.jid ? -1 : a.jid > b.jid ? 1 : 0));
+  return out.map(({ jid: _, ...row }) => row);
+}
+
+const statusArg = str('status', 'Status type to check', 'dnd');
+const hostArg = str('host', 'Server name', 'myserver.com');
+const STATUS_EXAMPLE = [{ user: 'peter', host: 'myserver.com', resource: 'tka', priority: 6, status: 'Busy' }];
 
 export const presenceCommands = [
   command({
@@ -52,5 +104,29 @@ export const presenceCommands = [
       else await sessions.inject(session, presence);
       return true;
     },
+  }),
+
+  command({
+    name: 'status_list', tags: ['session'], policy: 'admin', desc: 'List of logged users with this status', longdesc: STATUS_LONGDESC,
+    args: [statusArg], result: listOf('users', USER_STATUS), resultExample: STATUS_EXAMPLE,
+    exec: ({ status }, ctx) => statusList(ctx, undefined, status),
+  }),
+
+  command({
+    name: 'status_list_host', tags: ['session'], policy: 'admin', desc: 'List of users logged in host with their statuses', longdesc: STATUS_LONGDESC,
+    args: [hostArg, statusArg], result: listOf('users', USER_STATUS), resultExample: STATUS_EXAMPLE,
+    exec: ({ host, status }, ctx) => statusList(ctx, host, status),
+  }),
+
+  command({
+    name: 'status_num', tags: ['session', 'statistics'], policy: 'admin', desc: 'Number of logged users with this status', longdesc: STATUS_LONGDESC,
+    args: [statusArg], result: intResult('users'), resultDesc: 'Number of connected sessions with given status type', resultExample: 23,
+    exec: ({ status }, ctx) => statusList(ctx, undefined, status).length,
+  }),
+
+  command({
+    name: 'status_num_host', tags: ['session', 'statistics'], policy: 'admin', desc: 'Number of logged users with this status in host', longdesc: STATUS_LONGDESC,
+    args: [hostArg, statusArg], result: intResult('users'), resultDesc: 'Number of connected sessions with given status type', resultExample: 23,
+    exec: ({ host, status }, ctx) => statusList(ctx, host, status).length,
   }),
 ];

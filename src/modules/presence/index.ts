@@ -1,4 +1,5 @@
 import { defineModule } from '../module.js';
+import { textCodec } from '../../storage/kinds.js';
 import { PresenceService } from './service.js';
 import { presenceCommands } from './commands.js';
 
@@ -14,6 +15,8 @@ declare module '../module.js' {
 export const presenceModule = defineModule({
   name: 'presence',
   dependencies: ['accounts', 'roster'],
+  // Inbound subscription requests awaiting an answer, complete (RFC 6121 §3.1.3).
+  stores: ({ storage }) => storage.map('subscription-requests', textCodec),
   setup: (ctx) => new PresenceService(ctx),
   commands: presenceCommands,
 });

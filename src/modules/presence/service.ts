@@ -5,15 +5,24 @@ import type { RouteContext } from '../../router/router.js';
 import { presenceOf, type SessionRecord } from '../../router/session.js';
 import { newItem, type RosterItem } from '../roster/index.js';
 import { errorReply } from '../../xmpp/stanza.js';
+import { parseElement } from '../../xmpp/xml/parse.js';
+import type { MapStore } from '../../storage/kinds.js';
 import { transition } from './subscription.js';
-import { accountOf, type AccountRef } from '../../xmpp/account.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
+
+/**
+ * Inbound subscription requests awaiting the user's answer, as they arrived (RFC 6121 §3.1.3):
+ * per account, keyed by the contact's bare JID, the complete stanza with its extended content
+ * (a XEP-0172 nick, a XEP-0379 preauth ...). The roster item's pendingIn says a request is pending;
+ * this says what it was.
+ */
+export type PendingRequestStore = MapStore<string>;
 
 const SUBSCRIPTION_TYPES = new Set(['subscribe', 'subscribed', 'unsubscribe', 'unsubscribed']);
 
 const hasFrom = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'from' || i.subscription === 'both');
 const hasTo = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'to' || i.subscription === 'both');
 
-/** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
 /** `show` of a session as ejabberd reports it: the presence show, 'available', or 'unavailable'. */
 export function showOf(s: SessionRecord): string {
   const presence = presenceOf(s);
@@ -34,7 +43,7 @@ export function parsePriority(presence: Element): number {
 
 /** Presence broadcast, probes and the subscription state machine (RFC 6121 §3, §4). */
 export class PresenceService {
-  constructor(private readonly ctx: ModuleContext<'accounts' | 'roster'>) {
+  constructor(private readonly ctx: ModuleContext<'accounts' | 'roster', PendingRequestStore>) {
     const r = ctx.router;
     r.on('presence/out', (ctx) => this.outbound(ctx), 0);
     r.on('presence/bare', (ctx) => this.inbound(ctx), 0);
@@ -75,15 +84,24 @@ export class PresenceService {
     return false; // route as addressed
   }
 
-  /** Sets a session's presence as if it had sent it (the admin set_presence command uses this too). */
-  async available(session: SessionRecord, stanza: Element): Promise<void> {
+  /**
+   * Sets a session's presence as if it had sent it (the admin set_presence command uses this too);
+   * `resent`: it is the session's stored presence, broadcast again (see rebroadcast).
+   */
+  async available(session: SessionRecord, stanza: Element, resent = false): Promise<void> {
     const initial = session.presence === undefined;
     const presence = x('presence', { from: session.jid.full });
     for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    this.ctx.sessions.setPresence(session, presence, parsePriority(stanza));
+    // Available at once, as before any handler runs: a stanza another session sends meanwhile finds it.
+    const priority = parsePriority(stanza);
+    const sent = presence.toString();
+    this.ctx.sessions.setPresence(session, presence.clone(), priority);
+    await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
+    if (presence.toString() !== sent) this.ctx.sessions.setPresence(session, presence, priority);
     // Contacts provided by other features (shared roster groups) count as subscribed both ways.
     const items = await this.roster().contacts(accountOf(session.jid));
-    await this.broadcast(session, presence, items);
+    // What is broadcast keeps the id the client gave it (its own other resources match their echo by it).
+    await this.broadcast(session, withId(presence, stanza.attrs.id), items);
     if (initial) {
       for (const i of items) {
         if (hasTo(i)) await this.ctx.send(x('presence', { type: 'probe' }), session.jid, parseJID(i.jid));
@@ -92,8 +110,20 @@ export class PresenceService {
       for (const other of this.ctx.sessions.available(session.jid.bare)) {
         if (other.id !== session.id) this.deliver(session, withTo(this.ctx.sessions.presenceOf(other)!, session.jid.full));
       }
-      this.deliverPendingRequests(session, items);
+      await this.deliverPendingRequests(session, items);
       await this.ctx.hooks.emit('session-available', { session });
+    }
+  }
+
+  /**
+   * Broadcasts the current presence of each available resource of the account again, through the
+   * same path as a presence the client sends (so `presence-available-out` handlers run again):
+   * what ejabberd's `force_update_presence` does after a vCard change (XEP-0153).
+   */
+  async rebroadcast(account: AccountRef): Promise<void> {
+    for (const s of this.ctx.sessions.available(bareOf(account))) {
+      const current = this.ctx.sessions.presenceOf(s);
+      if (current) await this.available(s, current, true);
     }
   }
 
@@ -103,6 +133,7 @@ export class PresenceService {
     this.ctx.sessions.setPresence(session, undefined);
     this.ctx.sessions.clearDirectedPresence(session);
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
+    if (stanza?.attrs.id !== undefined) presence.attrs.id = stanza.attrs.id;
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
     if (wasAvailable) await this.broadcast(session, presence, await this.roster().contacts(accountOf(session.jid)));
     for (const full of directed) {
@@ -133,8 +164,10 @@ export class PresenceService {
     const original = ctx.stanza;
     const owner = accountOf(user);
     const item = await this.roster().get(owner, contact.bare);
+    // The request goes out complete: extended content (a XEP-0172 nick, a XEP-0379 preauth ...) and id.
     const out = x('presence', { type });
-    for (const c of original.children) if (typeof c !== 'string' && (c.name === 'status' || c.name === 'nick')) out.append(c.clone());
+    if (original.attrs.id !== undefined) out.attrs.id = original.attrs.id;
+    for (const c of original.children) if (typeof c !== 'string') out.append(c.clone());
     // A provided contact (shared roster group) is subscribed both ways already: the request changes
     // nothing here and goes on as sent (ejabberd's mod_shared_roster stops roster_out_subscription).
     if (await this.roster().isProvided(owner, contact.bare)) {
@@ -154,6 +187,7 @@ export class PresenceService {
         if (item && transition(item, 'outbound', 'subscribed')) {
           item.visible = true;
           await this.roster().save(owner, item);
+          await this.forgetRequest(owner, contact.bare);
           await this.ctx.send(out, user, contact);
           await this.sendCurrentPresence(user.bare, contact);
         } else if (!hasFrom(item)) {
@@ -175,6 +209,7 @@ export class PresenceService {
         if (item && transition(item, 'outbound', 'unsubscribed')) {
           item.approved = false;
           await this.roster().save(owner, item);
+          await this.forgetRequest(owner, contact.bare);
           await this.ctx.send(out, user, contact);
           for (const s of this.ctx.sessions.available(user.bare)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
@@ -235,12 +270,24 @@ export class PresenceService {
           await this.sendCurrentPresence(owner, contact);
           return;
         }
-        if (!(await this.roster().recordPendingIn(account, contact.bare, item))) {
+        // Kept complete until answered, for every later login (RFC 6121 §3.1.3); within limits.
+        const text = stanza.toString();
+        const max = this.ctx.config.limits.maxSubscriptionRequestSize;
+        if (Buffer.byteLength(text) > max) {
+          const reply = errorReply(stanza, 'policy-violation', `a subscription request is kept up to ${max} bytes (limits.maxSubscriptionRequestSize)`);
+          await this.ctx.send(reply, userJID, contact);
+          return;
+        }
+        const full = async () => {
           // RFC 6121 §3.1.3 (security warning) asks for limits on the inbound requests a server
           // stores; a full roster stores none and the requester learns why (RFC 6120 §8.3.3.18).
           const reply = errorReply(stanza, 'resource-constraint', `the roster of ${owner} is full`);
           await this.ctx.send(reply, userJID, contact);
-          return;
+        };
+        if (!(await this.keepRequest(account, contact.bare, text))) return full();
+        if (!(await this.roster().recordPendingIn(account, contact.bare, item))) {
+          await this.forgetRequest(account, contact.bare);
+          return full();
         }
         this.deliverToAvailable(owner, stanza);
         return;
@@ -255,6 +302,7 @@ export class PresenceService {
       case 'unsubscribe': {
         if (item && transition(item, 'inbound', 'unsubscribe')) {
           await this.roster().save(account, item);
+          await this.forgetRequest(account, contact.bare);
           this.deliverToAvailable(owner, stanza);
           for (const s of this.ctx.sessions.available(owner)) {
             await this.ctx.send(x('presence', { type: 'unavailable' }), s.jid, contact);
@@ -283,11 +331,49 @@ export class PresenceService {
     }
   }
 
-  /** Subscription requests that arrived while the account was offline (RFC 6121 §3.1.3). */
-  private deliverPendingRequests(session: SessionRecord, items: RosterItem[]): void {
+  /**
+   * Subscription requests not answered yet (RFC 6121 §3.1.3), on every available presence until
+   * answered: each as it arrived, extended content included. Kept stanzas whose request is no
+   * longer pending (the item was removed or changed without an answer passing here) are dropped.
+   */
+  private async deliverPendingRequests(session: SessionRecord, items: RosterItem[]): Promise<void> {
+    // Most logins have none pending: no read. (Stale kept stanzas wait for a login with one, or a full store.)
+    if (!items.some((i) => i.pendingIn)) return;
+    const account = accountOf(session.jid);
+    const kept = new Map((await this.ctx.store.list(account)).map((e) => [e.key, e.value]));
     for (const i of items) {
-      if (i.pendingIn) this.deliver(session, x('presence', { type: 'subscribe', from: i.jid, to: session.jid.bare }));
+      if (!i.pendingIn) continue;
+      const text = kept.get(i.jid);
+      kept.delete(i.jid);
+      let request: Element | undefined;
+      if (text !== undefined) {
+        try {
+          request = parseElement(text, Infinity);
+        } catch (err) {
+          this.ctx.log.warn({ err, contact: i.jid }, 'an unreadable kept subscription request');
+        }
+      }
+      request ??= x('presence', { type: 'subscribe', from: i.jid });
+      request.attrs.to = session.jid.bare;
+      this.deliver(session, request);
     }
+    for (const stale of kept.keys()) await this.ctx.store.delete(account, stale);
+  }
+
+  /**
+   * Keeps a request's stanza; false when the account keeps as many requests as its roster may hold
+   * items, even after dropping those no longer pending.
+   */
+  private async keepRequest(account: AccountRef, contact: string, text: string): Promise<boolean> {
+    const max = this.roster().maxItems;
+    if (await this.ctx.store.set(account, contact, text, max)) return true;
+    const pending = new Set((await this.roster().list(account)).filter((i) => i.pendingIn).map((i) => i.jid));
+    for (const e of await this.ctx.store.list(account)) if (!pending.has(e.key)) await this.ctx.store.delete(account, e.key);
+    return this.ctx.store.set(account, contact, text, max);
+  }
+
+  private async forgetRequest(account: AccountRef, contact: string): Promise<void> {
+    await this.ctx.store.delete(account, contact);
   }
 
 
@@ -328,6 +414,14 @@ export class PresenceService {
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);
   }
+}
+
+/** The presence as broadcast: with the client's id when it gave one. */
+function withId(presence: Element, id: string | undefined): Element {
+  if (id === undefined) return presence;
+  const p = presence.clone();
+  p.attrs.id = id;
+  return p;
 }
 
 function withTo(presence: Element, to: string): Element {

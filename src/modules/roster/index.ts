@@ -3,8 +3,9 @@ import { RosterService } from './service.js';
 import { rosterCommands } from './commands.js';
 
 export { RosterService, newItem } from './service.js';
+export type { ContactEntry, RosterItemFilter } from './service.js';
+export type { OwnedRosterItem, Pending, RosterItem, RosterScanFilter, RosterStore, Subscription } from './store.js';
 export type { RosterProvider } from './service.js';
-export type { RosterItem, RosterStore, Subscription } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {

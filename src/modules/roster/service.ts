@@ -7,7 +7,31 @@ import { JID, parseJID, JIDError } from '../../xmpp/jid.js';
 import { accountOf, bareOf, jidOf, type AccountRef } from '../../xmpp/account.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { badArgument, forbidden, notFound } from '../../errors.js';
-import type { RosterItem, RosterStore, Subscription } from './store.js';
+import type { RosterItem, RosterScanFilter, RosterStore, Subscription } from './store.js';
+
+/** A contact as a bulk change sets it: prepared bare JID, name and groups. */
+export interface ContactEntry {
+  jid: string;
+  name: string;
+  groups: readonly string[];
+}
+
+/** Which items of every roster a bulk operation selects: stored fields in storage, JIDs by predicate. */
+export interface RosterItemFilter extends RosterScanFilter {
+  /** Tested on the owner's bare JID. */
+  owner?: (bare: string) => boolean;
+  /** Tested on the contact's JID as stored (bare, prepared; a server JID has no localpart). */
+  contact?: (jid: string) => boolean;
+}
+
+/** Items a scan reads per query: the memory of a scan of any roster table stays one page. */
+const SCAN_PAGE = 1000;
+
+/** The account of a stored owner key (its bare JID, prepared when it was written). */
+function accountOfBare(bare: string): AccountRef {
+  const at = bare.indexOf('@');
+  return { user: bare.slice(0, at), host: bare.slice(at + 1) };
+}
 
 export function newItem(jid: string, visible = true): RosterItem {
   return { jid, name: '', subscription: 'none', askOut: false, pendingIn: false, approved: false, groups: [], visible };
@@ -347,6 +371,133 @@ export class RosterService {
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
     const r = await this.store.delete(owner, contact);
     if (r.deleted && item.visible) await this.push(account, item, r.version, true);
+  }
+
+  // ---- bulk operations (process_rosteritems, push_roster, push_roster_all, push_alltoall) -------
+
+  /**
+   * Every roster item of every account that the filter selects, in storage order. Subscription and
+   * pending state are selected by the store; the JID predicates run on each page it returns.
+   */
+  async findItems(filter: RosterItemFilter): Promise<{ owner: AccountRef; item: RosterItem }[]> {
+    const found: { owner: AccountRef; item: RosterItem }[] = [];
+    const scan: RosterScanFilter = { subscriptions: filter.subscriptions, pending: filter.pending };
+    let after: { owner: string; jid: string } | undefined;
+    for (;;) {
+      const page = await this.store.scan(scan, after, SCAN_PAGE);
+      for (const { owner, item } of page) {
+        if (filter.owner && !filter.owner(owner)) continue;
+        if (filter.contact && !filter.contact(item.jid)) continue;
+        found.push({ owner: accountOfBare(owner), item });
+      }
+      if (page.length < SCAN_PAGE) return found;
+      const last = page[page.length - 1]!;
+      after = { owner: last.owner, jid: last.item.jid };
+    }
+  }
+
+  /**
+   * Removes an item as a client's roster remove does (RFC 6121 §2.5.2): subscriptions cancelled
+   * both ways, the removal pushed. Returns false when there was no such item.
+   */
+  removeItem(owner: AccountRef, jid: string): Promise<boolean> {
+    return this.remove(owner, jid);
+  }
+
+  /**
+   * Sets contacts in the rosters of several accounts, with the given subscription and no presence
+   * traffic (as `adminSet`), pushing every item to its owner's interested resources. A contact
+   * already in a roster is updated (name, groups, subscription; pending flags the subscription
+   * settles are cleared); an account is never its own contact; for a JID given twice, the last wins.
+   *
+   * Limits: when any roster would exceed limits.maxRosterItems, the whole call is refused before
+   * anything is written (forbidden, naming the accounts). Each account's items are then written in
+   * one transaction, all or none (a concurrent change could still fill a roster in between: that
+   * account is left unchanged and named in the error, the others keep their items).
+   *
+   * Memory stays one roster at a time, not all of them: batches that share one contacts array
+   * (every account of a host getting every other) share its prepared form, and each account's
+   * items are built only when they are written.
+   */
+  async setContacts(batches: readonly { owner: AccountRef; contacts: readonly ContactEntry[] }[], subscription: Subscription): Promise<void> {
+    if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
+    const prepared = new Map<readonly ContactEntry[], Map<string, ContactEntry>>();
+    const prepare = (contacts: readonly ContactEntry[]): Map<string, ContactEntry> => {
+      let m = prepared.get(contacts);
+      if (m) return m;
+      prepared.set(contacts, (m = new Map()));
+      for (const c of contacts) {
+        let jid: string;
+        try {
+          jid = parseJID(c.jid).bare;
+        } catch (err) {
+          throw badArgument(`Invalid contact JID: ${(err as Error).message}`);
+        }
+        m.delete(jid); // the last given wins, in its place
+        m.set(jid, { ...c, jid });
+      }
+      return m;
+    };
+    const owners = new Map<string, { account: AccountRef; lists: Map<string, ContactEntry>[] }>();
+    for (const { owner, contacts } of batches) {
+      const bare = bareOf(owner);
+      const o = owners.get(bare) ?? { account: owner, lists: [] };
+      owners.set(bare, o);
+      o.lists.push(prepare(contacts));
+    }
+    /** The contacts an owner gets: its lists in order (the last entry of a JID wins), never itself. */
+    const contactsOf = (bare: string, lists: Map<string, ContactEntry>[]): Map<string, ContactEntry> => {
+      const merged = new Map(lists[0]);
+      for (const l of lists.slice(1)) {
+        for (const [jid, c] of l) {
+          merged.delete(jid);
+          merged.set(jid, c);
+        }
+      }
+      merged.delete(bare);
+      return merged;
+    };
+    // First every roster is checked against the limit, reading only its JIDs; nothing is kept.
+    const full: string[] = [];
+    for (const [bare, { lists }] of owners) {
+      const contacts = contactsOf(bare, lists);
+      // More contacts than the limit fill any roster: known without reading it.
+      if (contacts.size > this.maxItems) {
+        full.push(`${bare} (${contacts.size}+)`);
+        continue;
+      }
+      const current = new Set((await this.store.list(bare)).map((i) => i.jid));
+      let total = current.size;
+      for (const jid of contacts.keys()) if (!current.has(jid)) total++;
+      if (total > this.maxItems) full.push(`${bare} (${total})`);
+    }
+    if (full.length) {
+      const named = full.length > 10 ? `${full.slice(0, 10).join(', ')} and ${full.length - 10} more` : full.join(', ');
+      throw forbidden(`Rosters would exceed limits.maxRosterItems (${this.maxItems}): ${named}; nothing was changed`);
+    }
+    const refused: string[] = [];
+    for (const [bare, { account, lists }] of owners) {
+      const contacts = contactsOf(bare, lists);
+      if (contacts.size === 0) continue;
+      const current = new Map((await this.store.list(bare)).map((i) => [i.jid, i]));
+      const items = [...contacts.values()].map((c) => {
+        const item = current.get(c.jid) ?? newItem(c.jid);
+        item.name = c.name;
+        item.groups = [...new Set(c.groups.filter((g) => g !== ''))];
+        item.subscription = subscription;
+        item.visible = true;
+        if (subscription === 'to' || subscription === 'both') item.askOut = false;
+        if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
+        return item;
+      });
+      const r = await this.store.putMany(bare, items, this.maxItems);
+      if (!r.stored) {
+        refused.push(bare);
+        continue;
+      }
+      for (const [i, item] of items.entries()) await this.push(account, item, r.versions[i]!);
+    }
+    if (refused.length) throw forbidden(`Rosters filled up meanwhile (limits.maxRosterItems: ${this.maxItems}), left unchanged: ${refused.join(', ')}`);
   }
 }
 

@@ -32,6 +32,30 @@ export interface RosterDelete {
   version: number;
 }
 
+/** Outcome of a putMany. */
+export interface RosterPutMany {
+  /** False when the new items would take the owner past `maxItems`: nothing was written. */
+  stored: boolean;
+  /** The roster version after each item, in the order given (one step per visible change). */
+  versions: number[];
+}
+
+/** Pending-subscription states a scan can select (RFC 6121 §3): none, ours (`out`), theirs (`in`). */
+export type Pending = 'none' | 'out' | 'in';
+
+/** What a scan of every roster selects in storage; an absent field selects everything. */
+export interface RosterScanFilter {
+  subscriptions?: readonly Subscription[];
+  /** `none`: neither flag; `out`: askOut; `in`: pendingIn (an item with both is `out` and `in`). */
+  pending?: readonly Pending[];
+}
+
+/** A roster item with the bare JID of its owner, as a scan returns it. */
+export interface OwnedRosterItem {
+  owner: string;
+  item: RosterItem;
+}
+
 /**
  * Roster items per owner, plus a per-owner metadata row holding the item count and the roster
  * version (RFC 6121 §2.6). The version is a counter that each backend increments in the same
@@ -49,6 +73,18 @@ export interface RosterStore {
    * processes. Updates of existing items are never refused.
    */
   put(owner: string, item: RosterItem, maxItems?: number): Promise<RosterPut>;
+  /**
+   * Inserts or updates several items of one owner (distinct JIDs) in one transaction: all are
+   * written, or none when the new ones would take the owner past `maxItems`. Each visible change
+   * moves the version one step, so every roster push can carry its own version (RFC 6121 §2.6.3).
+   */
+  putMany(owner: string, items: readonly RosterItem[], maxItems?: number): Promise<RosterPutMany>;
+  /**
+   * Items of every owner that the filter selects, ordered by (owner, jid) in the backend's order,
+   * at most `limit`, starting after the item `after` (keyset paging: a caller pages through a
+   * table of any size holding one page at a time).
+   */
+  scan(filter: RosterScanFilter, after: { owner: string; jid: string } | undefined, limit: number): Promise<OwnedRosterItem[]>;
   delete(owner: string, jid: string): Promise<RosterDelete>;
   /** Removes every item of the owner; the version keeps counting (a cached copy never matches again). */
   deleteAll(owner: string): Promise<void>;

@@ -4,11 +4,13 @@ import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
-import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
+import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
+  rosterScanQuery,
+  type OwnedRosterRow,
   type RosterMetaRow,
   type RosterRow,
 } from '../rows.js';
@@ -186,6 +188,44 @@ class PgRoster implements RosterStore {
       );
       return { stored: true, version: Number(res.rows[0]!.version) };
     });
+  }
+  async putMany(owner: string, items: readonly RosterItem[], maxItems = Infinity): Promise<RosterPutMany> {
+    const rows = items.map(rosterItemToRow);
+    return this.db.atomic(async (c) => {
+      const meta = await this.lockMeta(c, owner);
+      const jids = rows.map((r) => r.jid);
+      const { rows: existing } = await c.query<RosterRow>('SELECT * FROM roster_items WHERE owner = $1 AND jid = ANY($2::text[])', [owner, jids]);
+      const old = new Map(existing.map((r) => [r.jid, r]));
+      const added = rows.filter((r) => !old.has(r.jid)).length;
+      if (added > 0 && meta.items + added > maxItems) return { stored: false, versions: [] };
+      let version = meta.version;
+      const versions = rows.map((r) => (rosterChangeIsVisible(old.get(r.jid), r) ? ++version : version));
+      // One statement for the whole batch: the columns as arrays, unnested into rows.
+      await c.query(
+        `INSERT INTO roster_items (owner, jid, name, subscription, ask_out, pending_in, approved, groups_json, visible)
+         SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::text[], $9::int[])
+         ON CONFLICT (owner, jid) DO UPDATE SET name = EXCLUDED.name, subscription = EXCLUDED.subscription,
+           ask_out = EXCLUDED.ask_out, pending_in = EXCLUDED.pending_in, approved = EXCLUDED.approved,
+           groups_json = EXCLUDED.groups_json, visible = EXCLUDED.visible`,
+        [
+          owner,
+          jids,
+          rows.map((r) => r.name),
+          rows.map((r) => r.subscription),
+          rows.map((r) => r.ask_out),
+          rows.map((r) => r.pending_in),
+          rows.map((r) => r.approved),
+          rows.map((r) => r.groups_json),
+          rows.map((r) => r.visible),
+        ],
+      );
+      await c.query('UPDATE roster_meta SET version = version + $2, items = items + $3 WHERE owner = $1', [owner, version - meta.version, added]);
+      return { stored: true, versions };
+    });
+  }
+  async scan(filter: RosterScanFilter, after: { owner: string; jid: string } | undefined, limit: number): Promise<OwnedRosterItem[]> {
+    const { sql, params } = rosterScanQuery(filter, after, limit);
+    return (await this.db.all<OwnedRosterRow>(sql, params)).map((r) => ({ owner: r.owner, item: rosterItemFromRow(r) }));
   }
   async delete(owner: string, jid: string): Promise<RosterDelete> {
     return this.db.atomic(async (c) => {

@@ -8,11 +8,13 @@ import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
-import type { RosterDelete, RosterItem, RosterPut, RosterStore } from '../../modules/roster/store.js';
+import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
   rosterChangeIsVisible,
   rosterItemFromRow,
   rosterItemToRow,
+  rosterScanQuery,
+  type OwnedRosterRow,
   type RosterMetaRow,
   type RosterRow,
   type RosterWriteRow,
@@ -141,10 +143,11 @@ class SqliteSql implements Sql {
 class SqliteRoster implements RosterStore {
   private q;
   private putTx;
+  private putManyTx;
   private deleteTx;
   private deleteAllTx;
   constructor(
-    db: DB,
+    private readonly db: DB,
     private readonly gate: Gate,
   ) {
     this.q = {
@@ -180,6 +183,20 @@ class SqliteRoster implements RosterStore {
       if (version || items) this.q.bumpMeta.run({ owner, version, items });
       return { stored: true, version: meta.version + version };
     });
+    this.putManyTx = db.transaction((owner: string, rows: RosterWriteRow[], maxItems: number): RosterPutMany => {
+      const meta = this.meta(owner);
+      const olds = rows.map((row) => this.q.get.get(owner, row.jid) as RosterRow | undefined);
+      const items = olds.filter((old) => !old).length;
+      if (items > 0 && meta.items + items > maxItems) return { stored: false, versions: [] };
+      let version = meta.version;
+      const versions = rows.map((row, i) => {
+        this.q.put.run({ owner, ...row });
+        if (rosterChangeIsVisible(olds[i], row)) version++;
+        return version;
+      });
+      if (version !== meta.version || items) this.q.bumpMeta.run({ owner, version: version - meta.version, items });
+      return { stored: true, versions };
+    });
     this.deleteTx = db.transaction((owner: string, jid: string): RosterDelete => {
       const meta = this.meta(owner);
       const old = this.q.get.get(owner, jid) as RosterRow | undefined;
@@ -210,6 +227,20 @@ class SqliteRoster implements RosterStore {
   }
   put(owner: string, item: RosterItem, maxItems = Infinity): Promise<RosterPut> {
     return this.gate.run(() => this.putTx.immediate(owner, rosterItemToRow(item), maxItems));
+  }
+  putMany(owner: string, items: readonly RosterItem[], maxItems = Infinity): Promise<RosterPutMany> {
+    return this.gate.run(() => this.putManyTx.immediate(owner, items.map(rosterItemToRow), maxItems));
+  }
+  scan(filter: RosterScanFilter, after: { owner: string; jid: string } | undefined, limit: number): Promise<OwnedRosterItem[]> {
+    const { sql, params } = rosterScanQuery(filter, after, limit);
+    return this.gate.run(() => (this.statement(sql).all(...params) as OwnedRosterRow[]).map((r) => ({ owner: r.owner, item: rosterItemFromRow(r) })));
+  }
+  /** Scan statements, by text: a handful of filter shapes, each prepared once. */
+  private statements = new Map<string, Database.Statement>();
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) this.statements.set(sql, (st = this.db.prepare(sql)));
+    return st;
   }
   delete(owner: string, jid: string): Promise<RosterDelete> {
     return this.gate.run(() => this.deleteTx.immediate(owner, jid));
