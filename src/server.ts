@@ -31,6 +31,7 @@ import { privacyModule } from './modules/privacy/index.js';
 import { vcardModule } from './modules/vcard/index.js';
 import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
+import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
@@ -53,6 +54,7 @@ export const MODULES: readonly AnyModule[] = [
   vcardModule,
   s2sModule,
   lastModule,
+  sharedRosterModule,
   privateModule,
 ];
 

@@ -212,6 +212,13 @@ export const configSchema = z
           .min(0)
           .default(1024)
           .describe('characters of the status text kept as an account\'s last activity (XEP-0012): a longer status of a last unavailable presence is cut, set_last refuses one'),
+        maxSharedRosterGroups: z.number().int().min(1).default(1000).describe('shared roster groups per host; beyond, creating a group is refused'),
+        maxSharedRosterGroupMembers: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('accounts named as members of one shared roster group (@all@ and @online@ not counted); beyond, adding a member is refused'),
         maxPrivateElements: z
           .number()
           .int()
@@ -244,6 +251,8 @@ export const configSchema = z
         maxVcardSize: 196_608,
         maxSubscriptionRequestSize: 8192,
         maxLastStatusLength: 1024,
+        maxSharedRosterGroups: 1000,
+        maxSharedRosterGroupMembers: 10_000,
         maxPrivateElements: 100,
         maxPrivateElementSize: 65_536,
       }),

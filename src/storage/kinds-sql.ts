@@ -4,6 +4,7 @@
  */
 import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
+import { SqlSharedGroups } from './sharedroster-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
@@ -313,6 +314,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     accounts: new SqlAccounts(sql),
     roster: stores.roster,
     offline: new SqlOffline(sql),
+    sharedGroups: new SqlSharedGroups(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);

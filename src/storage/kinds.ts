@@ -94,6 +94,7 @@ export interface Transaction extends StoreKinds {
   readonly accounts: import('../modules/accounts/store.js').AccountStore;
   readonly roster: import('../modules/roster/store.js').RosterStore;
   readonly offline: import('../modules/offline/store.js').OfflineStore;
+  readonly sharedGroups: import('../modules/sharedroster/store.js').SharedGroupStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

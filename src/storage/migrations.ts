@@ -99,6 +99,33 @@ CREATE INDEX offline_messages_expires ON offline_messages (expires_at);
 CREATE INDEX offline_messages_owner_chars ON offline_messages (owner, chars);
 `,
   },
+  {
+    version: 5,
+    description: 'shared roster groups: groups per host and their member accounts',
+    // Groups belong to a host, not to an account, so they are not a store kind. The two special
+    // members (every account of the host, every online account) are flags of the group. Members are
+    // found by account (the index) when an account's own groups are asked, and when it is removed.
+    sql: `
+CREATE TABLE shared_groups (
+  host TEXT NOT NULL,
+  group_id {{bytetext}} NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  description TEXT NOT NULL DEFAULT '',
+  displayed_json TEXT NOT NULL DEFAULT '[]',
+  all_users INTEGER NOT NULL DEFAULT 0,
+  online_users INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (host, group_id)
+);
+CREATE TABLE shared_group_members (
+  host TEXT NOT NULL,
+  group_id {{bytetext}} NOT NULL,
+  member_host TEXT NOT NULL,
+  member_user {{bytetext}} NOT NULL,
+  PRIMARY KEY (host, group_id, member_host, member_user)
+);
+CREATE INDEX shared_group_members_account ON shared_group_members (member_host, member_user);
+`,
+  },
 ];
 
 const TYPES = {

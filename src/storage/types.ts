@@ -1,6 +1,7 @@
 import type { AccountStore } from '../modules/accounts/store.js';
 import type { RosterStore } from '../modules/roster/store.js';
 import type { OfflineStore } from '../modules/offline/store.js';
+import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 
 /**
@@ -13,6 +14,8 @@ export interface Storage extends StoreKinds {
   accounts: AccountStore;
   roster: RosterStore;
   offline: OfflineStore;
+  /** Shared roster groups: per host, not per account (migration 5). */
+  sharedGroups: SharedGroupStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

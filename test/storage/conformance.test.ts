@@ -1000,7 +1000,7 @@ describe('postgres specifics', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.table_name),
-          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta', 'store_archive', 'store_maps', 'store_values'],
+          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values'],
         );
         const { rows: n } = await c.query(`SELECT COUNT(*)::int AS n FROM "${own}".accounts`);
         assert.equal(n[0].n, 1);
@@ -1022,7 +1022,7 @@ describe('postgres specifics', () => {
       await s.roster.put('o@odd.example', item('c@odd.example'));
       await withPgClient(async (c) => {
         const { rows } = await c.query('SELECT COUNT(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [odd]);
-        assert.equal(rows[0].n, 8);
+        assert.equal(rows[0].n, 10);
         const { rows: items } = await c.query(`SELECT jid FROM "${odd.replaceAll('"', '""')}".roster_items`);
         assert.deepEqual(items, [{ jid: 'c@odd.example' }]);
       });

@@ -40,6 +40,7 @@ const ARG_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = 
   get_roster: { host: 'server' },
   get_offline_count: { host: 'server' },
   get_presence: { server: 'host' },
+  srg_create: { label: 'name' }, // ejabberd 21.07 renamed it
 };
 
 /** Binds named arguments as ejabberd does, accepting the older names; throws ArgumentError in ejabberd's words. */

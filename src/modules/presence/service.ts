@@ -76,7 +76,7 @@ export class PresenceService {
       return true;
     }
     if (session && (type === undefined || type === 'unavailable') && ctx.to.bare !== ctx.from.bare) {
-      const item = await this.roster().get(accountOf(ctx.from), ctx.to.bare);
+      const item = await this.roster().contact(accountOf(ctx.from), ctx.to.bare);
       if (!hasFrom(item)) {
         this.ctx.sessions.setDirectedPresence(session, ctx.to.full, type === undefined);
       }
@@ -98,7 +98,8 @@ export class PresenceService {
     this.ctx.sessions.setPresence(session, presence.clone(), priority);
     await this.ctx.hooks.emit('presence-available-out', { session, presence, resent });
     if (presence.toString() !== sent) this.ctx.sessions.setPresence(session, presence, priority);
-    const items = await this.roster().list(accountOf(session.jid));
+    // Contacts provided by other features (shared roster groups) count as subscribed both ways.
+    const items = await this.roster().contacts(accountOf(session.jid));
     // What is broadcast keeps the id the client gave it (its own other resources match their echo by it).
     await this.broadcast(session, withId(presence, stanza.attrs.id), items);
     if (initial) {
@@ -134,7 +135,7 @@ export class PresenceService {
     const presence = x('presence', { type: 'unavailable', from: session.jid.full });
     if (stanza?.attrs.id !== undefined) presence.attrs.id = stanza.attrs.id;
     if (stanza) for (const c of stanza.children) presence.append(typeof c === 'string' ? c : c.clone());
-    if (wasAvailable) await this.broadcast(session, presence, await this.roster().list(accountOf(session.jid)));
+    if (wasAvailable) await this.broadcast(session, presence, await this.roster().contacts(accountOf(session.jid)));
     for (const full of directed) {
       const to = tryParseJID(full);
       if (to) await this.ctx.send(presence.clone(), session.jid, to);
@@ -167,6 +168,12 @@ export class PresenceService {
     const out = x('presence', { type });
     if (original.attrs.id !== undefined) out.attrs.id = original.attrs.id;
     for (const c of original.children) if (typeof c !== 'string') out.append(c.clone());
+    // A provided contact (shared roster group) is subscribed both ways already: the request changes
+    // nothing here and goes on as sent (ejabberd's mod_shared_roster stops roster_out_subscription).
+    if (await this.roster().isProvided(owner, contact.bare)) {
+      await this.ctx.send(out, user, contact);
+      return;
+    }
     switch (type) {
       case 'subscribe': {
         const i = item ?? newItem(contact.bare);
@@ -240,6 +247,9 @@ export class PresenceService {
       if (type === 'subscribe') await this.ctx.send(x('presence', { type: 'unsubscribed' }), userJID, contact);
       return;
     }
+    // From a provided contact (shared roster group) a subscription stanza changes nothing and is
+    // not delivered (ejabberd's mod_shared_roster stops roster_in_subscription).
+    if (await this.roster().isProvided(account, contact.bare)) return;
     const item = await this.roster().get(account, contact.bare);
     const stanza = ctx.stanza;
     stanza.attrs.from = contact.bare;
@@ -399,7 +409,7 @@ export class PresenceService {
   /** Only contacts with a subscription learn presence (RFC 6121 §4.3.2). */
   private async answerProbe(ctx: RouteContext, sessions: SessionRecord[]): Promise<void> {
     if (ctx.from.bare !== ctx.to.bare) {
-      const item = await this.roster().get(accountOf(ctx.to), ctx.from.bare);
+      const item = await this.roster().contact(accountOf(ctx.to), ctx.from.bare);
       if (!hasFrom(item)) return;
     }
     for (const s of sessions) await this.ctx.send(this.ctx.sessions.presenceOf(s)!, s.jid, ctx.from);

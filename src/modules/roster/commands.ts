@@ -100,7 +100,8 @@ export const rosterCommands = [
     async exec({ user, server: host }, ctx) {
       const o = await owner(ctx, user, host);
       const rows: { jid: string; nick: string; subscription: string; ask: string; group: string }[] = [];
-      for (const i of await ctx.service.list(o)) {
+      // As clients see it: shared contacts included (ejabberd's get_roster runs the roster_get hook).
+      for (const i of await ctx.service.contacts(o)) {
         const groups = i.groups.length ? i.groups : [''];
         for (const g of groups) rows.push({ jid: i.jid, nick: i.name, subscription: i.subscription, ask: askOf(i), group: g });
       }

@@ -5,6 +5,7 @@ import { rosterCommands } from './commands.js';
 export { RosterService, newItem } from './service.js';
 export type { ContactEntry, RosterItemFilter } from './service.js';
 export type { OwnedRosterItem, Pending, RosterItem, RosterScanFilter, RosterStore, Subscription } from './store.js';
+export type { RosterProvider } from './service.js';
 
 declare module '../module.js' {
   interface ServiceMap {

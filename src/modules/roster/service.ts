@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ModuleContext } from '../module.js';
 import type { SessionRecord } from '../../router/session.js';
 import { Element, x } from '../../xmpp/xml/element.js';
@@ -48,9 +49,30 @@ export function itemElement(item: RosterItem, removed = false): Element {
 
 const SUBSCRIPTIONS = new Set(['none', 'to', 'from', 'both']);
 
+/**
+ * Contacts another feature shows in accounts' rosters without storing them (shared roster groups,
+ * like ejabberd's `roster_get` hook). A provided contact appears with subscription `both` and its
+ * provided groups added to those of the owner's own item, if any; the owner cannot remove it.
+ */
+export interface RosterProvider {
+  /** Every contact provided to the owner: bare JID → the roster groups it is shown in (not empty). */
+  contacts(owner: AccountRef): Promise<Map<string, string[]>>;
+  /** The roster groups one contact (a bare JID) is provided in; empty when it is not provided. */
+  groupsOf(owner: AccountRef, contact: string): Promise<string[]>;
+}
+
+/** A stored item (undefined: none, or one clients do not see) as shown with its provided groups. */
+function merged(jid: string, stored: RosterItem | undefined, groups: string[]): RosterItem {
+  const own = stored?.visible ? stored.groups : [];
+  return { ...newItem(jid), name: stored?.visible ? stored.name : '', subscription: 'both', groups: [...new Set([...own, ...groups])] };
+}
+
 /** Rosters (RFC 6121 §2): read and changed by clients, admin commands and presence subscriptions. */
 export class RosterService {
   private pushId = 0;
+  private readonly providers: RosterProvider[] = [];
+  /** Pushes waiting to be delivered, per owner: they leave in the order they were made. */
+  private readonly pushing = new Map<string, Promise<void>>();
 
   constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
     ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
@@ -79,6 +101,92 @@ export class RosterService {
     return this.store.get(bareOf(owner), jid);
   }
 
+  /** Adds a provider of contacts shown in rosters without being stored (see RosterProvider). */
+  addProvider(provider: RosterProvider): void {
+    this.providers.push(provider);
+  }
+
+  /** Every provided contact of the owner, with the groups of all providers. */
+  private async provided(owner: AccountRef): Promise<Map<string, string[]>> {
+    const all = new Map<string, string[]>();
+    for (const p of this.providers) {
+      for (const [jid, groups] of await p.contacts(owner)) all.set(jid, [...new Set([...(all.get(jid) ?? []), ...groups])]);
+    }
+    return all;
+  }
+
+  private async providedGroups(owner: AccountRef, jid: string): Promise<string[]> {
+    const groups: string[] = [];
+    for (const p of this.providers) groups.push(...(await p.groupsOf(owner, jid)));
+    return [...new Set(groups)];
+  }
+
+  /** Whether a contact is provided to the owner (then subscriptions with it change nothing). */
+  async isProvided(owner: AccountRef, jid: string): Promise<boolean> {
+    return (await this.providedGroups(owner, jid)).length > 0;
+  }
+
+  /** The roster as the owner's clients see it: the visible stored items merged with the provided contacts. */
+  async view(owner: AccountRef): Promise<RosterItem[]> {
+    return (await this.viewWithVersion(owner)).items;
+  }
+
+  private async viewWithVersion(owner: AccountRef): Promise<{ items: RosterItem[]; ver: string }> {
+    // The version is read before the items: the list is at least as new as the version it carries.
+    const counter = await this.store.version(bareOf(owner));
+    const all = await this.provided(owner);
+    const provided = new Map(all);
+    const items: RosterItem[] = [];
+    for (const i of await this.list(owner)) {
+      const groups = provided.get(i.jid);
+      if (groups) {
+        items.push(merged(i.jid, i, groups));
+        provided.delete(i.jid);
+      } else if (i.visible) items.push(i);
+    }
+    for (const [jid, groups] of provided) items.push(merged(jid, undefined, groups));
+    return { items, ver: versionString(counter, all) };
+  }
+
+  /**
+   * Every item presence (and `get_roster`) works from: the stored ones, those clients do not see
+   * included, with the provided contacts merged in as subscription `both`.
+   */
+  async contacts(owner: AccountRef): Promise<RosterItem[]> {
+    const provided = await this.provided(owner);
+    const items = (await this.list(owner)).map((i) => {
+      const groups = provided.get(i.jid);
+      if (!groups) return i;
+      provided.delete(i.jid);
+      return merged(i.jid, i, groups);
+    });
+    for (const [jid, groups] of provided) items.push(merged(jid, undefined, groups));
+    return items;
+  }
+
+  /** One contact as presence sees it: the stored item, or the provided one merged with it. */
+  async contact(owner: AccountRef, jid: string): Promise<RosterItem | undefined> {
+    const stored = await this.get(owner, jid);
+    const groups = await this.providedGroups(owner, jid);
+    return groups.length ? merged(jid, stored, groups) : stored;
+  }
+
+  /**
+   * Pushes the current state of these contacts to the owner's interested resources (removals for
+   * those no longer in the roster): a provider calls it when what it provides changed.
+   */
+  async refresh(owner: AccountRef, jids: readonly string[]): Promise<void> {
+    if (!this.interested(owner).length || jids.length === 0) return;
+    await this.enqueuePush(owner, async () => {
+      const { items, ver } = await this.viewWithVersion(owner);
+      const byJid = new Map(items.map((i) => [i.jid, i]));
+      return jids.map((jid) => {
+        const i = byJid.get(jid);
+        return { el: i ? itemElement(i) : itemElement(newItem(jid), true), ver };
+      });
+    });
+  }
+
   /**
    * Stores an item and pushes it to the owner's interested resources when visible.
    * Returns false, and stores nothing, when the item is new and the roster is full
@@ -92,7 +200,7 @@ export class RosterService {
     }
     const r = await this.store.put(owner, item, this.maxItems);
     if (!r.stored) return false;
-    if (item.visible) this.push(account, itemElement(item), r.version);
+    if (item.visible) await this.push(account, item, r.version);
     return true;
   }
 
@@ -112,20 +220,46 @@ export class RosterService {
    * client sees, in the same transaction; read without listing the roster.
    */
   async version(owner: AccountRef): Promise<string> {
-    return String(await this.store.version(bareOf(owner)));
+    return versionString(await this.store.version(bareOf(owner)), await this.provided(owner));
+  }
+
+  private interested(owner: AccountRef): SessionRecord[] {
+    return this.ctx.sessions.resources(bareOf(owner)).filter((s) => s.flags.rosterRequested);
   }
 
   /**
-   * Sends a roster push (RFC 6121 §2.1.6) to every resource of the owner that requested the roster,
-   * carrying the version the change produced (§2.6.3).
+   * Sends a roster push (RFC 6121 §2.1.6) of a stored item (or its removal) to every resource of
+   * the owner that requested the roster, carrying the version the change produced (§2.6.3). A
+   * provided contact is pushed as the roster shows it: merged, and never removed.
    */
-  push(owner: AccountRef, item: Element, version: number): void {
-    const targets = this.ctx.sessions.resources(bareOf(owner)).filter((s) => s.flags.rosterRequested);
-    if (targets.length === 0) return;
-    const ver = String(version);
-    for (const s of targets) {
-      this.ctx.sessions.deliver(s, x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, item.clone())));
-    }
+  async push(owner: AccountRef, item: RosterItem, version: number, removed = false): Promise<void> {
+    if (this.interested(owner).length === 0) return;
+    await this.enqueuePush(owner, async () => {
+      const provided = await this.provided(owner);
+      const groups = provided.get(item.jid);
+      const el = groups ? itemElement(merged(item.jid, removed ? undefined : item, groups)) : itemElement(item, removed);
+      return [{ el, ver: versionString(version, provided) }];
+    });
+  }
+
+  /** Delivers what `make` builds after the pushes of the owner already queued. */
+  private enqueuePush(owner: AccountRef, make: () => Promise<{ el: Element; ver: string }[]>): Promise<void> {
+    const key = bareOf(owner);
+    const previous = this.pushing.get(key) ?? Promise.resolve();
+    const mine = previous.then(async () => {
+      const pushes = await make();
+      for (const s of this.interested(owner)) {
+        for (const { el, ver } of pushes) {
+          this.ctx.sessions.deliver(s, x('iq', { type: 'set', id: `push${++this.pushId}`, to: s.jid.full }, x('query', { xmlns: NS.roster, ver }, el.clone())));
+        }
+      }
+    });
+    const settled = mine.catch(() => undefined);
+    this.pushing.set(key, settled);
+    void settled.then(() => {
+      if (this.pushing.get(key) === settled) this.pushing.delete(key);
+    });
+    return mine;
   }
 
   private checkOwn(from: JID, to: JID): void {
@@ -136,13 +270,11 @@ export class RosterService {
     this.checkOwn(from, to);
     // Interested from now on: a change made while this get is answered still reaches it as a push.
     if (origin) this.ctx.sessions.setFlag(origin, 'rosterRequested', true);
-    // The version is read before the items: the list is at least as new as the version it carries.
-    const owner = accountOf(from);
-    const ver = await this.version(owner);
+    const { items, ver } = await this.viewWithVersion(accountOf(from));
     // The client's copy is current: an empty result, and changes arrive as pushes (§2.6.3).
     if (payload.attrs.ver === ver) return undefined;
     const q = x('query', { xmlns: NS.roster, ver });
-    for (const i of await this.list(owner)) if (i.visible) q.append(itemElement(i));
+    for (const i of items) q.append(itemElement(i));
     return q;
   }
 
@@ -160,7 +292,10 @@ export class RosterService {
     const jid = contact.bare;
     const owner = accountOf(from);
     if (el.attrs.subscription === 'remove') {
-      if (!(await this.remove(owner, jid))) throw new StanzaError('item-not-found');
+      if (await this.remove(owner, jid)) return;
+      // A provided contact cannot be removed (ejabberd's mod_shared_roster): the client is told it is still there.
+      if (!(await this.isProvided(owner, jid))) throw new StanzaError('item-not-found');
+      await this.refresh(owner, [jid]);
       return;
     }
     const groups = el.getChildren('group').map((g) => g.text());
@@ -169,7 +304,9 @@ export class RosterService {
     if ((el.attrs.name ?? '').length > 1024 || groups.some((g) => g.length > 1024)) throw new StanzaError('not-acceptable', 'name too long');
     const item = (await this.get(owner, jid)) ?? newItem(jid);
     item.name = el.attrs.name ?? '';
-    item.groups = groups;
+    // The provided groups of a provided contact are not the owner's own: they are not stored.
+    const provided = new Set(await this.providedGroups(owner, jid));
+    item.groups = groups.filter((g) => !provided.has(g));
     item.visible = true;
     // RFC 6121 prescribes no condition for a roster size limit; §2.3.3 names <not-allowed/> among
     // the "other stanza errors" a roster set can get, and RFC 6120 §8.3.3.9 defines it as an action
@@ -199,7 +336,7 @@ export class RosterService {
       }
     }
     const r = await this.store.delete(owner, jid);
-    if (r.deleted && item.visible) this.push(account, itemElement(item, true), r.version);
+    if (r.deleted && item.visible) await this.push(account, item, r.version, true);
     return true;
   }
 
@@ -224,7 +361,7 @@ export class RosterService {
     if (subscription === 'from' || subscription === 'both') item.pendingIn = false;
     const r = await this.store.put(owner, item, this.maxItems);
     if (!r.stored) throw forbidden(this.fullText(account));
-    this.push(account, itemElement(item), r.version);
+    await this.push(account, item, r.version);
   }
 
   /** Deletes an item without presence traffic and pushes the removal. */
@@ -233,7 +370,7 @@ export class RosterService {
     const item = await this.store.get(owner, contact);
     if (!item) throw notFound(`${contact} is not in the roster of ${owner}`);
     const r = await this.store.delete(owner, contact);
-    if (r.deleted && item.visible) this.push(account, itemElement(item, true), r.version);
+    if (r.deleted && item.visible) await this.push(account, item, r.version, true);
   }
 
   // ---- bulk operations (process_rosteritems, push_roster, push_roster_all, push_alltoall) -------
@@ -358,8 +495,18 @@ export class RosterService {
         refused.push(bare);
         continue;
       }
-      items.forEach((item, i) => this.push(account, itemElement(item), r.versions[i]!));
+      for (const [i, item] of items.entries()) await this.push(account, item, r.versions[i]!);
     }
     if (refused.length) throw forbidden(`Rosters filled up meanwhile (limits.maxRosterItems: ${this.maxItems}), left unchanged: ${refused.join(', ')}`);
   }
+}
+
+/**
+ * The roster version a client is given (RFC 6121 §2.6): the stored counter, and when contacts are
+ * provided a digest of them, so that a change of what is provided changes the version too.
+ */
+function versionString(counter: number, provided: Map<string, string[]>): string {
+  if (provided.size === 0) return String(counter);
+  const entries = [...provided].map(([jid, groups]) => [jid, [...groups].sort()] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return `${counter}-${createHash('sha256').update(JSON.stringify(entries)).digest('base64url').slice(0, 16)}`;
 }

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
+import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -356,6 +357,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     accounts: new SqlAccounts(sql),
     roster: new PgRoster(sql),
     offline: new SqlOffline(sql),
+    sharedGroups: new SqlSharedGroups(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     async close() {

@@ -5,6 +5,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
+import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -278,6 +279,7 @@ export function openSqlite(path: string): Storage {
     accounts: new SqlAccounts(sql),
     roster: new SqliteRoster(db, gate),
     offline: new SqlOffline(sql),
+    sharedGroups: new SqlSharedGroups(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     async close() {
