@@ -187,8 +187,37 @@ export class SharedGroupService implements RosterProvider {
     return bares;
   }
 
+  /**
+   * Whether any shared group exists, on any host, kept in memory: most servers have none, and then a
+   * login, a presence broadcast or a roster read costs no query here. Every group write forgets it
+   * (before and after the write, so a read that overlapped one is not kept). It is this node's
+   * knowledge: a cluster will have to share the forgetting.
+   */
+  private groupsExist: boolean | undefined;
+  private groupWrites = 0;
+
+  private async anyGroups(): Promise<boolean> {
+    if (this.groupsExist !== undefined) return this.groupsExist;
+    const epoch = this.groupWrites;
+    let any = false;
+    for (const h of this.ctx.hosts) {
+      if ((await this.store.list(h)).length > 0) {
+        any = true;
+        break;
+      }
+    }
+    if (epoch === this.groupWrites) this.groupsExist = any;
+    return any;
+  }
+
+  private forgetGroupsExist(): void {
+    this.groupWrites++;
+    this.groupsExist = undefined;
+  }
+
   /** The groups an account is a member of, explicitly or through a special member. */
   private async groupsOfAccount(account: AccountRef, reads: Reads): Promise<SharedGroup[]> {
+    if (!(await this.anyGroups())) return [];
     const candidates = await reads.store.candidateGroups(account);
     return candidates
       .filter(({ group: g, explicit }) => explicit || (g.host === account.host && (g.allUsers || (g.onlineUsers && this.online(account)))))
@@ -281,7 +310,13 @@ export class SharedGroupService implements RosterProvider {
     const before = new Map<string, Map<string, string[]>>();
     const readsBefore = this.reads();
     for (const v of viewers) before.set(v, await this.view(accountOfBare(v), readsBefore));
-    const result = await apply();
+    this.forgetGroupsExist();
+    let result: T;
+    try {
+      result = await apply();
+    } finally {
+      this.forgetGroupsExist();
+    }
     const readsAfter = this.reads();
     for (const v of viewers) {
       const was = before.get(v)!;
@@ -327,6 +362,7 @@ export class SharedGroupService implements RosterProvider {
 
   /** A new account is a member of the @all@ groups of its host: who sees them sees it now. */
   private async accountCreated(account: AccountRef): Promise<void> {
+    if (!(await this.anyGroups())) return;
     const all = (await this.store.candidateGroups(account)).filter((c) => c.group.allUsers).map((c) => c.group.id);
     const bare = bareOf(account);
     for (const v of await this.viewersOf(account.host, new Set(all))) if (v !== bare) await this.ctx.services.roster.refresh(accountOfBare(v), [bare]);
@@ -364,6 +400,7 @@ export class SharedGroupService implements RosterProvider {
   private async onlineChanged(bare: string, full: string, opened: boolean): Promise<void> {
     const account = accountOfBare(bare);
     if (this.ctx.sessions.resources(bare).length !== (opened ? 1 : 0)) return;
+    if (!(await this.anyGroups())) return;
     const online = (await this.store.candidateGroups(account)).filter((c) => c.group.onlineUsers && c.group.host === account.host).map((c) => c.group.id);
     if (online.length === 0) return;
     const from = tryParseJID(full);
