@@ -18,6 +18,7 @@ import { openSqlite } from '../../src/storage/sqlite/index.js';
 import { openPostgres } from '../../src/storage/postgres/index.js';
 import type { AccountRecord } from '../../src/modules/accounts/store.js';
 import type { RosterItem, Subscription } from '../../src/modules/roster/store.js';
+import { newItem } from '../../src/modules/roster/index.js';
 import type { ScramCredentials } from '../../src/c2s/sasl.js';
 
 interface Harness {
@@ -46,17 +47,7 @@ const scram = (seed: string, iterations = 4096): ScramCredentials => ({
   serverKey: Buffer.from(`server-${seed}`).toString('base64'),
 });
 
-const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({
-  jid,
-  name: '',
-  subscription: 'none',
-  askOut: false,
-  pendingIn: false,
-  approved: false,
-  groups: [],
-  visible: true,
-  ...over,
-});
+const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ ...newItem(jid), ...over });
 
 /** Byte-wise (UTF-8) order: what SQLite's BINARY collation and PostgreSQL's "C" collation give. */
 const byteOrder = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));

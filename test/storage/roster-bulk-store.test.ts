@@ -12,19 +12,10 @@ import type { Storage } from '../../src/storage/types.js';
 import { openSqlite } from '../../src/storage/sqlite/index.js';
 import { openPostgres } from '../../src/storage/postgres/index.js';
 import type { RosterItem } from '../../src/modules/roster/store.js';
+import { newItem } from '../../src/modules/roster/index.js';
 import { TEST_PG_URL, dropSchema } from '../support/harness.js';
 
-const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({
-  jid,
-  name: '',
-  subscription: 'none',
-  askOut: false,
-  pendingIn: false,
-  approved: false,
-  groups: [],
-  visible: true,
-  ...over,
-});
+const item = (jid: string, over: Partial<RosterItem> = {}): RosterItem => ({ ...newItem(jid), ...over });
 
 const backends: { name: string; open: () => Promise<{ storage: Storage; cleanup: () => Promise<void> }> }[] = [
   {
