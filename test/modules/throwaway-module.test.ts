@@ -17,7 +17,6 @@ import { defineModule, type ModuleContext } from '../../src/modules/module.js';
 import { commandsIn, str, strResult } from '../../src/admin/define.js';
 import type { CommandContext } from '../../src/modules/module.js';
 import { textCodec, type ValueStore } from '../../src/storage/kinds.js';
-import { notFound } from '../../src/errors.js';
 import { StanzaError } from '../../src/xmpp/stanza.js';
 import { x } from '../../src/xmpp/xml/element.js';
 import { RawConn } from '../xmpp-e2e/raw.js';
@@ -38,8 +37,7 @@ class FavoriteService {
   /** The favorite of an existing account ('' when it has none). */
   async get(user: string, host: string): Promise<string> {
     const { accounts } = this.ctx.services;
-    const p = accounts.prepare(user, host);
-    if (!(await accounts.exists(p))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+    const p = await accounts.existing(user, host);
     return (await this.ctx.store.get(p)) ?? '';
   }
 

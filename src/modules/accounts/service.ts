@@ -133,6 +133,17 @@ export class AccountService {
     return (await this.store.get(p)) !== undefined;
   }
 
+  /** The account, or a not-found error naming it: what a command acting on an existing account checks first. */
+  async mustExist(p: AccountRef): Promise<AccountRef> {
+    if (!(await this.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
+    return p;
+  }
+
+  /** `prepare`, then `mustExist`: an existing account named by a username and a host given as text. */
+  existing(user: string, host: string): Promise<AccountRef> {
+    return this.mustExist(this.prepare(user, host));
+  }
+
   /** `prepare`, or undefined where it would throw (a name that cannot be an account here). */
   tryPrepare(user: string, host: string): AccountRef | undefined {
     try {
@@ -195,7 +206,7 @@ export class AccountService {
    * <conflict/> stream error carrying the reason. An unknown account is an error (nothing is created).
    */
   async ban(p: AccountRef, reason: string): Promise<void> {
-    if ((await this.store.get(p)) === undefined) throw notFound(`User ${bareOf(p)} does not exist`);
+    await this.mustExist(p);
     const why = reason === '' ? 'Kicked by administrator' : reason;
     const stamp = new Date().toISOString().slice(0, 19).replaceAll('-', '');
     // The password first: a client reconnecting as its session is closed finds it changed.

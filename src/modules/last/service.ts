@@ -6,7 +6,7 @@ import { x, type Element } from '../../xmpp/xml/element.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { JID } from '../../xmpp/jid.js';
-import { badArgument, notFound } from '../../errors.js';
+import { badArgument } from '../../errors.js';
 
 export const NS_LAST = 'jabber:iq:last';
 
@@ -112,7 +112,7 @@ export class LastService {
   }
 
   private async mustExist(account: AccountRef): Promise<void> {
-    if (!(await this.ctx.services.accounts.exists(account))) throw notFound(`User ${bareOf(account)} does not exist`);
+    await this.ctx.services.accounts.mustExist(account);
   }
 
   // ---- XMPP ------------------------------------------------------------------------------

@@ -39,8 +39,7 @@ export const privacyCommands = [
     result: rescode, resultExample: true,
     async exec({ user, host, xmlquery }, ctx) {
       const { accounts } = ctx.services;
-      const p = accounts.prepare(user, host);
-      if (!(await accounts.exists(p))) throw notFound(`User ${p.user}@${p.host} does not exist`);
+      const p = await accounts.existing(user, host);
       let query;
       try {
         query = parseElement(xmlquery, ctx.config.limits.maxStanzaSize);

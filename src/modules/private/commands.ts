@@ -1,6 +1,6 @@
 import { commandsIn, rescode, str, strResult } from '../../admin/define.js';
-import { badArgument, notFound } from '../../errors.js';
-import { bareOf, type AccountRef } from '../../xmpp/account.js';
+import { badArgument } from '../../errors.js';
+import type { AccountRef } from '../../xmpp/account.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
 import { NS } from '../../xmpp/ns.js';
@@ -11,10 +11,8 @@ type Context = CommandContext<PrivateService, 'accounts'>;
 const command = commandsIn<Context>();
 
 /** An existing account named by a command's arguments. */
-async function account({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
-  const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
-  return p;
+function account({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
+  return accounts.existing(user, host);
 }
 
 export const privateCommands = [

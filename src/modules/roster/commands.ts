@@ -20,10 +20,8 @@ function askOf(i: RosterItem): string {
 }
 
 /** An existing account whose roster a command reads or changes. */
-async function owner({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
-  const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
-  return p;
+function owner({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
+  return accounts.existing(user, host);
 }
 
 /** A `:`-separated list of words from `allowed`, or `any` (undefined: no filter). ejabberd skips empty entries. */

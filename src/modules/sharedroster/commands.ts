@@ -21,8 +21,7 @@ async function memberOf(ctx: Context, user: string, host: string, mustExist = tr
   }
   const { accounts } = ctx.services;
   const p = accounts.prepare(user, host);
-  if (mustExist && !(await accounts.exists(p))) throw notFound(`User ${p.user}@${p.host} does not exist`);
-  return p;
+  return mustExist ? accounts.mustExist(p) : p;
 }
 
 /**

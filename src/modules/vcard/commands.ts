@@ -1,6 +1,6 @@
 import { commandsIn, listOf, rescode, str, strResult } from '../../admin/define.js';
 import { notFound } from '../../errors.js';
-import { bareOf, type AccountRef } from '../../xmpp/account.js';
+import type { AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
 import type { VcardService } from './service.js';
 import { checkFieldName } from './fields.js';
@@ -45,10 +45,8 @@ const name = str('name', 'Field name', 'NICKNAME');
 const subname = str('subname', 'Subfield name', 'FAMILY');
 
 /** An existing account, named by the command's arguments. */
-async function accountOf({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
-  const p = accounts.prepare(user, host);
-  if (!(await accounts.exists(p))) throw notFound(`User ${bareOf(p)} does not exist`);
-  return p;
+function accountOf({ services: { accounts } }: Context, user: string, host: string): Promise<AccountRef> {
+  return accounts.existing(user, host);
 }
 
 /** The first value at a path, as ejabberd's get_vcard and get_vcard2 answer. */
