@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
-import { open, realpath } from 'node:fs/promises';
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { type FileHandle, lstat, open, realpath, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { badArgument, forbidden, notFound } from '../errors.js';
 
 /**
- * Files that admin commands read by path (`push_roster`, `push_roster_all`): confined to the
+ * Files that admin commands read or write by path (`push_roster`, `backup`, imports, exports): confined to the
  * configured data directory, because a command's caller (an HTTP client with admin rights) must
  * not make the server read whatever its user can. A relative path is taken from the data
  * directory; an absolute one must lie inside it. The check is made on the real path, after every
@@ -69,4 +69,90 @@ export async function readDataFile(dataDir: string, path: string, maxBytes: numb
   } finally {
     await fh.close();
   }
+}
+
+/** Refuses an empty path or one with a NUL byte. */
+function checkGiven(path: string): void {
+  if (path === '') throw badArgument('Empty file path');
+  if (path.includes('\0')) throw badArgument('Invalid file path');
+}
+
+/**
+ * The real path of an existing file or directory that a command names, inside `dataDir`
+ * (`kind` says which it must be). Errors as `readDataFile`'s. For commands that stream a file
+ * (imports) or walk a directory (`import_dir`, `import_prosody`) rather than read it whole.
+ */
+export async function existingDataPath(dataDir: string, path: string, kind: 'file' | 'directory'): Promise<string> {
+  checkGiven(path);
+  const given = resolve(dataDir);
+  const root = await realpath(given);
+  const lexical = resolve(root, path);
+  if (!inside(root, lexical) && !inside(given, resolve(given, path))) throw forbidden(`File is outside the data directory: ${path}`);
+  let real: string;
+  try {
+    real = await realpath(isAbsolute(path) ? path : lexical);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(`No such ${kind}: ${path}`);
+    throw badArgument(`Cannot read ${path}: ${code ?? (err as Error).message}`);
+  }
+  if (!inside(root, real)) throw forbidden(`File is outside the data directory: ${path}`);
+  const st = await stat(real);
+  if (kind === 'file' ? !st.isFile() : !st.isDirectory()) throw badArgument(`Not a ${kind === 'file' ? 'regular file' : 'directory'}: ${path}`);
+  return real;
+}
+
+/**
+ * The absolute path where a command may write the file `path` (`backup`, `export_piefxis`,
+ * `export2sql`, the docs commands), inside `dataDir`. The parent directory must exist and lie
+ * inside once its links are followed; an existing entry at `path` must be a regular file, not
+ * a link (so a link planted in the directory cannot redirect the write). Open the result with
+ * `openDataFileForWrite`, which refuses a link created in between.
+ */
+export async function writableDataPath(dataDir: string, path: string): Promise<string> {
+  checkGiven(path);
+  const given = resolve(dataDir);
+  const root = await realpath(given);
+  const lexical = resolve(root, path);
+  if (!inside(root, lexical) && !inside(given, resolve(given, path))) throw forbidden(`File is outside the data directory: ${path}`);
+  const target = isAbsolute(path) ? resolve(path) : lexical;
+  let parent: string;
+  try {
+    parent = await realpath(dirname(target));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(`No such directory: ${dirname(path)}`);
+    throw badArgument(`Cannot write ${path}: ${code ?? (err as Error).message}`);
+  }
+  if (!inside(root, parent)) throw forbidden(`File is outside the data directory: ${path}`);
+  const real = resolve(parent, basename(target));
+  if (real === root) throw badArgument(`Not a file: ${path}`);
+  try {
+    const st = await lstat(real);
+    if (!st.isFile()) throw badArgument(`Not a regular file: ${path}`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return real;
+}
+
+/** Opens a path from `writableDataPath` for writing (created 0600 or truncated), never through a link. */
+export async function openDataFileForWrite(real: string, path: string): Promise<FileHandle> {
+  try {
+    return await open(real, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+  } catch (err) {
+    throw badArgument(`Cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+/** Writes `content` to the file `path` inside `dataDir` (see `writableDataPath`). Returns its real path. */
+export async function writeDataFile(dataDir: string, path: string, content: string | Uint8Array): Promise<string> {
+  const real = await writableDataPath(dataDir, path);
+  const fh = await openDataFileForWrite(real, path);
+  try {
+    await fh.writeFile(content);
+  } finally {
+    await fh.close();
+  }
+  return real;
 }
