@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 
 import { parseArgs } from 'node:util';
 import { ConfigError, describeOptions, loadConfigFile, parseConfig, resolveIn } from './config/load.js';
@@ -30,9 +31,9 @@ Commands:
   version                        print the version
 `;
 
-function loadConfig(path: string | undefined): { config: Config; baseDir: string } {
+function loadConfig(path: string | undefined): { config: Config; baseDir: string; file?: string } {
   const file = path ?? process.env.PARLEY_CONFIG ?? (existsSync('parley.yml') ? 'parley.yml' : undefined);
-  if (file) return loadConfigFile(file);
+  if (file) return { ...loadConfigFile(file), file: resolve(file) };
   return { config: parseConfig({}), baseDir: process.cwd() };
 }
 
@@ -42,27 +43,9 @@ async function start(argv: string[]): Promise<number> {
     process.stdout.write(START_HELP + describeOptions() + '\n');
     return 0;
   }
-  const { config, baseDir } = loadConfig(values.config);
+  const first = loadConfig(values.config);
   // Loaded here, not at the top: `parley ctl` needs none of it and starts three times faster without it.
   const { Server } = await import('./server.js');
-  const server = new Server({
-    config,
-    baseDir,
-    announceAdmin: (jid, password, file) => {
-      process.stdout.write(
-        `\nCreated the admin account ${jid} with password: ${password}\n(also stored in ${file}, readable only by you)\n\n`,
-      );
-    },
-  });
-  // A bug in one handler must not take every user down with it.
-  process.on('unhandledRejection', (err) => server.log.error({ err }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => server.log.error({ err }, 'uncaught exception'));
-  await server.start();
-  const a = server.addresses;
-  const show = (l?: { address: string; port: number }) => (l ? `${l.address}:${l.port}` : 'off');
-  process.stdout.write(
-    `Parley ${VERSION} serving ${server.hosts.join(', ')}\n  c2s ${show(a.c2s)}  c2s+tls ${show(a.c2sTls)}  http ${show(a.http)}  https ${show(a.https)}\n  data ${server.dataDir}\n`,
-  );
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -70,8 +53,51 @@ async function start(argv: string[]): Promise<number> {
     await server.stop();
     process.exit(0);
   };
+  // `restart`: the same process, a new server from the configuration file read again.
+  const restart = async () => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await server.stop();
+      const next = first.file ? loadConfig(first.file) : first;
+      server = make(next);
+      await server.start();
+      announce(server);
+      stopping = false;
+    } catch (err) {
+      process.stderr.write(`parley: restart failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    }
+  };
+  const make = (c: { config: Config; baseDir: string; file?: string }) =>
+    new Server({
+      config: c.config,
+      baseDir: c.baseDir,
+      ...(c.file ? { configFile: c.file } : {}),
+      control: { stop: () => void stop(), restart: () => void restart() },
+      announceAdmin: (jid, password, file) => {
+        process.stdout.write(
+          `\nCreated the admin account ${jid} with password: ${password}\n(also stored in ${file}, readable only by you)\n\n`,
+        );
+      },
+    });
+  const announce = (s: InstanceType<typeof Server>) => {
+    const a = s.addresses;
+    const show = (l?: { address: string; port: number }) => (l ? `${l.address}:${l.port}` : 'off');
+    process.stdout.write(
+      `Parley ${VERSION} serving ${s.hosts.join(', ')}\n  c2s ${show(a.c2s)}  c2s+tls ${show(a.c2sTls)}  http ${show(a.http)}  https ${show(a.https)}\n  data ${s.dataDir}\n`,
+    );
+  };
+  let server = make(first);
+  // A bug in one handler must not take every user down with it.
+  process.on('unhandledRejection', (err) => server.log.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => server.log.error({ err }, 'uncaught exception'));
+  await server.start();
+  announce(server);
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  // logrotate's usual signal: open the log file again.
+  process.on('SIGHUP', () => server.node.reopenLog());
   return -1; // keep running
 }
 

@@ -27,6 +27,11 @@ export interface HookMap {
    * is the server's doing, not the client's.
    */
   'presence-available-out': { session: SessionRecord; presence: Element; resent: boolean };
+  /**
+   * Drop what is kept in memory in front of storage (ejabberd's `clear_cache`, `restart_module`):
+   * every module, or only `module`. What is read next comes from storage again.
+   */
+  'caches-clear': { module?: string };
 }
 
 /**

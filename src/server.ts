@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
+import { rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/schema.js';
-import { resolveIn } from './config/load.js';
+import { loadConfigFile, resolveIn } from './config/load.js';
+import { applyReload, planReload } from './config/reload.js';
 import { Hooks } from './hooks.js';
 import { Router } from './router/router.js';
 import { IqHandlers } from './router/iq.js';
@@ -16,7 +19,7 @@ import { bareOf } from './xmpp/account.js';
 import { loadTls, type TlsMaterial } from './transports/tls-material.js';
 import { CommandRegistry } from './admin/registry.js';
 import { setupDelivery } from './router/delivery.js';
-import { setupOrder, type AnyModule, type ModuleContext, type ServiceMap, type ServiceName, type StoreEnv } from './modules/module.js';
+import { setupOrder, type AnyModule, type ModuleContext, type ModuleInfo, type NodeControl, type ServiceMap, type ServiceName, type StoreEnv } from './modules/module.js';
 import { accountsModule, type AccountService } from './modules/accounts/index.js';
 import { rosterModule } from './modules/roster/index.js';
 import { presenceModule } from './modules/presence/index.js';
@@ -33,6 +36,7 @@ import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
+import { operationsModule } from './modules/operations/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -56,6 +60,7 @@ export const MODULES: readonly AnyModule[] = [
   lastModule,
   sharedRosterModule,
   privateModule,
+  operationsModule,
 ];
 
 export interface ServerOptions {
@@ -67,6 +72,19 @@ export interface ServerOptions {
   announceAdmin?: (jid: string, password: string, file: string) => void;
   /** Modules to run besides MODULES (set up after them, unless they are dependencies of them). */
   modules?: readonly AnyModule[];
+  /** The configuration file the config came from: `reload_config` reads it again. */
+  configFile?: string;
+  /**
+   * What `stop` and `restart` do to the process (`parley start`: exit; build a new server from the
+   * file). Without it, `stop` stops this server and `restart` is refused.
+   */
+  control?: { stop(): void; restart?(): void };
+}
+
+/** A log destination that can be opened again (pino's SonicBoom). */
+interface ReopenableDestination {
+  reopen(file?: string): void;
+  flushSync?(): void;
 }
 
 export { VERSION } from './version.js';
@@ -98,12 +116,32 @@ export class Server {
   }
   private readonly hostSet: Set<string>;
   private readonly options: ServerOptions;
+  /** The log file's stream, when `logFile` is set and no logger was given. */
+  private readonly logDestination?: ReopenableDestination;
+  private readonly logFilePath?: string;
+  /** The loggers made for modules: a level change reaches them too (pino children keep their own). */
+  private readonly moduleLogs: Logger[] = [];
+  private readonly running: ModuleInfo[] = [];
+  private stopping?: Promise<void>;
+  private resolveStopped!: () => void;
+  /** Settles once `stop` has finished (whoever called it: a signal, the `stop` command, a test). */
+  readonly stopped = new Promise<void>((r) => (this.resolveStopped = r));
 
   constructor(options: ServerOptions) {
     this.options = options;
     this.config = options.config;
     this.dataDir = resolveIn(options.baseDir ?? process.cwd(), this.config.dataDir);
-    this.log = options.logger ?? pino({ level: this.config.logLevel });
+    if (options.logger) {
+      this.log = options.logger;
+    } else if (this.config.logFile !== undefined) {
+      this.logFilePath = resolveIn(this.dataDir, this.config.logFile);
+      mkdirSync(dirname(this.logFilePath), { recursive: true, mode: 0o750 });
+      const dest = pino.destination({ dest: this.logFilePath, sync: false, mkdir: true });
+      this.logDestination = dest;
+      this.log = pino({ level: this.config.logLevel }, dest);
+    } else {
+      this.log = pino({ level: this.config.logLevel });
+    }
     this.hostSet = new Set(this.config.hosts.map((h) => nameprep(h)));
     this.nodeName = `parley@${this.config.hosts[0]}`;
     this.sessions = new LocalSessionDirectory(this.nodeName);
@@ -186,7 +224,7 @@ export class Server {
         prepareHost: (host) => this.prepareHost(host),
         config: this.config,
         dataDir: this.dataDir,
-        log: this.log.child({ module: m.name }),
+        log: this.moduleLog(m.name),
         router: this.router,
         iq: this.iq,
         hooks: this.hooks,
@@ -200,8 +238,10 @@ export class Server {
         uptimeSeconds: () => this.uptimeSeconds(),
         isAdmin: (account) => this.admins().has(bareOf(account)),
         authFailures: this.authLimiter,
+        node: this.node,
       };
       const service: unknown = m.setup?.(ctx);
+      this.running.push({ name: m.name, summary: m.summary });
       if (service !== undefined) this.services.set(m.name, service);
       // Commands get the module's context without its stores: they go through the service.
       const { store: _, ...commandContext } = ctx;
@@ -209,13 +249,77 @@ export class Server {
     }
   }
 
-  async stop(): Promise<void> {
-    // Clients learn why the connection ends before the listeners drop the sockets.
-    for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
-    await new Promise((r) => setImmediate(r));
-    if (this.listeners) await this.listeners.stop();
-    if (this.storage) await this.storage.close();
+  /** Stops the node; a second call waits for the first. */
+  stop(): Promise<void> {
+    return (this.stopping ??= (async () => {
+      // Clients learn why the connection ends before the listeners drop the sockets.
+      for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
+      await new Promise((r) => setImmediate(r));
+      if (this.listeners) await this.listeners.stop();
+      if (this.storage) await this.storage.close();
+      this.logDestination?.flushSync?.();
+      this.resolveStopped();
+    })());
   }
+
+  private moduleLog(name: string): Logger {
+    const log = this.log.child({ module: name });
+    this.moduleLogs.push(log);
+    return log;
+  }
+
+  /** The node as the operations commands see it. */
+  readonly node: NodeControl = {
+    stop: () => {
+      // After the command's answer is on its way: the caller learns the node is stopping.
+      setTimeout(() => {
+        if (this.options.control) this.options.control.stop();
+        else void this.stop();
+      }, 50).unref();
+    },
+    restart: () => {
+      const restart = this.options.control?.restart;
+      if (!restart) throw new Error('restart needs a node started by `parley start`');
+      setTimeout(() => restart(), 50).unref();
+    },
+    modules: () => [...this.running],
+    modulesAvailable: () => [...MODULES, ...(this.options.modules ?? [])].map((m) => ({ name: m.name, summary: m.summary })),
+    logLevel: () => this.log.level,
+    setLogLevel: (level) => {
+      this.log.level = level;
+      for (const l of this.moduleLogs) l.level = level;
+    },
+    logFile: () => this.logFilePath,
+    reopenLog: () => {
+      if (!this.logDestination) return false;
+      this.logDestination.reopen();
+      return true;
+    },
+    rotateLog: async () => {
+      if (!this.logDestination || !this.logFilePath) return undefined;
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const rotated = `${this.logFilePath}.${stamp}`;
+      this.logDestination.flushSync?.();
+      await rename(this.logFilePath, rotated);
+      this.logDestination.reopen();
+      return rotated;
+    },
+    reloadConfig: async () => {
+      const file = this.options.configFile;
+      if (file === undefined) throw new Error('this node was started without a configuration file');
+      const next = loadConfigFile(file).config; // a ConfigError names the bad key; nothing is applied
+      const { apply, needRestart } = planReload(this.config, next);
+      // Checked before anything changes: a bad admin entry leaves the old configuration whole.
+      const admins = apply.includes('admins') ? prepareAdmins(next.admins ?? [`admin@${this.config.hosts[0]}`]) : undefined;
+      applyReload(this.config, next, apply);
+      if (admins) this.adminSet = admins;
+      if (apply.includes('logLevel')) this.node.setLogLevel(this.config.logLevel);
+      this.log.info({ applied: apply, needRestart }, 'configuration reloaded');
+      return { applied: apply, needRestart };
+    },
+    configFile: () => this.options.configFile,
+    clearCaches: (module) => this.hooks.emit('caches-clear', module === undefined ? {} : { module }),
+  };
 
   uptimeSeconds(): number {
     return Math.floor((Date.now() - this.startedAt) / 1000);

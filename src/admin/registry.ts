@@ -39,7 +39,13 @@ export type ResultSpec =
   | { readonly name: string; readonly type: 'rescode' }
   | { readonly name: string; readonly type: 'restuple'; /** Type only: the domain value. */ readonly __value?: unknown }
   | { readonly name: string; readonly type: 'string' | 'integer' }
-  | { readonly name: string; readonly type: 'list'; readonly of: ResultSpec }
+  | {
+      readonly name: string;
+      readonly type: 'list';
+      readonly of: ResultSpec;
+      /** A list of two-field tuples that ejabberd shows as one object, first field to second (modules_installed, H4). */
+      readonly keyed?: boolean;
+    }
   | { readonly name: string; readonly type: 'tuple'; readonly fields: readonly ResultSpec[] };
 
 /** The value a command returns for a result spec. */

@@ -65,6 +65,11 @@ export const configSchema = z
     dataDir: z.string().min(1).default('./data').describe('directory for the database, certificates and secrets'),
     admins: z.array(z.string()).optional().describe('admin accounts as user@host, compared after preparation (Admin@Example.org is admin@example.org); an entry that is not user@host stops the start (default: admin@<first host>)'),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    logFile: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('write the log (JSON lines) to this file, relative to dataDir, instead of standard output; reopen_log and SIGHUP reopen it, rotate_log renames it'),
     storage: z
       .object({
         backend: z.enum(['sqlite', 'postgres']).default('sqlite'),

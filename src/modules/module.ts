@@ -97,6 +97,52 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
    * in): `clear` forgets the failures of the addresses matching, and returns how many had some.
    */
   readonly authFailures: { clear(match: (ip: string) => boolean): number };
+  /** This node as a whole: stop, restart, its modules, logging and configuration (operations commands). */
+  readonly node: NodeControl;
+}
+
+/** A module as the operations commands list it. */
+export interface ModuleInfo {
+  readonly name: string;
+  readonly summary: string;
+}
+
+/** What reloading the configuration file did. */
+export interface ReloadOutcome {
+  /** Keys whose new values are in effect (`limits.maxRosterItems`, `logLevel`, ...). */
+  readonly applied: readonly string[];
+  /** Keys that changed but take effect only at the next start (listeners, storage, hosts, ...). */
+  readonly needRestart: readonly string[];
+}
+
+/**
+ * The node itself, for the operations commands: what ejabberd does to its Erlang node, Parley does
+ * to its process and server here. `stop` and `restart` act after the command has answered.
+ */
+export interface NodeControl {
+  /** Stops the node (`parley start` then exits); the caller's answer is written first. */
+  stop(): void;
+  /** Stops the node and starts it again with its configuration file read again. */
+  restart(): void;
+  /** The modules this node runs, in set-up order. */
+  modules(): readonly ModuleInfo[];
+  /** The modules Parley ships (a node may run fewer, as tests do). */
+  modulesAvailable(): readonly ModuleInfo[];
+  /** The log level in effect (pino's names). */
+  logLevel(): string;
+  setLogLevel(level: string): void;
+  /** The log file, when logging goes to one (`logFile`); undefined when it goes to standard output. */
+  logFile(): string | undefined;
+  /** Opens the log file again (after an outside rotation); false when logging goes to standard output. */
+  reopenLog(): boolean;
+  /** Renames the log file with a time stamp and opens a new one; its new name, or undefined without a log file. */
+  rotateLog(): Promise<string | undefined>;
+  /** Reads the configuration file again and applies what can change while running. */
+  reloadConfig(): Promise<ReloadOutcome>;
+  /** The configuration file the node was started with, if any. */
+  configFile(): string | undefined;
+  /** Drops the in-memory caches of every module, or of one. */
+  clearCaches(module?: string): Promise<void>;
 }
 
 /**
@@ -110,6 +156,8 @@ export type CommandContext<S = void, D extends ServiceName = never> = Omit<Modul
 
 export interface ModuleDeclaration<N extends string = string, D extends ServiceName = never, St = undefined> {
   readonly name: N;
+  /** One line on what the module serves (`modules_installed`, `modules_available`). */
+  readonly summary: string;
   /** Modules whose services this one uses; they are set up first. */
   readonly dependencies?: readonly D[];
   /** Builds the module's own stores from the storage backend. */

@@ -6,7 +6,7 @@ import { defineModule, setupOrder, type AnyModule } from '../../src/modules/modu
 import { commandsIn, int, intResult, str } from '../../src/admin/define.js';
 import { MODULES } from '../../src/server.js';
 
-const mod = (name: string, ...dependencies: string[]): AnyModule => ({ name, dependencies });
+const mod = (name: string, ...dependencies: string[]): AnyModule => ({ name, summary: name, dependencies });
 const names = (list: AnyModule[]) => list.map((m) => m.name);
 
 test('modules are set up after their dependencies, otherwise in list order', () => {
@@ -65,6 +65,7 @@ test('command arguments and results are typed from their declaration', () => {
 test('a module sees only the services it declared', () => {
   defineModule({
     name: 'needs_accounts',
+    summary: 'test',
     dependencies: ['accounts'],
     setup(ctx) {
       void ctx.services.accounts;
@@ -73,5 +74,5 @@ test('a module sees only the services it declared', () => {
     },
   });
   // @ts-expect-error: a module named in the service map returns that service
-  defineModule({ name: 'roster', dependencies: ['accounts'], setup: () => undefined });
+  defineModule({ name: 'roster', summary: 'test', dependencies: ['accounts'], setup: () => undefined });
 });

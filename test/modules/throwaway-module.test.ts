@@ -57,6 +57,7 @@ let store: ValueStore<string> | undefined;
 
 const favoriteModule = defineModule({
   name: 'favorite',
+  summary: 'A favorite word per account (a module written in a test)',
   dependencies: ['accounts'],
   // A value per account, of the storage's value kind: no SQL, and removed with the account.
   stores: ({ storage }) => (store = storage.value('favorite', textCodec)),

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import pg from 'pg';
-import { Server } from '../../src/server.js';
+import { Server, type ServerOptions } from '../../src/server.js';
 import { parseConfig } from '../../src/config/load.js';
 import { loadTls } from '../../src/transports/tls-material.js';
 import { connect, type ClientOptions, type TestClient } from './client.js';
@@ -19,7 +19,7 @@ process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
  * generating it pass `tls: {}` and get their own.
  */
 let sharedTls: string | undefined;
-async function sharedTlsDir(): Promise<string> {
+export async function sharedTlsDir(): Promise<string> {
   if (sharedTls) return sharedTls;
   const dir = join(tmpdir(), `parley-test-tls-${userInfo().uid}`);
   if (!existsSync(join(dir, 'tls', 'key.pem'))) {
@@ -78,7 +78,7 @@ export async function dropSchema(schema: string): Promise<void> {
  * storage backend, it is the one PARLEY_TEST_STORAGE selects; on PostgreSQL each server gets a fresh
  * schema, dropped by close().
  */
-export async function startParley(config: Record<string, unknown> = {}): Promise<Parley> {
+export async function startParley(config: Record<string, unknown> = {}, options: Pick<ServerOptions, 'configFile' | 'control'> = {}): Promise<Parley> {
   const dataDir = mkdtempSync(join(tmpdir(), 'parley-test-'));
   if (config.tls === undefined) cpSync(await sharedTlsDir(), join(dataDir, 'tls'), { recursive: true });
   const listen = { address: '127.0.0.1', port: 0 };
@@ -95,7 +95,7 @@ export async function startParley(config: Record<string, unknown> = {}): Promise
     listen: { c2s: listen, c2sTls: listen, http: listen, https: listen },
     ...config,
   });
-  const server = new Server({ config: cfg, logger: pino({ level: 'silent' }) });
+  const server = new Server({ config: cfg, logger: pino({ level: 'silent' }), ...options });
   try {
     await server.start();
   } catch (err) {

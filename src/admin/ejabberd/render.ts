@@ -31,7 +31,12 @@ export function successBody(command: string, spec: ResultSpec, value: unknown): 
       return rescodeOk(value) ? 0 : 1;
     case 'restuple':
       return restupleText(command, value);
-    case 'list':
+    case 'list': {
+      const shaped = shape(spec, value);
+      if (!spec.keyed || spec.of.type !== 'tuple' || !Array.isArray(shaped)) return shaped;
+      const [k, v] = spec.of.fields.map((f) => f.name) as [string, string];
+      return Object.fromEntries((shaped as Record<string, unknown>[]).map((row) => [row[k], row[v]]));
+    }
     case 'tuple':
       return shape(spec, value);
     default:

@@ -14,6 +14,7 @@ declare module '../module.js' {
 /** Accounts: creation, removal and passwords. */
 export const accountsModule = defineModule({
   name: 'accounts',
+  summary: 'Accounts and their credentials (SCRAM-SHA-1/256, PLAIN), registration and removal',
   stores: ({ storage }) => storage.accounts,
   setup: (ctx) => new AccountService(ctx),
   commands: accountCommands,

@@ -27,7 +27,15 @@ export class AccountService {
   private readonly recent = new Map<string, { digest: string; until: number }>();
   private epoch = 0;
 
-  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {}
+  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module !== undefined && module !== ctx.name) return;
+      this.epoch++;
+      this.recent.clear();
+      this.verified.clear();
+      this.decoy = undefined;
+    });
+  }
 
   /** SHA-256 under the per-process key (a prefix: only equality is asked of it), in one call. */
   private passwordDigest(bare: string, password: string): string {

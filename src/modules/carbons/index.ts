@@ -24,6 +24,7 @@ function wrap(kind: 'sent' | 'received', stanza: Element, to: SessionRecord): El
 /** XEP-0280 message carbons: every resource of an account sees its one-to-one chats. */
 export const carbonsModule = defineModule({
   name: 'carbons',
+  summary: 'Message Carbons (XEP-0280): copies of a chat to every resource of the account',
   dependencies: ['disco'],
   setup: setupCarbons,
 });

@@ -12,6 +12,7 @@ declare module '../module.js' {
 /** Service discovery (XEP-0030); other modules announce their features through its service. */
 export const discoModule = defineModule({
   name: 'disco',
+  summary: 'Service Discovery (XEP-0030) of the server and its accounts',
   dependencies: ['accounts', 'roster'],
   setup: (ctx) => new DiscoService(ctx),
 });

@@ -18,6 +18,7 @@ declare module '../module.js' {
  */
 export const lastModule = defineModule({
   name: 'last',
+  summary: 'Last Activity (XEP-0012) and the commands on idle accounts',
   dependencies: ['accounts', 'roster', 'disco'],
   stores: ({ storage }) => storage.value<LastActivity>('last', jsonCodec),
   setup: (ctx) => new LastService(ctx),

@@ -14,6 +14,7 @@ declare module '../module.js' {
 /** Offline storage (XEP-0160): messages kept for accounts with no available resource. */
 export const offlineModule = defineModule({
   name: 'offline',
+  summary: 'Offline message storage, with expiry (XEP-0160, XEP-0079)',
   dependencies: ['accounts'],
   stores: ({ storage }) => storage.offline,
   setup: (ctx) => new OfflineService(ctx),

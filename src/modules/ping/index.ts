@@ -6,6 +6,7 @@ import { VERSION } from '../../version.js';
 /** XEP-0199 ping, XEP-0092 software version and XEP-0202 entity time, answered by the server. */
 export const pingModule = defineModule({
   name: 'ping',
+  summary: 'XMPP Ping (XEP-0199)',
   dependencies: ['disco'],
   setup({ iq, services: { disco } }) {
     iq.register({ xmlns: NS.ping, target: 'both', get: () => undefined });

@@ -14,6 +14,7 @@ declare module '../module.js' {
 /** Presence broadcast, probes and subscriptions (RFC 6121 §3, §4); subscription state lives in the roster. */
 export const presenceModule = defineModule({
   name: 'presence',
+  summary: 'Presence and subscriptions (RFC 6121)',
   dependencies: ['accounts', 'roster'],
   // Inbound subscription requests awaiting an answer, complete (RFC 6121 §3.1.3).
   stores: ({ storage }) => storage.map('subscription-requests', textCodec),

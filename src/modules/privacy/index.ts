@@ -27,6 +27,7 @@ declare module '../../router/session.js' {
  */
 export const privacyModule = defineModule({
   name: 'privacy',
+  summary: 'Privacy Lists (XEP-0016) and Blocking Command (XEP-0191)',
   dependencies: ['accounts', 'roster', 'disco'],
   stores: ({ storage }): PrivacyStore => storage.value('privacy', jsonCodec),
   setup: (ctx) => new PrivacyService(ctx),

@@ -59,6 +59,11 @@ export class PrivacyService {
     ctx.services.disco.hostFeatures.add(NS_PRIVACY);
     ctx.services.disco.hostFeatures.add(NS_BLOCKING);
     ctx.hooks.on('account-removed', (a) => this.forget(bareOf(a)));
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module !== undefined && module !== ctx.name) return;
+      this.generation++;
+      this.cache.clear();
+    });
   }
 
   private get maxLists(): number {

@@ -19,6 +19,7 @@ declare module '../module.js' {
  */
 export const privateModule = defineModule({
   name: 'private',
+  summary: 'Private XML Storage (XEP-0049)',
   dependencies: ['accounts'],
   stores: ({ storage }) => storage.map('private', textCodec),
   setup: (ctx) => new PrivateService(ctx),

@@ -78,6 +78,7 @@ export async function handlePreAuthRegistration(server: RegistrationHost, iq: El
 /** XEP-0077 after authentication: password change and account removal by the user. */
 export const registerModule = defineModule({
   name: 'register',
+  summary: 'In-Band Registration (XEP-0077): new accounts, password change, removal',
   dependencies: ['accounts', 'disco'],
   setup: setupRegister,
 });

@@ -16,6 +16,7 @@ declare module '../module.js' {
 /** Rosters (RFC 6121 §2): the jabber:iq:roster handler, roster pushes, and the roster commands. */
 export const rosterModule = defineModule({
   name: 'roster',
+  summary: 'Roster management (RFC 6121), roster versioning',
   dependencies: ['accounts'],
   stores: ({ storage }) => storage.roster,
   setup: (ctx) => new RosterService(ctx),

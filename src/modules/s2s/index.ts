@@ -7,5 +7,6 @@ import { s2sCommands } from './commands.js';
  */
 export const s2sModule = defineModule({
   name: 's2s',
+  summary: 'Server-to-server connections and their commands',
   commands: s2sCommands,
 });

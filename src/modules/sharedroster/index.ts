@@ -19,6 +19,7 @@ declare module '../module.js' {
  */
 export const sharedRosterModule = defineModule({
   name: 'sharedroster',
+  summary: 'Shared roster groups (ejabberd mod_shared_roster)',
   dependencies: ['accounts', 'roster'],
   stores: ({ storage }) => storage.sharedGroups,
   setup: (ctx) => new SharedGroupService(ctx),

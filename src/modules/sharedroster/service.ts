@@ -77,6 +77,9 @@ export class SharedGroupService implements RosterProvider {
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster', SharedGroupStore>) {
     ctx.services.roster.addProvider(this);
     ctx.hooks.on('account-created', (a) => this.accountCreated(a));
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module === undefined || module === ctx.name) this.forgetGroupsExist();
+    });
     ctx.hooks.on('account-removing', (p) => this.accountRemoving(p));
     ctx.hooks.on('account-removed', (a) => this.accountRemoved(a));
     ctx.hooks.on('session-opened', ({ session }) => this.onlineChanged(session.jid.bare, session.jid.full, true));

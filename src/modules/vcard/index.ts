@@ -17,6 +17,7 @@ declare module '../module.js' {
  */
 export const vcardModule = defineModule({
   name: 'vcard',
+  summary: 'vCard-temp (XEP-0054) and avatar hashes in presence (XEP-0153)',
   dependencies: ['accounts', 'presence', 'disco'],
   stores: ({ storage }) => ({ vcards: storage.value('vcard', textCodec), avatars: storage.value('vcard-avatar', textCodec) }),
   setup: (ctx) => new VcardService(ctx),
