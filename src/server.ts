@@ -37,6 +37,7 @@ import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
 import { operationsModule } from './modules/operations/index.js';
+import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -61,6 +62,7 @@ export const MODULES: readonly AnyModule[] = [
   sharedRosterModule,
   privateModule,
   operationsModule,
+  oauthModule,
 ];
 
 export interface ServerOptions {
@@ -161,6 +163,11 @@ export class Server {
   /** Accounts, for the streams' SASL and the admin surfaces' authentication. */
   get accounts(): AccountService {
     return this.service('accounts');
+  }
+
+  /** OAuth tokens, when the module runs (bearer credentials of the admin API, /oauth). */
+  get oauth(): OAuthService | undefined {
+    return this.services.get('oauth') as OAuthService | undefined;
   }
 
   get offline(): OfflineService {

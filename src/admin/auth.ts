@@ -1,7 +1,8 @@
 import type { AdminHost } from './host.js';
 import { ConfigError } from '../config/load.js';
 import { parseJID, tryParseJID } from '../xmpp/jid.js';
-import { accountOf } from '../xmpp/account.js';
+import { accountOf, bareOf } from '../xmpp/account.js';
+import type { Principal } from '../http/auth.js';
 
 /**
  * The configured `admins`, prepared as callers' JIDs are (nodeprep, nameprep, bare), so that
@@ -35,9 +36,17 @@ export async function authenticateBasic(server: AdminHost, header: string, ip: s
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  const jid = tryParseJID(decoded.slice(0, colon));
+  return verifyAccountPassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip);
+}
+
+/**
+ * Checks an account's JID and password for the admin surfaces (HTTP basic auth, the OAuth password
+ * grant and authorization page): the bare JID, or undefined. Failures count against the address
+ * like failed XMPP logins (limits.authFailuresPerMinute).
+ */
+export async function verifyAccountPassword(server: AdminHost, jidText: string, password: string, ip: string): Promise<string | undefined> {
+  const jid = tryParseJID(jidText);
   if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
-  const password = decoded.slice(colon + 1);
   // A password verified lately cannot fail: no ticket to wait for, but a blocked address stays refused.
   if (server.accounts.verifiedRecently(jid.bare, password)) return server.authLimiter.blocked(ip) ? undefined : jid.bare;
   const ticket = await server.authLimiter.acquire(ip);
@@ -55,4 +64,12 @@ export async function authenticateBasic(server: AdminHost, header: string, ip: s
   }
   ticket.release();
   return jid.bare;
+}
+
+/** The principal of an OAuth bearer token (its account and scopes), or undefined for an unknown, revoked or expired one. */
+export async function bearerPrincipal(server: AdminHost, token: string): Promise<Principal | undefined> {
+  const grant = await server.oauth?.verify(token);
+  if (!grant) return undefined;
+  const jid = bareOf(grant.account);
+  return { scheme: 'bearer', jid, name: jid, scopes: grant.scopes };
 }

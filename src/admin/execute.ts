@@ -63,11 +63,17 @@ function whoMatches(rule: PermissionRule, caller: Caller): boolean {
   return false;
 }
 
+/** Whether an OAuth token's scopes cover the command (then the rules decide, as for any caller). */
+export function scopeAllows(def: AnyCommand, scopes: readonly string[]): boolean {
+  return scopes.includes(def.name) || scopes.includes('ejabberd:admin') || (scopes.includes('ejabberd:user') && def.policy === 'user');
+}
+
 /**
  * Whether the caller may run the command. Beyond the rules, a command with policy `user`
  * may be run by any authenticated account on itself (ejabberd's user policy).
  */
 export function isAllowed(server: AdminHost, def: AnyCommand, caller: Caller, args: Args): boolean {
+  if (caller.scopes && !scopeAllows(def, caller.scopes)) return false;
   for (const rule of Object.values(permissionRules(server))) {
     if (rule.from && !rule.from.includes(caller.surface)) continue;
     if (whoMatches(rule, caller) && matchesWhat(def, rule.what)) return true;

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AccountService } from '../modules/accounts/index.js';
+import type { OAuthService } from '../modules/oauth/index.js';
 import type { AuthLimiter } from '../c2s/auth-limiter.js';
 import type { CommandRegistry } from './registry.js';
 
@@ -16,6 +17,8 @@ export interface AdminHost {
   readonly commands: CommandRegistry;
   readonly accounts: AccountService;
   readonly authLimiter: AuthLimiter;
+  /** OAuth tokens (bearer credentials, /oauth), when the module runs. */
+  readonly oauth: OAuthService | undefined;
   /** The configured admin accounts, as prepared bare JIDs. */
   admins(): Set<string>;
   isLocalHost(domain: string): boolean;

@@ -72,6 +72,12 @@ export interface Caller {
   jid?: string;
   admin: boolean;
   ip?: string;
+  /**
+   * An OAuth bearer caller's scopes: only what they allow may run (`ejabberd:admin`: anything the
+   * rules allow the account; `ejabberd:user`: the account's own user-policy commands; a command name:
+   * that command). Undefined for callers with a password or on the console.
+   */
+  scopes?: readonly string[];
 }
 
 /** Bound arguments of a command whose declaration is not known statically (surfaces, permissions). */

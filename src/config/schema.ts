@@ -236,6 +236,19 @@ export const configSchema = z
           .min(256)
           .default(65_536)
           .describe('private XML storage (XEP-0049): bytes of one stored element, serialized as UTF-8; a larger one is refused (not-acceptable)'),
+        maxOAuthTokensPerAccount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100)
+          .describe('OAuth: unexpired tokens one account may hold; issuing one more is refused (oauth_issue_token 403, /oauth/token 400 invalid_request)'),
+        maxOAuthClients: z.number().int().min(1).default(1000).describe('OAuth: registered clients; adding one more is refused (403)'),
+        maxOAuthTokenTtl: z
+          .number()
+          .int()
+          .min(1)
+          .default(31_536_000)
+          .describe('OAuth: the longest lifetime of a token in seconds (a year); a longer ttl is refused (400)'),
       })
       .strict()
       .default({
@@ -260,6 +273,9 @@ export const configSchema = z
         maxSharedRosterGroupMembers: 10_000,
         maxPrivateElements: 100,
         maxPrivateElementSize: 65_536,
+        maxOAuthTokensPerAccount: 100,
+        maxOAuthClients: 1000,
+        maxOAuthTokenTtl: 31_536_000,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
@@ -279,6 +295,17 @@ export const configSchema = z
       .record(z.string(), permissionRule)
       .optional()
       .describe('ejabberd-style api_permissions; default: admins may call everything, loopback may call status'),
+    oauth: z
+      .object({
+        expire: z
+          .number()
+          .int()
+          .min(1)
+          .default(4_294_967)
+          .describe("lifetime in seconds of tokens /oauth/token and the authorization page issue when the client asks none (ejabberd's oauth_expire)"),
+      })
+      .strict()
+      .default({ expire: 4_294_967 }),
     ctl: z
       .object({ socket: z.string().default('ctl.sock').describe('control socket, relative to dataDir') })
       .strict()

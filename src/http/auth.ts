@@ -7,6 +7,8 @@ export interface Principal {
   jid?: string;
   /** A name for logs and permission rules: the JID, the token's subject, `shared-secret`... */
   name: string;
+  /** What an OAuth token allows (`ejabberd:admin`, `ejabberd:user`, command names); absent for other schemes. */
+  scopes?: readonly string[];
 }
 
 /** What a scheme reads from a request. */

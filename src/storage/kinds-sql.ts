@@ -5,6 +5,7 @@
 import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
+import { SqlOAuth } from './oauth-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
@@ -315,6 +316,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     roster: stores.roster,
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
+    oauth: new SqlOAuth(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);

@@ -95,6 +95,7 @@ export interface Transaction extends StoreKinds {
   readonly roster: import('../modules/roster/store.js').RosterStore;
   readonly offline: import('../modules/offline/store.js').OfflineStore;
   readonly sharedGroups: import('../modules/sharedroster/store.js').SharedGroupStore;
+  readonly oauth: import('../modules/oauth/store.js').OAuthStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

@@ -126,6 +126,31 @@ CREATE TABLE shared_group_members (
 CREATE INDEX shared_group_members_account ON shared_group_members (member_host, member_user);
 `,
   },
+  {
+    version: 6,
+    description: 'OAuth: issued tokens (hashed) and registered clients',
+    // A token is found by its SHA-256 (the token itself is never stored); an account's tokens are
+    // counted (limits.maxOAuthTokensPerAccount) and removed with it; expired ones are purged.
+    sql: `
+CREATE TABLE oauth_tokens (
+  token_hash TEXT PRIMARY KEY,
+  host TEXT NOT NULL,
+  username {{bytetext}} NOT NULL,
+  scopes TEXT NOT NULL,
+  expires_at {{bigint}} NOT NULL,
+  created_at {{bigint}} NOT NULL
+);
+CREATE INDEX oauth_tokens_account ON oauth_tokens (host, username);
+CREATE INDEX oauth_tokens_expiry ON oauth_tokens (expires_at);
+CREATE TABLE oauth_clients (
+  client_id TEXT PRIMARY KEY,
+  client_name TEXT NOT NULL,
+  grant_type TEXT NOT NULL,
+  secret_hash TEXT,
+  redirect_uri TEXT
+);
+`,
+  },
 ];
 
 const TYPES = {

@@ -2,6 +2,7 @@ import type { AccountStore } from '../modules/accounts/store.js';
 import type { RosterStore } from '../modules/roster/store.js';
 import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
+import type { OAuthStore } from '../modules/oauth/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 
 /**
@@ -16,6 +17,8 @@ export interface Storage extends StoreKinds {
   offline: OfflineStore;
   /** Shared roster groups: per host, not per account (migration 5). */
   sharedGroups: SharedGroupStore;
+  /** OAuth tokens and clients: per server (migration 6). */
+  oauth: OAuthStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

@@ -991,7 +991,7 @@ describe('postgres specifics', () => {
         );
         assert.deepEqual(
           rows.map((r) => r.table_name),
-          ['accounts', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values'],
+          ['accounts', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values'],
         );
         const { rows: n } = await c.query(`SELECT COUNT(*)::int AS n FROM "${own}".accounts`);
         assert.equal(n[0].n, 1);

@@ -6,7 +6,7 @@ import { ArgumentError, bindNamedArgs } from './args.js';
 import { STATUS_OF, errorAnswer, successBody } from './render.js';
 import { openApiDocument } from '../docs/openapi.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
-import { authenticateBasic } from '../auth.js';
+import { authenticateBasic, bearerPrincipal } from '../auth.js';
 import { basicJid, bearer } from '../../http/auth.js';
 import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
 import { reply, type Dialect, type Reply, type RequestContext, type Route } from '../../http/layer.js';
@@ -75,8 +75,7 @@ export function ejabberdApi(server: AdminHost): Dialect {
     name: 'ejabberd',
     prefix: '/api',
     routes: [route('GET'), route('POST')],
-    // Parley issues no OAuth tokens: a bearer token is always an invalid one.
-    auth: [bearer(async () => undefined), basicJid((header, ip) => authenticateBasic(server, header, ip))],
+    auth: [bearer((token) => bearerPrincipal(server, token)), basicJid((header, ip) => authenticateBasic(server, header, ip))],
     codecs: [json],
     cors: {
       headers: CORS,
@@ -121,7 +120,10 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
     if (!auth.ok) return unauthorized(auth.scheme);
     const jid = auth.principal.jid!;
     caller.jid = jid;
-    caller.admin = server.admins().has(jid);
+    const scopes = auth.principal.scopes;
+    if (scopes) caller.scopes = scopes;
+    // A token gives an admin account its admin rights only with ejabberd:admin or the command's own scope.
+    caller.admin = server.admins().has(jid) && (!scopes || scopes.includes('ejabberd:admin') || scopes.includes(def.name));
   }
 
   let args;

@@ -3,6 +3,7 @@ import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlOAuth } from '../oauth-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -358,6 +359,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     roster: new PgRoster(sql),
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
+    oauth: new SqlOAuth(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     async close() {

@@ -6,6 +6,7 @@ import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlOAuth } from '../oauth-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -280,6 +281,7 @@ export function openSqlite(path: string): Storage {
     roster: new SqliteRoster(db, gate),
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
+    oauth: new SqlOAuth(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     async close() {
