@@ -35,9 +35,17 @@ export async function authenticateBasic(server: AdminHost, header: string, ip: s
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  const jid = tryParseJID(decoded.slice(0, colon));
+  return authenticatePassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip);
+}
+
+/**
+ * An account's JID and password, as the admin APIs take them (HTTP basic, XML-RPC's auth struct).
+ * Returns the caller's bare JID, or undefined when the credentials are not valid; failures count
+ * against the address like failed XMPP logins (limits.authFailuresPerMinute).
+ */
+export async function authenticatePassword(server: AdminHost, jidText: string, password: string, ip: string): Promise<string | undefined> {
+  const jid = tryParseJID(jidText);
   if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
-  const password = decoded.slice(colon + 1);
   // A password verified lately cannot fail: no ticket to wait for, but a blocked address stays refused.
   if (server.accounts.verifiedRecently(jid.bare, password)) return server.authLimiter.blocked(ip) ? undefined : jid.bare;
   const ticket = await server.authLimiter.acquire(ip);
