@@ -1,7 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { startParley, type Parley } from '../support/harness.js';
+import { eventually, startParley, type Parley } from '../support/harness.js';
+import { parseConfig } from '../../src/config/load.js';
 import { parseElement } from '../../src/xmpp/xml/parse.js';
 import type { Element } from '../../src/xmpp/xml/element.js';
 import { commandsIn } from '../../src/admin/define.js';
@@ -234,19 +235,38 @@ describe('XML-RPC with the default permission rules', () => {
     assert.ok(Array.isArray((r.result as { users: unknown[] }).users), r.text);
   });
 
-  test('connections to the XML-RPC listener count against limits.maxConnectionsPerIp', async () => {
-    const before = parley.server.listenerStats!.sockets;
-    const s = net.connect(port, '127.0.0.1');
-    await new Promise((r) => s.once('connect', r));
-    await waitFor(() => parley.server.listenerStats!.perIp['127.0.0.1']! >= 1 && parley.server.listenerStats!.sockets > before);
-    s.destroy();
-  });
 });
 
-async function waitFor(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(cond());
-}
+test('XML-RPC is off unless configured, loopback and port 4560 by default', async () => {
+  const cfg = parseConfig({ hosts: ['localhost'] });
+  assert.deepEqual(cfg.xmlrpc, { enabled: false, address: '127.0.0.1', port: 4560, httpPath: false });
+  const parley = await startParley();
+  try {
+    assert.equal(parley.server.addresses.xmlrpc, undefined);
+    // Nor is it served on the HTTP listener.
+    const res = await fetch(`http://127.0.0.1:${parley.ports.http}/xmlrpc`, { method: 'POST', body: call('status') });
+    assert.equal(res.status, 404);
+    await res.text();
+  } finally {
+    await parley.close();
+  }
+});
+
+test('connections to the XML-RPC listener count against limits.maxConnectionsPerIp', async () => {
+  const parley = await startParley({ xmlrpc: { enabled: true, port: 0 }, limits: { maxConnectionsPerIp: 2 } });
+  try {
+    const port = parley.server.addresses.xmlrpc!.port;
+    const held = [net.connect(parley.ports.c2s, '127.0.0.1'), net.connect(port, '127.0.0.1')];
+    await Promise.all(held.map((s) => new Promise((r) => s.once('connect', r))));
+    await eventually(() => parley.server.listenerStats!.perIp['127.0.0.1'] === 2, 3000, 'two connections counted');
+    const res = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: call('status') });
+    assert.equal(res.status, 503);
+    await res.text().catch(() => undefined);
+    for (const s of held) s.destroy();
+  } finally {
+    await parley.close();
+  }
+});
 
 describe('XML-RPC: the raw examples of seed 001, sent as written', () => {
   let parley: Parley;
