@@ -1,6 +1,8 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { eventually, startParley, type Parley } from '../support/harness.js';
 import { parseConfig } from '../../src/config/load.js';
 import { parseElement } from '../../src/xmpp/xml/parse.js';
@@ -72,6 +74,17 @@ const call = (method: string, ...params: string[]) =>
   `<?xml version="1.0" encoding="utf-8"?><methodCall><methodName>${method}</methodName><params>${params
     .map((p) => `<param><value>${p}</value></param>`)
     .join('')}</params></methodCall>`;
+
+const execFileP = promisify(execFile);
+
+function hasPython(): boolean {
+  try {
+    execFileSync('python3', ['-c', 'import xmlrpc.client']);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('XML-RPC with the default permission rules', () => {
   let parley: Parley;
@@ -222,6 +235,22 @@ describe('XML-RPC with the default permission rules', () => {
     assert.match(big.fault!.faultString, /larger than 1048576 bytes/);
     // Still serving.
     assert.equal(((await post(port, call('status', adminAuth))).result as { res: number }).res, 0);
+  });
+
+  test("a real client (Python's xmlrpc.client) calls commands and gets faults", { skip: !hasPython() && 'python3 is not installed' }, async () => {
+    const script = `
+import sys, xmlrpc.client
+s = xmlrpc.client.ServerProxy(sys.argv[1])
+auth = {"user": "admin", "server": "localhost", "password": sys.argv[2]}
+print(s.register(auth, {"user": "pyuser", "host": "localhost", "password": "pypw"}))
+print(s.registered_users(auth, {"host": "localhost"})["users"][-1])
+try:
+    s.registered_users(auth, {"host": "localhost", "extra": 1})
+except xmlrpc.client.Fault as f:
+    print(f.faultCode)
+`;
+    const { stdout } = await execFileP('python3', ['-c', script, `http://127.0.0.1:${port}/`, parley.adminPassword]);
+    assert.equal(stdout, "{'res': 0, 'text': 'User pyuser@localhost successfully registered'}\n{'username': 'pyuser'}\n-120\n");
   });
 
   test('a GET is a 400, as ejabberd answers it', async () => {
