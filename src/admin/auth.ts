@@ -36,15 +36,16 @@ export async function authenticateBasic(server: AdminHost, header: string, ip: s
   const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
-  return verifyAccountPassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip);
+  return authenticatePassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip);
 }
 
 /**
- * Checks an account's JID and password for the admin surfaces (HTTP basic auth, the OAuth password
- * grant and authorization page): the bare JID, or undefined. Failures count against the address
- * like failed XMPP logins (limits.authFailuresPerMinute).
+ * An account's JID and password, as the admin surfaces take them (HTTP basic, XML-RPC's auth
+ * struct, the OAuth password grant and authorization page). Returns the caller's bare JID, or
+ * undefined when the credentials are not valid; failures count against the address like failed
+ * XMPP logins (limits.authFailuresPerMinute).
  */
-export async function verifyAccountPassword(server: AdminHost, jidText: string, password: string, ip: string): Promise<string | undefined> {
+export async function authenticatePassword(server: AdminHost, jidText: string, password: string, ip: string): Promise<string | undefined> {
   const jid = tryParseJID(jidText);
   if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
   // A password verified lately cannot fail: no ticket to wait for, but a blocked address stays refused.

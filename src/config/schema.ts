@@ -306,6 +306,19 @@ export const configSchema = z
       })
       .strict()
       .default({ expire: 4_294_967 }),
+    xmlrpc: z
+      .object({
+        enabled: z.boolean().default(false).describe("ejabberd's XML-RPC interface (ejabberd_xmlrpc) on its own listener"),
+        address: z.string().min(1).default('127.0.0.1').describe('address to bind the XML-RPC listener'),
+        port: port.default(4560).describe('TCP port of the XML-RPC listener (0 picks a free one)'),
+        httpPath: z
+          .boolean()
+          .default(false)
+          .describe('also serve XML-RPC at POST /xmlrpc of the http/https listeners (ejabberd_xmlrpc as a request handler)'),
+      })
+      .strict()
+      .default({ enabled: false, address: '127.0.0.1', port: 4560, httpPath: false })
+      .describe('XML-RPC admin interface: the same commands and apiPermissions (from: xmlrpc) as /api; request bodies are limited by limits.maxHttpBodySize and connections by limits.maxConnectionsPerIp'),
     ctl: z
       .object({ socket: z.string().default('ctl.sock').describe('control socket, relative to dataDir') })
       .strict()

@@ -13,6 +13,7 @@ export interface ListenerHost extends StreamHost, AdminHost {
 }
 import type { ConnectionKind } from '../router/session.js';
 import { adminDialects } from '../admin/mounts.js';
+import { xmlRpcApi } from '../admin/xmlrpc/http.js';
 import { HttpLayer } from '../http/layer.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
@@ -28,11 +29,15 @@ export interface BoundAddresses {
   c2sTls?: BoundAddress;
   http?: BoundAddress;
   https?: BoundAddress;
+  xmlrpc?: BoundAddress;
   ctl?: string;
 }
 
 /** How long a refused connection may linger (read and discarded) before it is destroyed. */
 const REFUSED_GRACE_MS = 2000;
+
+/** Where the XML-RPC listener's requests are routed inside its HTTP layer (any request path is taken). */
+const XMLRPC_PATH = '/xmlrpc';
 
 export interface RateLimit {
   /** Bytes per second; 0: unlimited. */
@@ -372,7 +377,7 @@ class WebSocketTransport implements Transport {
   }
 }
 
-type ListenerName = 'c2s' | 'c2sTls' | 'http' | 'https';
+type ListenerName = 'c2s' | 'c2sTls' | 'http' | 'https' | 'xmlrpc';
 
 const POLICY_VIOLATION =
   `<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">` +
@@ -407,6 +412,8 @@ export class Listeners {
   private closeCtl?: () => Promise<void>;
   /** Every HTTP request that is not a WebSocket upgrade goes to the admin layer. */
   private readonly http: HttpLayer;
+  /** The XML-RPC listener's own layer: every request, whatever its path, is an XML-RPC call (as ejabberd's `[]` handler path). */
+  private readonly xmlrpc: HttpLayer;
 
   constructor(private readonly server: ListenerHost) {
     (this.wss.options as { maxPayload: number }).maxPayload = server.config.limits.maxStanzaSize + 1024;
@@ -417,6 +424,12 @@ export class Listeners {
       clientIp: (req) => clientAddress(server, req),
     });
     for (const dialect of adminDialects(server)) this.http.mount(dialect);
+    this.xmlrpc = new HttpLayer({
+      log: server.log,
+      bodyLimit: () => server.config.limits.maxHttpBodySize,
+      clientIp: (req) => clientAddress(server, req),
+    });
+    this.xmlrpc.mount(xmlRpcApi(server, XMLRPC_PATH));
   }
 
   async start(): Promise<BoundAddresses> {
@@ -434,6 +447,16 @@ export class Listeners {
       }
     }
     if (listen.https) out.https = await this.listen('https', listen.https, false);
+    const { xmlrpc } = this.server.config;
+    if (xmlrpc.enabled) {
+      out.xmlrpc = await this.listen('xmlrpc', xmlrpc, false);
+      if (!isLoopbackBind(xmlrpc.address)) {
+        this.server.log.warn(
+          { address: xmlrpc.address, port: out.xmlrpc.port },
+          'the XML-RPC listener (without TLS) is reachable from other machines: passwords cross the network in clear text; bind it to 127.0.0.1',
+        );
+      }
+    }
     const ctlPath = resolveIn(this.server.dataDir, this.server.config.ctl.socket);
     this.closeCtl = await startCtlServer(this.server, ctlPath);
     out.ctl = ctlPath;
@@ -445,11 +468,11 @@ export class Listeners {
   }
 
   private listen(name: ListenerName, where: { address: string; port: number }, proxyProtocol: boolean): Promise<BoundAddress> {
-    const web = name === 'http' || name === 'https';
+    const web = name === 'http' || name === 'https' || name === 'xmlrpc';
     // Half-open as http.Server's own sockets are; the HTTP code closes them.
     const srv = net.createServer({ allowHalfOpen: web, noDelay: true }, (s) => this.accept(s, name, proxyProtocol));
     this.servers.push(srv);
-    const httpServer = web ? this.httpServer(name === 'https') : undefined;
+    const httpServer = name === 'xmlrpc' ? this.xmlRpcServer() : web ? this.httpServer(name === 'https') : undefined;
     this.route[name] = (socket) => httpServer!.emit('connection', socket);
     return new Promise((resolve, reject) => {
       srv.once('error', reject);
@@ -517,6 +540,9 @@ export class Listeners {
       case 'http':
         this.route.http!(raw);
         break;
+      case 'xmlrpc':
+        this.route.xmlrpc!(raw);
+        break;
       case 'https':
         this.handshake(raw, (secure) => this.route.https!(secure));
         break;
@@ -582,9 +608,33 @@ export class Listeners {
     new C2SStream(this.server, new SocketTransport(socket, kind, secure, slot, this.server, ip, port), slot);
   }
 
-  private httpServer(secure: boolean): http.Server {
+  /** The XML-RPC listener's HTTP server: no WebSocket, every path is the XML-RPC endpoint. */
+  private xmlRpcServer(): http.Server {
+    const srv = this.plainHttpServer();
+    srv.on('request', (req, res) => {
+      req.url = XMLRPC_PATH;
+      this.xmlrpc.handle(req, res, false);
+    });
+    srv.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
+    });
+    return srv;
+  }
+
+  /** An http.Server that never listens (connections are handed to it), with the header and request deadlines. */
+  private plainHttpServer(): http.Server {
     const srv = http.createServer();
     this.httpServers.push(srv);
+    srv.requestTimeout = 30_000;
+    srv.headersTimeout = 10_000;
+    // The server never listens, but 'listening' starts its checks of the header and request timeouts.
+    srv.emit('listening');
+    return srv;
+  }
+
+  private httpServer(secure: boolean): http.Server {
+    const srv = this.plainHttpServer();
     srv.on('request', (req, res) => this.http.handle(req, res, secure));
     srv.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
       const path = (req.url ?? '/').split('?')[0];
@@ -611,11 +661,6 @@ export class Listeners {
         new C2SStream(this.server, new WebSocketTransport(ws, socket, slot, this.server, ip, req.socket.remotePort ?? 0, encrypted), slot);
       });
     });
-    srv.requestTimeout = 30_000;
-    srv.headersTimeout = 10_000;
-    // The server never listens (connections are handed to it), but 'listening' starts its checks of the
-    // header and request timeouts.
-    srv.emit('listening');
     return srv;
   }
 

@@ -43,13 +43,17 @@ const ARG_ALIASES: Readonly<Record<string, Readonly<Record<string, string>>>> = 
   srg_create: { label: 'name' }, // ejabberd 21.07 renamed it
 };
 
+/** The entries with the older argument names of ARG_ALIASES replaced by the current ones (ejabberd's rename_old_args). */
+export function renameOldArgs<V>(def: Pick<AnyCommand, 'name' | 'args'>, entries: [string, V][]): [string, V][] {
+  const aliases = ARG_ALIASES[def.name];
+  if (!aliases) return entries;
+  const known = new Set(def.args.map((a) => a.name));
+  return entries.map(([k, v]) => [Object.hasOwn(aliases, k) && !known.has(k) ? aliases[k]! : k, v]);
+}
+
 /** Binds named arguments as ejabberd does, accepting the older names; throws ArgumentError in ejabberd's words. */
 export function bindNamedArgs(def: Pick<AnyCommand, 'name' | 'args'>, entries: [string, unknown][], source: ArgSource): Args {
-  const aliases = ARG_ALIASES[def.name];
-  if (aliases) {
-    const known = new Set(def.args.map((a) => a.name));
-    entries = entries.map(([k, v]) => [Object.hasOwn(aliases, k) && !known.has(k) ? aliases[k]! : k, v]);
-  }
+  entries = renameOldArgs(def, entries);
   try {
     return bindArgs(def, entries, source);
   } catch (err) {

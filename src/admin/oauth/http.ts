@@ -1,5 +1,5 @@
 import type { AdminHost } from '../host.js';
-import { verifyAccountPassword } from '../auth.js';
+import { authenticatePassword } from '../auth.js';
 import { DomainError } from '../../errors.js';
 import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
 import { Reply, type Dialect, type RequestContext } from '../../http/layer.js';
@@ -98,7 +98,7 @@ async function token(server: AdminHost, ctx: RequestContext): Promise<Reply> {
   const password = p.get('password') ?? '';
   const ttl = ttlOf(server, p.get('ttl'));
   if (ttl === undefined) return oauthError(400, 'invalid_request', 'ttl must be a number of seconds');
-  const jid = await verifyAccountPassword(server, username, password, ctx.ip);
+  const jid = await authenticatePassword(server, username, password, ctx.ip);
   if (!jid) return oauthError(400, 'invalid_grant', 'Wrong username or password');
   const issued = await issue(server, jid, ttl, p.get('scope') ?? '');
   if (issued instanceof Reply) return issued;
@@ -147,7 +147,7 @@ async function authorizationToken(server: AdminHost, ctx: RequestContext): Promi
   const withState = (f: Record<string, string>) => (state === '' ? f : { ...f, state });
   const ttl = ttlOf(server, p.get('ttl'));
   if (ttl === undefined) return redirect(client.redirectUri, withState({ error: 'invalid_request', error_description: 'ttl must be a number of seconds' }));
-  const jid = await verifyAccountPassword(server, p.get('username') ?? '', p.get('password') ?? '', ctx.ip);
+  const jid = await authenticatePassword(server, p.get('username') ?? '', p.get('password') ?? '', ctx.ip);
   if (!jid) return redirect(client.redirectUri, withState({ error: 'access_denied', error_description: 'Wrong username or password' }));
   const issued = await issue(server, jid, ttl, p.get('scope') ?? '');
   if (issued instanceof Reply) {
