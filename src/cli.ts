@@ -132,7 +132,7 @@ async function ctl(argv: string[]): Promise<number> {
   const { config, baseDir } = loadConfig(configPath);
   const dataDir = resolveIn(baseDir, config.dataDir);
   const socket = resolveIn(dataDir, config.ctl.socket);
-  const res = await callCtl(socket, args, `parley@${config.hosts[0]}`);
+  const res = await callCtl(socket, args, `parley@${config.hosts[0]}`, (m) => process.stderr.write(`${m}\n`));
   process.stdout.write(res.stdout);
   return res.exitCode;
 }

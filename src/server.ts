@@ -38,6 +38,7 @@ import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
 import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
+import { portabilityModule } from './modules/portability/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -63,6 +64,7 @@ export const MODULES: readonly AnyModule[] = [
   privateModule,
   operationsModule,
   oauthModule,
+  portabilityModule,
 ];
 
 export interface ServerOptions {

@@ -78,6 +78,8 @@ export interface Caller {
    * that command). Undefined for callers with a password or on the console.
    */
   scopes?: readonly string[];
+  /** Where a long command reports progress as it goes (`parley ctl` prints it on stderr); absent elsewhere. */
+  progress?: (message: string) => void;
 }
 
 /** Bound arguments of a command whose declaration is not known statically (surfaces, permissions). */

@@ -317,7 +317,7 @@ export class C2SStream implements SessionStream {
       }
       if (this.mayAuthenticate()) {
         const mechs = f.c('mechanisms', { xmlns: NS.sasl });
-        for (const m of SUPPORTED_MECHANISMS) if (m !== 'PLAIN' || this.plainAllowed()) mechs.c('mechanism').t(m);
+        for (const m of this.server.config.c2s.saslMechanisms) if (m !== 'PLAIN' || this.plainAllowed()) mechs.c('mechanism').t(m);
         if (this.server.config.c2s.inBandRegistration) f.c('register', { xmlns: NS.registerFeature });
       }
     } else {
@@ -442,7 +442,7 @@ export class C2SStream implements SessionStream {
     const name = el.attrs.mechanism ?? '';
     if (this.server.authLimiter.blocked(this.ip)) return this.saslFailure(tooManyFailures(), false);
     if (name === 'PLAIN' && !this.plainAllowed()) return this.saslFailure(new SaslError('encryption-required', 'PLAIN needs TLS'), false);
-    const mech = SUPPORTED_MECHANISMS.includes(name) ? createMechanism(name, this.server.accounts.saslBackend(this.host)) : undefined;
+    const mech = SUPPORTED_MECHANISMS.includes(name) && (this.server.config.c2s.saslMechanisms as readonly string[]).includes(name) ? createMechanism(name, this.server.accounts.saslBackend(this.host)) : undefined;
     if (!mech) return this.saslFailure(new SaslError('invalid-mechanism'), false);
     const data = this.decode(el);
     if (!data) return this.saslFailure(new SaslError('incorrect-encoding'), false);

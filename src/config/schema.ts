@@ -118,6 +118,13 @@ export const configSchema = z
         requireTls: z.boolean().default(true).describe('refuse authentication before STARTTLS (loopback is exempt)'),
         allowPlainWithoutTlsOnLoopback: z.boolean().default(true),
         inBandRegistration: z.boolean().default(false).describe('XEP-0077 account creation by clients'),
+        saslMechanisms: z
+          .array(z.enum(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN']))
+          .min(1)
+          .default(['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'])
+          .describe(
+            'SASL mechanisms offered, in order. After importing accounts that have SCRAM-SHA-1 keys only (Prosody, ejabberd exports), drop SCRAM-SHA-256 until their first PLAIN logins have added its keys; clients that try SCRAM-SHA-256 on such an account are refused',
+          ),
         inBandPasswordChange: accessRule
           .default('all')
           .describe("who may change their own password with XEP-0077 once logged in: 'all' (as ejabberd), 'admin', 'none', or {user: [jid...]}; others get not-allowed"),
@@ -137,6 +144,7 @@ export const configSchema = z
         requireTls: true,
         allowPlainWithoutTlsOnLoopback: true,
         inBandRegistration: false,
+        saslMechanisms: ['SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN'],
         inBandPasswordChange: 'all',
         inBandRemoval: 'all',
         registrationTimeout: 600,
@@ -295,6 +303,15 @@ export const configSchema = z
       .record(z.string(), permissionRule)
       .optional()
       .describe('ejabberd-style api_permissions; default: admins may call everything, loopback may call status'),
+    portability: z
+      .object({
+        overwrite: z
+          .boolean()
+          .default(false)
+          .describe('import_piefxis, import_prosody, import_file, import_dir: replace the credentials of accounts that exist and merge their data, instead of skipping them'),
+      })
+      .strict()
+      .default({ overwrite: false }),
     oauth: z
       .object({
         expire: z

@@ -33,7 +33,7 @@ function closest(name: string, names: string[]): string | undefined {
 }
 
 /** Executes one `parley ctl` invocation with full rights, like ejabberdctl on the server's machine. */
-export async function executeCtl(server: AdminHost, argv: string[]): Promise<CtlResponse> {
+export async function executeCtl(server: AdminHost, argv: string[], progress?: (message: string) => void): Promise<CtlResponse> {
   const [name, ...rest] = argv;
   if (!name || name === 'help' || name === '--help') {
     if (rest[0]) {
@@ -53,7 +53,7 @@ export async function executeCtl(server: AdminHost, argv: string[]): Promise<Ctl
     const more = diff > 0 ? `${diff} more argument${diff > 1 ? 's' : ''}` : `${-diff} less argument${diff < -1 ? 's' : ''}`;
     return { stdout: `${usageOf(def)}\nError: the command '${name}' requires ${more}.\n`, exitCode: 1 };
   }
-  const caller = { surface: 'ctl' as const, admin: true };
+  const caller = { surface: 'ctl' as const, admin: true, ...(progress ? { progress } : {}) };
   let args;
   try {
     args = bindPositionalArgs(def, rest);
@@ -65,11 +65,11 @@ export async function executeCtl(server: AdminHost, argv: string[]): Promise<Ctl
   return renderCtl(def, await runCommand(server, def, args, caller));
 }
 
-async function respond(server: AdminHost, line: string): Promise<CtlResponse> {
+async function respond(server: AdminHost, line: string, progress: (message: string) => void): Promise<CtlResponse> {
   try {
     const req = JSON.parse(line) as CtlRequest;
     if (!Array.isArray(req.args) || !req.args.every((a) => typeof a === 'string')) throw new Error('bad request');
-    return await executeCtl(server, req.args);
+    return await executeCtl(server, req.args, progress);
   } catch (err) {
     server.log.error({ err }, 'ctl request failed');
     return { stdout: 'Error: internal_error\n', exitCode: 1 };
@@ -96,7 +96,11 @@ export async function startCtlServer(server: AdminHost, path: string): Promise<(
       received = true;
       const line = buf + d.slice(0, nl);
       buf = '';
-      void respond(server, line).then((response) => sock.end(JSON.stringify(response) + '\n'));
+      // Progress lines ({"progress": "..."}) may come first; the answer is the last line.
+      const progress = (message: string) => {
+        if (!sock.destroyed) sock.write(JSON.stringify({ progress: message }) + '\n');
+      };
+      void respond(server, line, progress).then((response) => sock.end(JSON.stringify(response) + '\n'));
     });
     sock.on('error', () => sock.destroy());
   });

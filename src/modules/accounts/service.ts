@@ -55,12 +55,29 @@ export class AccountService {
     this.recent.delete(bare);
   }
 
+  /**
+   * An imported account with one SCRAM mechanism's keys only (SCRAM-SHA-1 from Prosody or ejabberd)
+   * gets the other's at the first login that reveals its password (PLAIN, HTTP basic auth), so
+   * every offered mechanism serves it from then on. A failure is logged; the login goes on.
+   */
+  private async completeCredentials(p: AccountRef, rec: StoredCredentials, password: string): Promise<void> {
+    try {
+      const creds = await this.credentials(password);
+      if (rec.plain !== undefined && creds.plain === undefined) creds.plain = rec.plain;
+      await this.store.setCredentials(p, creds);
+      this.ctx.log.info({ account: bareOf(p) }, 'credentials completed with every SCRAM mechanism at login');
+    } catch (err) {
+      this.ctx.log.warn({ err, account: bareOf(p) }, 'completing imported credentials failed');
+    }
+  }
+
   private async verify(p: AccountRef, rec: StoredCredentials, password: string): Promise<boolean> {
     const stored = rec.scramSha256?.storedKey ?? rec.scramSha1?.storedKey ?? '';
     const key = createHmac('sha256', this.cacheKey).update(`${bareOf(p)}\0${stored}\0`).update(password).digest('base64');
     const until = this.verified.get(key);
     if (until !== undefined && until > Date.now()) return true;
     const ok = await verifyStored(rec, password);
+    if (ok && (!rec.scramSha1 || !rec.scramSha256)) await this.completeCredentials(p, rec, password);
     if (ok) {
       if (this.verified.size >= VERIFIED_MAX) this.verified.clear();
       this.verified.set(key, Date.now() + VERIFIED_MS);
@@ -275,6 +292,35 @@ export class AccountService {
   }
 
   /** When the account was created (ms since the epoch), or undefined when it does not exist. */
+  /** The stored credentials of an account (export_piefxis), or undefined when it does not exist. */
+  async storedCredentials(p: AccountRef): Promise<StoredCredentials | undefined> {
+    const r = await this.store.get(p);
+    if (!r) return undefined;
+    const { scramSha1, scramSha256, plain } = r;
+    return { ...(scramSha1 ? { scramSha1 } : {}), ...(scramSha256 ? { scramSha256 } : {}), ...(plain !== undefined ? { plain } : {}) };
+  }
+
+  /**
+   * Creates an account with credentials made elsewhere (an import: SCRAM keys of another server, or
+   * a password). False when it already exists. A password is turned into credentials as `register`
+   * does; SCRAM keys are kept as they are (an account with SCRAM-SHA-1 keys only logs in with
+   * SCRAM-SHA-1 or PLAIN, and PLAIN then adds the other mechanism's keys).
+   */
+  async createImported(p: AccountRef, creds: { password: string } | StoredCredentials, createdAt = Date.now()): Promise<boolean> {
+    const stored = 'password' in creds ? await this.credentials(creds.password) : creds;
+    if (!stored.scramSha1 && !stored.scramSha256 && stored.plain === undefined) throw badArgument('No credentials');
+    if (!(await this.store.create({ ...p, createdAt, ...stored }))) return false;
+    await this.ctx.hooks.emit('account-created', p);
+    return true;
+  }
+
+  /** Replaces an existing account's credentials with imported ones (an import asked to overwrite). */
+  async replaceCredentials(p: AccountRef, creds: { password: string } | StoredCredentials): Promise<void> {
+    const stored = 'password' in creds ? await this.credentials(creds.password) : creds;
+    if (!(await this.store.setCredentials(p, stored))) throw notFound(`User ${bareOf(p)} does not exist`);
+    this.forget(bareOf(p));
+  }
+
   async createdAt(p: AccountRef): Promise<number | undefined> {
     return (await this.store.get(p))?.createdAt;
   }

@@ -173,6 +173,25 @@ export class OfflineService {
     }
   }
 
+  /** The stored messages of an account, oldest first, as stored (export_piefxis). */
+  async messages(owner: AccountRef, max = 100_000): Promise<{ stanza: string; createdAt: number }[]> {
+    const out: { stanza: string; createdAt: number }[] = [];
+    let after = 0;
+    while (out.length < max) {
+      const page = await this.ctx.store.list(bareOf(owner), after, Math.min(500, max - out.length));
+      if (page.length === 0) break;
+      for (const m of page) out.push({ stanza: m.stanza, createdAt: m.createdAt });
+      after = page[page.length - 1]!.id;
+    }
+    return out;
+  }
+
+  /** Stores an imported message for the account within its limits; false when a limit refuses it. */
+  importMessage(owner: AccountRef, stanza: string, createdAt: number): Promise<boolean> {
+    const { maxOfflineMessages: limit, maxOfflineChars: maxChars } = this.ctx.config.limits;
+    return this.ctx.store.add(bareOf(owner), stanza, createdAt, { limit, maxChars });
+  }
+
   count(owner: AccountRef): Promise<number> {
     return this.ctx.store.count(bareOf(owner));
   }

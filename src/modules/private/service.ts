@@ -69,6 +69,11 @@ export class PrivateService {
     return (await this.get(account, name, ns)) ?? x(name, { xmlns: ns });
   }
 
+  /** Every element the account keeps (export_piefxis). */
+  async all(account: AccountRef): Promise<Element[]> {
+    return (await this.ctx.store.list(account)).map(({ value }) => parseElement(value, Number.MAX_SAFE_INTEGER));
+  }
+
   /** Number of elements the account keeps. */
   count(account: AccountRef): Promise<number> {
     return this.ctx.store.count(account);

@@ -205,6 +205,16 @@ export class RosterService {
   }
 
   /**
+   * Writes imported items (distinct contacts, any subscription and pending state) in one step, or
+   * none when they would take the roster past limits.maxRosterItems (false). No pushes: the account
+   * is being imported, its clients fetch the roster at login.
+   */
+  async importItems(owner: AccountRef, items: readonly RosterItem[]): Promise<boolean> {
+    if (items.length === 0) return true;
+    return (await this.store.putMany(bareOf(owner), items, this.maxItems)).stored;
+  }
+
+  /**
    * Records an inbound subscription request (RFC 6121 §3.1.3) on the contact's item, or, for a
    * contact not in the roster, on an item clients do not see (no roster push, no new version).
    * Returns false when that item would be new and the roster is full: the request is not stored.
