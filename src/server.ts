@@ -39,6 +39,7 @@ import { privateModule } from './modules/private/index.js';
 import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { portabilityModule } from './modules/portability/index.js';
+import { compatModule } from './modules/compat/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -65,6 +66,7 @@ export const MODULES: readonly AnyModule[] = [
   operationsModule,
   oauthModule,
   portabilityModule,
+  compatModule,
 ];
 
 export interface ServerOptions {

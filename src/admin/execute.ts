@@ -3,7 +3,7 @@ import type { AdminHost } from './host.js';
 import type { PermissionRule } from '../config/schema.js';
 import { DomainError } from '../errors.js';
 import { tryParseJID } from '../xmpp/jid.js';
-import { matchesWhat, type AnyCommand, type Args, type Caller } from './registry.js';
+import { matchesWhat, type AnyCommand, type Args, type Caller, type ResultSpec } from './registry.js';
 import { bareOf } from '../xmpp/account.js';
 
 /** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
@@ -91,9 +91,59 @@ export function isAllowed(server: AdminHost, def: AnyCommand, caller: Caller, ar
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: DomainError } | { ok: false; error: 'internal' };
 
 /** Runs a command; domain errors are results, anything else is logged and reported as internal. */
+/**
+ * Seed 001's argument-less forms of user commands (H8): `get_roster`, `get_offline_count` and
+ * `user_resources` called with no arguments by an authenticated account act on that account.
+ * Returns the entries to bind: the caller's own account when the call gave none, else as given.
+ */
+const CALLER_SCOPED = new Set(['get_roster', 'get_offline_count', 'user_resources']);
+
+export function callerScopedEntries<V>(def: AnyCommand, entries: [string, V | string][], caller: Caller): [string, V | string][] {
+  if (entries.length > 0 || !caller.jid || !def.account || !CALLER_SCOPED.has(def.name)) return entries;
+  const at = caller.jid.lastIndexOf('@');
+  return [
+    [def.account[0], caller.jid.slice(0, at)],
+    [def.account[1], caller.jid.slice(at + 1)],
+  ];
+}
+
+/**
+ * Where a command's value breaks its declared result (a list that is no array, a tuple that is no
+ * object, an integer that is no number), or undefined when it conforms. Lenient where every surface
+ * renders the value the same anyway (a number for a string, a missing optional string).
+ */
+export function nonConforming(spec: ResultSpec, value: unknown, path = spec.name): string | undefined {
+  switch (spec.type) {
+    case 'integer':
+      return typeof value === 'number' && Number.isFinite(value) ? undefined : `${path}: ${JSON.stringify(value) ?? 'undefined'} is not an integer`;
+    case 'list':
+      if (!Array.isArray(value)) return `${path}: not a list`;
+      for (const [i, v] of value.entries()) {
+        const w = nonConforming(spec.of, v, `${path}[${i}]`);
+        if (w) return w;
+      }
+      return undefined;
+    case 'tuple':
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return `${path}: not a tuple`;
+      for (const f of spec.fields) {
+        const w = nonConforming(f, (value as Record<string, unknown>)[f.name], `${path}.${f.name}`);
+        if (w) return w;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
 export async function runCommand(server: AdminHost, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
   try {
     const value = await server.commands.run(def, args, caller);
+    const wrong = nonConforming(def.result, value);
+    if (wrong !== undefined) {
+      // A command's bug, not the caller's: an internal error rather than a malformed answer.
+      server.log.error({ command: def.name, problem: wrong }, 'admin command returned a value its declaration does not allow');
+      return { ok: false, error: 'internal' };
+    }
     return { ok: true, value };
   } catch (err) {
     if (err instanceof DomainError) return { ok: false, error: err };

@@ -1,6 +1,6 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, Caller } from '../registry.js';
-import { isAllowed, runCommand } from '../execute.js';
+import { callerScopedEntries, isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
 import { ArgumentError, bindNamedArgs } from './args.js';
 import { STATUS_OF, errorAnswer, successBody } from './render.js';
@@ -128,7 +128,7 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
 
   let args;
   try {
-    args = bindNamedArgs(def, entries, source);
+    args = bindNamedArgs(def, callerScopedEntries(def, entries, caller), source);
   } catch (err) {
     if (err instanceof ArgumentError) return send(400, err.message);
     throw err;

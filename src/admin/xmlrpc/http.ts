@@ -1,6 +1,6 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, ArgSpec, Caller, ResultSpec } from '../registry.js';
-import { isAllowed, runCommand } from '../execute.js';
+import { callerScopedEntries, isAllowed, runCommand } from '../execute.js';
 import { ArgumentProblemError, bindArgs } from '../args.js';
 import { ejabberdWording, renameOldArgs } from '../ejabberd/args.js';
 import { rescodeOk } from '../ejabberd/render.js';
@@ -136,7 +136,9 @@ async function perform(server: AdminHost, call: MethodCall, ip: string): Promise
   // A token gives an admin account its admin rights only with ejabberd:admin or the command's own scope (as on /api).
   if (caller.scopes) caller.admin &&= caller.scopes.includes('ejabberd:admin') || caller.scopes.includes(def.name);
 
-  const entries = formatArgs(renameOldArgs(def, members), def.args);
+  // Seed 001's argument-less forms act on the caller (H8).
+  const scoped = members.length === 0 ? callerScopedEntries<unknown>(def, [], caller) : [];
+  const entries = scoped.length > 0 ? scoped : formatArgs(renameOldArgs(def, members), def.args);
   let args;
   try {
     args = bindArgs(def, entries, 'json');

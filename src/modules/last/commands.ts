@@ -1,4 +1,4 @@
-import { commandsIn, int, outcome, rescode, str, tupleOf } from '../../admin/define.js';
+import { commandsIn, int, intResult, outcome, rescode, str, tupleOf } from '../../admin/define.js';
 import { badArgument, notFound } from '../../errors.js';
 import type { AccountRef } from '../../xmpp/account.js';
 import type { CommandContext } from '../module.js';
@@ -89,6 +89,18 @@ export const lastCommands = [
       const h = ctx.prepareHost(host);
       if (h === undefined) throw notFound(`Unknown host: ${host}`);
       return deleteOld(ctx, [h], days);
+    },
+  }),
+  command({
+    name: 'num_active_users', tags: ['accounts', 'statistics'], policy: 'admin', desc: 'Get number of users active in the last days',
+    longdesc: 'Seed 001. Accounts of HOST connected now or whose last session ended within DAYS days; an account that never logged in is not counted. An unknown host is an error (404).',
+    args: [str('host', 'Name of host to check', 'myserver.com'), int('days', 'Number of days to calculate sum', 3)],
+    result: intResult('users'), resultExample: 123, resultDesc: 'Number of users active on given server in last n days',
+    async exec({ host, days }, ctx) {
+      const h = ctx.prepareHost(host);
+      if (h === undefined) throw notFound(`Unknown host: ${host}`);
+      if (days < 0) throw badArgument(`Invalid days: ${days} (a number of days, 0 or more)`);
+      return ctx.service.activeCount(h, Date.now() - days * 86_400_000);
     },
   }),
 ];

@@ -111,6 +111,21 @@ export class LastService {
     return found;
   }
 
+  /**
+   * How many accounts of a host were active at or after `since` (ms since the epoch): connected now,
+   * or their last session ended since then. An account that never logged in is not active.
+   */
+  async activeCount(host: string, since: number): Promise<number> {
+    const { accounts } = this.ctx.services;
+    let n = 0;
+    for (const user of await accounts.list(host)) {
+      const account = accounts.prepare(user, host);
+      if (this.online(account)) n++;
+      else if (((await this.store.get(account))?.at ?? -Infinity) >= since) n++;
+    }
+    return n;
+  }
+
   private async mustExist(account: AccountRef): Promise<void> {
     await this.ctx.services.accounts.mustExist(account);
   }

@@ -1,4 +1,4 @@
-import type { StoredCredentials } from '../accounts/store.js';
+import type { StoredCredentials } from '../accounts/index.js';
 import type { ScramCredentials } from '../../c2s/sasl.js';
 import { DomainError } from '../../errors.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';

@@ -5,7 +5,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import { TokenError, XmlTokenizer, type TokenHandler } from '../../xmpp/xml/tokenizer.js';
-import type { StoredCredentials } from '../accounts/store.js';
+import type { StoredCredentials } from '../accounts/index.js';
 import type { RosterItem } from '../roster/index.js';
 import { contactJid, importedItem, scramFromBase64, subscriptionOf, type ImportedAccount } from './account-import.js';
 

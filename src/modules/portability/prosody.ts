@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Element } from '../../xmpp/xml/element.js';
-import type { StoredCredentials } from '../accounts/store.js';
+import type { StoredCredentials } from '../accounts/index.js';
 import { contactJid, importedItem, subscriptionOf, type AccountImporter, type ImportedAccount } from './account-import.js';
 
 /**
