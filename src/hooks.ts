@@ -27,6 +27,11 @@ export interface HookMap {
    * is the server's doing, not the client's.
    */
   'presence-available-out': { session: SessionRecord; presence: Element; resent: boolean };
+  /**
+   * The stored data was replaced wholesale (`restore`, `load`: the tables named): whatever a
+   * feature keeps in memory from storage is stale and must be forgotten.
+   */
+  'storage-replaced': { tables: readonly string[] };
 }
 
 /**

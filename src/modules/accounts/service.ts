@@ -27,7 +27,14 @@ export class AccountService {
   private readonly recent = new Map<string, { digest: string; until: number }>();
   private epoch = 0;
 
-  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {}
+  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {
+    // Restored data: passwords verified against the old credentials prove nothing now.
+    ctx.hooks.on('storage-replaced', () => {
+      this.epoch++;
+      this.recent.clear();
+      this.verified.clear();
+    });
+  }
 
   /** SHA-256 under the per-process key (a prefix: only equality is asked of it), in one call. */
   private passwordDigest(bare: string, password: string): string {

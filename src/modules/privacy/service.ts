@@ -59,6 +59,10 @@ export class PrivacyService {
     ctx.services.disco.hostFeatures.add(NS_PRIVACY);
     ctx.services.disco.hostFeatures.add(NS_BLOCKING);
     ctx.hooks.on('account-removed', (a) => this.forget(bareOf(a)));
+    ctx.hooks.on('storage-replaced', () => {
+      this.generation++;
+      this.cache.clear();
+    });
   }
 
   private get maxLists(): number {

@@ -79,6 +79,7 @@ export class SharedGroupService implements RosterProvider {
     ctx.hooks.on('account-created', (a) => this.accountCreated(a));
     ctx.hooks.on('account-removing', (p) => this.accountRemoving(p));
     ctx.hooks.on('account-removed', (a) => this.accountRemoved(a));
+    ctx.hooks.on('storage-replaced', () => this.forgetGroupsExist());
     ctx.hooks.on('session-opened', ({ session }) => this.onlineChanged(session.jid.bare, session.jid.full, true));
     ctx.hooks.on('session-closed', ({ session }) => this.onlineChanged(session.jid.bare, session.jid.full, false));
   }
