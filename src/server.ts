@@ -33,6 +33,7 @@ import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
+import { backupModule } from './modules/backup/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -56,6 +57,7 @@ export const MODULES: readonly AnyModule[] = [
   lastModule,
   sharedRosterModule,
   privateModule,
+  backupModule,
 ];
 
 export interface ServerOptions {

@@ -231,6 +231,12 @@ export const configSchema = z
           .min(256)
           .default(65_536)
           .describe('private XML storage (XEP-0049): bytes of one stored element, serialized as UTF-8; a larger one is refused (not-acceptable)'),
+        maxBackupFileSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_073_741_824)
+          .describe('largest file in bytes restore and load read (a backup or dump in dataDir); a larger one is refused before anything changes'),
       })
       .strict()
       .default({
@@ -255,6 +261,7 @@ export const configSchema = z
         maxSharedRosterGroupMembers: 10_000,
         maxPrivateElements: 100,
         maxPrivateElementSize: 65_536,
+        maxBackupFileSize: 1_073_741_824,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))
