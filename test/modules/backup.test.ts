@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import Database from 'better-sqlite3';
 import { TEST_PG_URL, dropSchema, eventually, startParley, type Parley } from '../support/harness.js';
 import { bodyOf, xml, type TestClient } from '../support/client.js';
 
@@ -120,10 +121,31 @@ for (const backend of ['sqlite', 'postgres'] as const) {
   });
 }
 
-test('restore and load refuse garbage, a newer schema and files outside the data directory, changing nothing', async () => {
-  const p = await startParley(sqlite);
+test('restore and load refuse garbage, a newer schema, files over the limit and files outside the data directory, changing nothing', async () => {
+  const p = await startParley({ ...sqlite, limits: { maxBackupFileSize: 65_536 } });
   try {
     await p.register('alice');
+    const sqliteFile = (name: string, sql: string) => {
+      const db = new Database(join(p.dataDir, name));
+      db.exec(sql);
+      db.close();
+    };
+    sqliteFile('other.db', 'CREATE TABLE t (x INTEGER)');
+    sqliteFile('newer.db', 'CREATE TABLE parley_schema (version INTEGER); INSERT INTO parley_schema VALUES (999)');
+    sqliteFile('partial.db', 'CREATE TABLE parley_schema (version INTEGER); INSERT INTO parley_schema VALUES (5)');
+    for (const [file, message] of [
+      ['other.db', /^Not a Parley backup: other\.db$/],
+      ['newer.db', /schema version 999, newer than this server's/],
+      ['partial.db', /^Not a Parley backup: partial\.db: table accounts: no such table: accounts$/],
+    ] as const) {
+      const r = await p.api('restore', { file });
+      assert.equal(r.status, 400, `${file}: ${r.text}`);
+      assert.match(r.body.message, message);
+    }
+    writeFileSync(join(p.dataDir, 'big.txt'), 'x'.repeat(65_537));
+    const big = await p.api('restore', { file: 'big.txt' });
+    assert.equal(big.status, 403, big.text);
+    assert.match(big.body.message, /larger than limits\.maxBackupFileSize/);
     writeFileSync(join(p.dataDir, 'garbage.bak'), 'this is not a backup\n');
     writeFileSync(join(p.dataDir, 'empty.bak'), '');
     const header = { parley: 'dump', format: 1, schema: 999, backend: 'sqlite', created: '', tables: { accounts: ['host', 'username', 'created_at'] } };

@@ -177,7 +177,12 @@ export class BackupService {
         for (const t of tables) await sql.run(`DELETE FROM ${t.name}`);
         for (const t of tables) {
           const columns = t.columns.filter((c) => this.columnExistsAt(t, c, file.version));
-          for (const row of file.rows(t.name, columns)) await this.insert(sql, t, columns, columns.map((c) => row[c]));
+          try {
+            for (const row of file.rows(t.name, columns)) await this.insert(sql, t, columns, columns.map((c) => row[c]));
+          } catch (err) {
+            // A table missing or malformed in the file, a row the schema refuses: the whole restore is rolled back.
+            throw badArgument(`Not a Parley backup: ${path}: table ${t.name}: ${(err as Error).message}`);
+          }
         }
       });
       await this.replaced(tables.map((t) => t.name));
