@@ -182,6 +182,10 @@ test('restore and load refuse garbage, a newer schema, files over the limit and 
       assert.equal(r.status, 403, `${command}: ${r.text}`);
     }
     assert.equal(existsSync('/tmp/out.backup'), false);
+    const unknownHost = await p.api('export2sql', { host: 'nowhere.test', file: 'n.sql' });
+    assert.equal(unknownHost.status, 404, unknownHost.text);
+    assert.equal(unknownHost.body, 'Unknown host: nowhere.test');
+    assert.equal(existsSync(join(p.dataDir, 'n.sql')), false);
     const unknownTable = await p.api('dump_table', { file: 't.txt', table: 'muc_registered' });
     assert.equal(unknownTable.status, 400);
     assert.match(unknownTable.body.message, /^Unknown table: muc_registered/);
