@@ -28,10 +28,11 @@ export interface HookMap {
    */
   'presence-available-out': { session: SessionRecord; presence: Element; resent: boolean };
   /**
-   * Drop what is kept in memory in front of storage (ejabberd's `clear_cache`, `restart_module`):
-   * every module, or only `module`. What is read next comes from storage again.
+   * Drop what is kept in memory in front of storage: after `clear_cache` or `restart_module`
+   * (every module, or only `module`), or after `restore`/`load` replaced stored data wholesale
+   * (`tables`: the tables replaced). What is read next comes from storage again.
    */
-  'caches-clear': { module?: string };
+  'caches-clear': { module?: string; tables?: readonly string[] };
 }
 
 /**

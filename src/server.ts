@@ -40,6 +40,7 @@ import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { portabilityModule } from './modules/portability/index.js';
 import { compatModule } from './modules/compat/index.js';
+import { backupModule } from './modules/backup/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -67,6 +68,7 @@ export const MODULES: readonly AnyModule[] = [
   oauthModule,
   portabilityModule,
   compatModule,
+  backupModule,
 ];
 
 export interface ServerOptions {

@@ -257,6 +257,12 @@ export const configSchema = z
           .min(1)
           .default(31_536_000)
           .describe('OAuth: the longest lifetime of a token in seconds (a year); a longer ttl is refused (400)'),
+        maxBackupFileSize: z
+          .number()
+          .int()
+          .min(1024)
+          .default(1_073_741_824)
+          .describe('largest file in bytes restore and load read (a backup or dump in dataDir); a larger one is refused before anything changes'),
       })
       .strict()
       .default({
@@ -284,6 +290,7 @@ export const configSchema = z
         maxOAuthTokensPerAccount: 100,
         maxOAuthClients: 1000,
         maxOAuthTokenTtl: 31_536_000,
+        maxBackupFileSize: 1_073_741_824,
       }),
     trustedProxies: z
       .array(z.string().refine(isCidr, 'expected an IP address or CIDR block'))

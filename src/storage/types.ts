@@ -4,6 +4,7 @@ import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
+import type { DatabaseAccess } from './database.js';
 
 /**
  * Every feature's store, behind one handle. A feature whose state is a value, a map or an archive
@@ -26,5 +27,7 @@ export interface Storage extends StoreKinds {
    * `tx` are made one after another, not concurrently.
    */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Every table as rows, for backup, restore and exports (the backup module only). */
+  readonly database: DatabaseAccess;
   close(): Promise<void>;
 }

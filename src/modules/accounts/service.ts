@@ -28,6 +28,7 @@ export class AccountService {
   private epoch = 0;
 
   constructor(private readonly ctx: ModuleContext<never, AccountStore>) {
+    // clear_cache, restart_module, or restored data: passwords verified against the old credentials prove nothing now.
     ctx.hooks.on('caches-clear', ({ module }) => {
       if (module !== undefined && module !== ctx.name) return;
       this.epoch++;

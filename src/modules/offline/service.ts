@@ -47,6 +47,10 @@ export class OfflineService {
       this.deliver(session).catch((err) => this.ctx.log.error({ err, jid: session.jid.full }, 'offline delivery failed'));
     });
     ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.offline.deleteAll(bareOf(account)));
+    // Acknowledged ids not yet removed were ids of the replaced data: removing them now could hit restored messages.
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module === undefined || module === ctx.name) this.acked.clear();
+    });
   }
 
   private async store(ctx: RouteContext): Promise<boolean> {

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Storage } from '../types.js';
+import { TABLES } from '../database.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
@@ -362,6 +363,33 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     oauth: new SqlOAuth(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
+    database: {
+      schemaVersion: () => sql.get<{ v: number | null }>('SELECT MAX(version) AS v FROM parley_schema').then((r) => Number(r?.v ?? 0)),
+      async snapshot(fn) {
+        const c = await pool.connect();
+        try {
+          await c.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+          const result = await fn(new PgSql(c));
+          await c.query('COMMIT');
+          c.release();
+          return result;
+        } catch (err) {
+          const broken = await c.query('ROLLBACK').then(() => undefined, (e: Error) => e);
+          c.release(broken ?? undefined);
+          throw err;
+        }
+      },
+      replace: (fn) =>
+        sql.atomic(async (c) => {
+          // Writers wait until the replacement is committed: nothing written meanwhile is lost in it.
+          await c.query(`LOCK TABLE ${TABLES.map((t) => t.name).join(', ')} IN ACCESS EXCLUSIVE MODE`);
+          const result = await fn(c);
+          for (const t of TABLES) {
+            if (t.serial) await c.query(`SELECT setval(pg_get_serial_sequence('${t.name}', '${t.serial}'), COALESCE(MAX(${t.serial}), 0) + 1, false) FROM ${t.name}`);
+          }
+          return result;
+        }),
+    },
     async close() {
       await pool.end();
     },

@@ -284,8 +284,40 @@ export function openSqlite(path: string): Storage {
     oauth: new SqlOAuth(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
+    database: {
+      schemaVersion: () => sql.get<{ v: number | null }>('SELECT MAX(version) AS v FROM parley_schema').then((r) => Number(r?.v ?? 0)),
+      snapshot: (fn) => sql.atomic(fn),
+      replace: (fn) => sql.atomic(fn),
+      async backupTo(target: string) {
+        await db.backup(target);
+      },
+    },
     async close() {
       db.close();
     },
   };
+}
+
+/**
+ * A Parley SQLite database file opened read-only (a backup to restore): its schema version and its
+ * tables, or undefined when the file is not an SQLite database with Parley's `parley_schema` table.
+ */
+export function openSqliteBackup(path: string): { version: number; rows(table: string, columns: readonly string[]): Iterable<Record<string, unknown>>; close(): void } | undefined {
+  let db: DB;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    const v = db.prepare('SELECT MAX(version) AS v FROM parley_schema').get() as { v: number | null };
+    return {
+      version: Number(v.v ?? 0),
+      rows: (table, columns) => db.prepare(`SELECT ${columns.join(', ')} FROM ${table}`).iterate() as Iterable<Record<string, unknown>>,
+      close: () => db.close(),
+    };
+  } catch {
+    db.close();
+    return undefined;
+  }
 }

@@ -1,0 +1,113 @@
+import type { Sql } from './kinds-sql.js';
+
+/**
+ * Whole-database access, for backup, restore, dumps and SQL exports (the backup module): every
+ * Parley table as rows, read in one consistent snapshot and replaced in one transaction. Feature
+ * code never uses it; it goes through its own stores.
+ */
+export interface DatabaseAccess {
+  /** The applied migration version (MAX(parley_schema.version)). */
+  schemaVersion(): Promise<number>;
+  /**
+   * Runs `fn` on one consistent view of the database: PostgreSQL, a REPEATABLE READ READ ONLY
+   * transaction (writers go on); SQLite, a transaction on the one connection (other statements wait).
+   */
+  snapshot<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one write transaction, every Parley table locked; serial counters follow the ids written. */
+  replace<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /** SQLite only: an online copy of the database file to `path` (better-sqlite3's backup API, pages copied while writes go on). */
+  backupTo?(path: string): Promise<void>;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  /** Every column, in the order of the latest migration. */
+  readonly columns: readonly string[];
+  /** Integer columns (written unquoted in SQL; PostgreSQL returns its BIGINTs as text). */
+  readonly integers: readonly string[];
+  /** The ORDER BY that reads the table in a stable order (paging). */
+  readonly order: string;
+  /** The serial id column, not written by SQL exports (the target numbers rows itself, in the same order). */
+  readonly serial?: string;
+  /** The migration that created the table. */
+  readonly since: number;
+  /** How rows of one host are chosen: by a `host` column, by the owner's bare JID, or not at all (the server's: every host's). */
+  readonly hostBy: 'host' | 'owner' | 'server';
+}
+
+/** Every table holding Parley data (not `parley_schema`), in an order that loads without dependency trouble. */
+export const TABLES: readonly TableSpec[] = [
+  { name: 'accounts', columns: ['host', 'username', 'scram_sha1', 'scram_sha256', 'plain_password', 'created_at'], integers: ['created_at'], order: 'host, username', since: 1, hostBy: 'host' },
+  {
+    name: 'roster_items',
+    columns: ['owner', 'jid', 'name', 'subscription', 'ask_out', 'pending_in', 'approved', 'groups_json', 'visible'],
+    integers: ['ask_out', 'pending_in', 'approved', 'visible'],
+    order: 'owner, jid',
+    since: 1,
+    hostBy: 'owner',
+  },
+  { name: 'roster_meta', columns: ['owner', 'version', 'items'], integers: ['version', 'items'], order: 'owner', since: 2, hostBy: 'owner' },
+  {
+    name: 'offline_messages',
+    columns: ['id', 'owner', 'stanza', 'created_at', 'expires_at', 'chars'],
+    integers: ['id', 'created_at', 'expires_at', 'chars'],
+    order: 'id',
+    serial: 'id',
+    since: 1,
+    hostBy: 'owner',
+  },
+  { name: 'store_values', columns: ['owner', 'feature', 'value'], integers: [], order: 'owner, feature', since: 3, hostBy: 'owner' },
+  { name: 'store_maps', columns: ['owner', 'feature', 'item_key', 'value'], integers: [], order: 'owner, feature, item_key', since: 3, hostBy: 'owner' },
+  { name: 'store_archive', columns: ['id', 'owner', 'feature', 'value', 'created_at'], integers: ['id', 'created_at'], order: 'id', serial: 'id', since: 3, hostBy: 'owner' },
+  {
+    name: 'shared_groups',
+    columns: ['host', 'group_id', 'name', 'description', 'displayed_json', 'all_users', 'online_users'],
+    integers: ['all_users', 'online_users'],
+    order: 'host, group_id',
+    since: 5,
+    hostBy: 'host',
+  },
+  {
+    name: 'shared_group_members',
+    columns: ['host', 'group_id', 'member_host', 'member_user'],
+    integers: [],
+    order: 'host, group_id, member_host, member_user',
+    since: 5,
+    hostBy: 'host',
+  },
+  {
+    name: 'oauth_tokens',
+    columns: ['token_hash', 'host', 'username', 'scopes', 'expires_at', 'created_at'],
+    integers: ['expires_at', 'created_at'],
+    order: 'token_hash',
+    since: 6,
+    hostBy: 'host',
+  },
+  // Clients belong to the server, not to a host: every host's export carries them all.
+  { name: 'oauth_clients', columns: ['client_id', 'client_name', 'grant_type', 'secret_hash', 'redirect_uri'], integers: [], order: 'client_id', since: 6, hostBy: 'server' },
+];
+
+export function tableSpec(name: string): TableSpec | undefined {
+  return TABLES.find((t) => t.name === name);
+}
+
+/** The WHERE clause (with `?`) and parameter choosing one host's rows of a table. */
+export function hostFilter(t: TableSpec, host: string): { where: string; params: unknown[] } {
+  if (t.hostBy === 'host') return { where: 'host = ?', params: [host] };
+  if (t.hostBy === 'server') return { where: '1 = 1', params: [] };
+  // A bare JID has one '@' (a node cannot hold one): the owner ends with '@host'. LIKE's wildcards in a host are escaped.
+  return { where: "owner LIKE ? ESCAPE '\\'", params: [`%@${host.replace(/[\\%_]/g, (c) => `\\${c}`)}`] };
+}
+
+/** Reads a table page by page (inside a snapshot, so pages are consistent with each other). */
+export async function* readTable(sql: Sql, t: TableSpec, filter?: { where: string; params: unknown[] }, page = 500): AsyncGenerator<Record<string, unknown>> {
+  const cols = t.columns.join(', ');
+  for (let offset = 0; ; offset += page) {
+    const rows = await sql.all<Record<string, unknown>>(
+      `SELECT ${cols} FROM ${t.name}${filter ? ` WHERE ${filter.where}` : ''} ORDER BY ${t.order} LIMIT ? OFFSET ?`,
+      [...(filter?.params ?? []), page, offset],
+    );
+    yield* rows;
+    if (rows.length < page) return;
+  }
+}
