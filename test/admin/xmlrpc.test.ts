@@ -323,30 +323,7 @@ describe('XML-RPC: the raw examples of seed 001, sent as written', () => {
     });
     port = parley.server.addresses.xmlrpc!.port;
     await parley.register('aaaaa', 'ccccc');
-    // The seed's test commands (001 L1850-L1910, L9340-L9391), declared here as a module would.
-    parley.server.commands.add(
-      command({
-        name: 'echo_integer_list_string', tags: ['test'], policy: 'admin', desc: 'echo',
-        args: [
-          { name: 'thisinteger', type: 'integer' },
-          { name: 'thislist', type: { list: { name: 'thisstring', type: 'string' } } },
-        ],
-        result: { name: 'thistuple', type: 'tuple', fields: [{ name: 'thatinteger', type: 'integer' }, { name: 'thatlist', type: 'list', of: { name: 'thatstring', type: 'string' } }] },
-        resultExample: { thatinteger: 1, thatlist: [] },
-        exec: (a) => ({ thatinteger: a.thisinteger, thatlist: a.thislist }),
-      }) as never,
-      () => ({}),
-    );
-    parley.server.commands.add(
-      command({
-        name: 'take_tuple_2integer', tags: ['test'], policy: 'admin', desc: 'zero',
-        args: [{ name: 'thistuple', type: { tuple: [{ name: 'thisinteger1', type: 'integer' }, { name: 'thisinteger2', type: 'integer' }] } }],
-        result: { name: 'zero', type: 'integer' },
-        resultExample: 0,
-        exec: (a) => a.thistuple.thisinteger1 + a.thistuple.thisinteger2 - 3,
-      }) as never,
-      () => ({}),
-    );
+    // The seed's test commands (001 L1850-L1910, L9340-L9391) are Parley's own (src/modules/compat).
   });
   after(async () => {
     await parley.close();

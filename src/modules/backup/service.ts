@@ -334,7 +334,8 @@ export class BackupService {
 
   private async tableSql(sql: Sql, t: TableSpec, host: string, w: ChunkWriter): Promise<void> {
     const filter = hostFilter(t, host);
-    const where = t.hostBy === 'host' ? `host = ${sqlString(host)}` : `owner LIKE ${sqlString(filter.params[0] as string)} ESCAPE '\\'`;
+    const where =
+      t.hostBy === 'host' ? `host = ${sqlString(host)}` : t.hostBy === 'server' ? 'TRUE' : `owner LIKE ${sqlString(filter.params[0] as string)} ESCAPE '\\'`;
     await w.write(`DELETE FROM ${t.name} WHERE ${where};\n`);
     const columns = t.columns.filter((c) => c !== t.serial);
     for await (const row of readTable(sql, t, filter)) {

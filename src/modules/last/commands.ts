@@ -93,7 +93,7 @@ export const lastCommands = [
   }),
   command({
     name: 'num_active_users', tags: ['accounts', 'statistics'], policy: 'admin', desc: 'Get number of users active in the last days',
-    longdesc: 'Seed 001. Accounts of HOST connected now or whose last session ended within DAYS days; an account that never logged in is not counted. An unknown host is an error (404).',
+    longdesc: 'Seed 001. Accounts of HOST connected now or whose last session ended within DAYS days; an account that never logged in counts from its registration, as ejabberd records it. An unknown host is an error (404).',
     args: [str('host', 'Name of host to check', 'myserver.com'), int('days', 'Number of days to calculate sum', 3)],
     result: intResult('users'), resultExample: 123, resultDesc: 'Number of users active on given server in last n days',
     async exec({ host, days }, ctx) {

@@ -113,7 +113,7 @@ export class LastService {
 
   /**
    * How many accounts of a host were active at or after `since` (ms since the epoch): connected now,
-   * or their last session ended since then. An account that never logged in is not active.
+   * or their last activity (their last session's end, or their registration) is since then.
    */
   async activeCount(host: string, since: number): Promise<number> {
     const { accounts } = this.ctx.services;
