@@ -40,6 +40,7 @@ import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { portabilityModule } from './modules/portability/index.js';
 import { compatModule } from './modules/compat/index.js';
+import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
@@ -68,6 +69,7 @@ export const MODULES: readonly AnyModule[] = [
   oauthModule,
   portabilityModule,
   compatModule,
+  docsModule,
   backupModule,
 ];
 
@@ -332,6 +334,7 @@ export class Server {
     },
     configFile: () => this.options.configFile,
     clearCaches: (module) => this.hooks.emit('caches-clear', module === undefined ? {} : { module }),
+    commands: () => this.commands.list(),
   };
 
   uptimeSeconds(): number {

@@ -143,6 +143,8 @@ export interface NodeControl {
   configFile(): string | undefined;
   /** Drops the in-memory caches of every module, or of one. */
   clearCaches(module?: string): Promise<void>;
+  /** Every admin command the node serves (the documentation commands). */
+  commands(): readonly CommandDef<readonly ArgSpec[], ResultSpec, unknown>[];
 }
 
 /**

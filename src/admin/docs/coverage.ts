@@ -4,7 +4,7 @@
  */
 import type { AnyCommand, ResultSpec } from '../registry.js';
 import { argTypeText, resultTypeText } from './describe.js';
-import { EJABBERD_COMMANDS, type ReferenceCommand } from './ejabberd-commands.js';
+import { EJABBERD_001_EXTRA, EJABBERD_COMMANDS, type ReferenceCommand } from './ejabberd-commands.js';
 
 export type CoverageStatus = 'implemented' | 'missing' | 'placeholder';
 
@@ -69,12 +69,29 @@ export function coverage(commands: readonly AnyCommand[], reference: readonly Re
 }
 
 /** The listing: one line per reference command, then the totals and the registry's other commands. */
-export function coverageText(c: Coverage): string {
+/** Seed 001's commands that seed 000 dropped, each implemented or missing. */
+export function olderCoverage(commands: readonly AnyCommand[]): CoverageLine[] {
+  const byName = new Map(commands.map((c) => [c.name, c]));
+  return EJABBERD_001_EXTRA.map(({ name }) => {
+    const def = byName.get(name);
+    return { name, status: !def ? 'missing' : isPlaceholder(def) ? 'placeholder' : 'implemented', differences: [] };
+  });
+}
+
+export function coverageText(c: Coverage, older: readonly CoverageLine[] = []): string {
   const width = Math.max(...c.lines.map((l) => l.name.length));
   const out = c.lines.map((l) => `${l.status.padEnd(12)}${l.name.padEnd(width)}${l.differences.length ? `  (differs: ${l.differences.join('; ')})` : ''}`.trimEnd());
   const count = (s: CoverageStatus) => c.lines.filter((l) => l.status === s).length;
   out.push('');
   out.push(`${c.lines.length} commands in ejabberd 20.07's API reference: ${count('implemented')} implemented, ${count('missing')} missing, ${count('placeholder')} placeholders`);
-  if (c.extra.length) out.push(`${c.extra.length} more in the registry: ${c.extra.join(', ')}`);
+  const olderNames = new Set(older.map((l) => l.name));
+  if (older.length > 0) {
+    out.push('', "Commands of ejabberd's older API reference (seed 001) that the 20.07 reference dropped:");
+    for (const l of older) out.push(`${l.status.padEnd(12)}${l.name}`);
+    const n = (s: CoverageStatus) => older.filter((l) => l.status === s).length;
+    out.push('', `${older.length} commands of the older reference: ${n('implemented')} implemented, ${n('missing')} missing, ${n('placeholder')} placeholders`);
+  }
+  const extra = c.extra.filter((e) => !olderNames.has(e));
+  if (extra.length) out.push(`${extra.length} more in the registry: ${extra.join(', ')}`);
   return out.join('\n') + '\n';
 }

@@ -167,3 +167,18 @@ export const EJABBERD_COMMANDS: readonly ReferenceCommand[] = [
   { name: 'user_resources', line: 5101, args: [['user', 'string'], ['host', 'string']], result: ['resources', '[resource::string]'] },
   { name: 'user_sessions_info', line: 5136, args: [['user', 'string'], ['host', 'string']], result: ['sessions_info', '[{connection::string, ip::string, port::integer, priority::integer, node::string, uptime::integer, status::string, resource::string, statustext::string}]'] },
 ];
+
+/**
+ * The 37 commands of ejabberd's older API reference (seed 001, `001_97c3ed241965b33a.txt`) that
+ * seed 000 no longer has, with the line of their heading there.
+ */
+export const EJABBERD_001_EXTRA: readonly { readonly name: string; readonly line: number }[] = [
+  ['echo_integer', 1786], ['echo_integer_list_string', 1842], ['echo_integer_string', 1940], ['echo_isatils', 2008],
+  ['echo_list_integer', 2152], ['echo_list_string', 2237], ['echo_string', 2322], ['export2odbc', 2378], ['export_odbc', 2443],
+  ['num_active_users', 4976], ['pow', 5155], ['remove_node', 6000], ['seq', 6810], ['splitjid', 7693], ['splitjids', 7753],
+  ['substrs', 8941], ['take_integer', 9000], ['take_integer_string', 9056], ['take_list_integer', 9121], ['take_list_string', 9203],
+  ['take_string', 9285], ['take_tuple_2integer', 9341], ['take_tuple_2string', 9413], ['tell_atom', 9485], ['tell_list_3atom', 9541],
+  ['tell_list_3integer', 9593], ['tell_list_3string', 9645], ['tell_list_3tuple', 9697], ['tell_rescode', 9759], ['tell_restuple', 9815],
+  ['tell_tuple_3atom', 9871], ['tell_tuple_3integer', 9924], ['tell_tuple_3list', 9977], ['tell_tuple_3string', 10041],
+  ['this_crashes', 10094], ['this_wrong_args', 10150], ['this_wrong_return', 10215],
+].map(([name, line]) => ({ name: name as string, line: line as number }));
