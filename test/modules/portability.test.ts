@@ -77,6 +77,27 @@ test('import_prosody: a real Prosody 0.12 directory; old passwords log in; every
   assert.equal((await rosterOf(p, 'alice')).length, 4);
 });
 
+test("import_piefxis: a real export of Debian's ejabberd 23.01; its users log in with SCRAM-SHA-1 and keep every roster state", async () => {
+  const p = await server();
+  cpSync(join(FIXTURES, 'ejabberd-23.01'), join(p.dataDir, 'ej'), { recursive: true });
+  assert.equal(await ok(p, 'import_piefxis', { file: 'ej/20261201-013956.xml' }), 0);
+  assert.deepEqual((await ok(p, 'registered_users', { host: 'localhost' })).sort(), ['admin', 'juliet', 'mercutio', 'romeo', 'tybalt']);
+  assert.deepEqual(byJid(await rosterOf(p, 'romeo')), {
+    'juliet@localhost': { name: 'Juliet', subscription: 'both', askOut: false, pendingIn: false, groups: ['Capulets'], visible: true },
+    'mercutio@localhost': { name: 'Mercutio', subscription: 'none', askOut: true, pendingIn: false, groups: ['Friends'], visible: true },
+    'tybalt@localhost': { name: '', subscription: 'none', askOut: false, pendingIn: true, groups: [], visible: false },
+  });
+  // ejabberd writes romeo's request into mercutio's data too, as a presence: kept as mercutio's pending request.
+  assert.equal((await rosterOf(p, 'mercutio')).find((i) => i.jid === 'romeo@localhost')?.pendingIn, true);
+  assert.deepEqual(await ok(p, 'get_vcard', { user: 'romeo', host: 'localhost', name: 'FN' }), { content: 'Romeo Montague' });
+  assert.match((await ok(p, 'private_get', { user: 'romeo', host: 'localhost', element: 'storage', ns: 'storage:bookmarks' })).res, /verona@conference.localhost/);
+  const romeo = await p.login('romeo', 'r', { password: 'romeopw', mechanism: 'SCRAM-SHA-1' });
+  assert.equal(romeo.mechanism, 'SCRAM-SHA-1');
+  const juliet = await p.login('juliet', 'r', { password: 'julietpw', mechanism: 'SCRAM-SHA-1' });
+  const m = await juliet.waitFor((el) => el.is('message'), 5000, 'the offline message');
+  assert.equal(m.getChildText('body'), 'Wherefore art thou');
+});
+
 /** A PIEFXIS user as ejabberd 23.01 writes it with SCRAM storage: keys in base64 twice. */
 function ejabberdUser(name: string, password: string, extra = ''): string {
   const c = deriveScramCredentials(password, 'sha1', 4096);

@@ -225,7 +225,12 @@ export function userElement(a: ExportedAccount, host: string): Element {
   }
   if (a.offline.length > 0) {
     const box = x('offline-messages');
-    for (const s of a.offline) box.append(parseElement(s, Number.MAX_SAFE_INTEGER));
+    for (const s of a.offline) {
+      const m = parseElement(s, Number.MAX_SAFE_INTEGER);
+      // ejabberd's importer needs the stanza's namespace on the element itself.
+      if (!m.attr('xmlns')) m.attrs.xmlns = 'jabber:client';
+      box.append(m);
+    }
     user.append(box);
   }
   if (a.vcard) user.append(a.vcard);
