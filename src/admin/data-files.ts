@@ -17,6 +17,35 @@ function inside(root: string, path: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
+/** Refuses an empty path or one with a NUL byte. */
+function checkGiven(path: string): void {
+  if (path === '') throw badArgument('Empty file path');
+  if (path.includes('\0')) throw badArgument('Invalid file path');
+}
+
+/**
+ * The real path (every link followed) of an existing entry a command names, inside `dataDir`: a
+ * relative path is taken from it. Outside is refused before anything is looked up, so whether a
+ * file exists elsewhere is not revealed; then again on the real path, so no link leads out.
+ */
+async function confinedRealPath(dataDir: string, path: string, kind: 'file' | 'directory'): Promise<string> {
+  checkGiven(path);
+  const given = resolve(dataDir);
+  const root = await realpath(given);
+  const lexical = resolve(root, path);
+  if (!inside(root, lexical) && !inside(given, resolve(given, path))) throw forbidden(`File is outside the data directory: ${path}`);
+  let real: string;
+  try {
+    real = await realpath(isAbsolute(path) ? path : lexical);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(`No such ${kind}: ${path}`);
+    throw badArgument(`Cannot read ${path}: ${code ?? (err as Error).message}`);
+  }
+  if (!inside(root, real)) throw forbidden(`File is outside the data directory: ${path}`);
+  return real;
+}
+
 /**
  * Reads a text file (UTF-8) that a command names, inside `dataDir`, of at most `maxBytes`.
  * Throws a domain error: forbidden for a path outside the data directory or a file over the
@@ -24,22 +53,7 @@ function inside(root: string, path: string): boolean {
  * regular file or not UTF-8.
  */
 export async function readDataFile(dataDir: string, path: string, maxBytes: number, limitName: string): Promise<string> {
-  if (path === '') throw badArgument('Empty file path');
-  if (path.includes('\0')) throw badArgument('Invalid file path');
-  const given = resolve(dataDir);
-  const root = await realpath(given);
-  const lexical = resolve(root, path);
-  // Outside before anything is looked up: whether a file exists elsewhere is not revealed.
-  if (!inside(root, lexical) && !inside(given, resolve(given, path))) throw forbidden(`File is outside the data directory: ${path}`);
-  let real: string;
-  try {
-    real = await realpath(isAbsolute(path) ? path : lexical);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(`No such file: ${path}`);
-    throw badArgument(`Cannot read ${path}: ${code ?? (err as Error).message}`);
-  }
-  if (!inside(root, real)) throw forbidden(`File is outside the data directory: ${path}`);
+  const real = await confinedRealPath(dataDir, path, 'file');
   // No link followed at the last step now (O_NOFOLLOW), and no wait on a FIFO (O_NONBLOCK).
   let fh;
   try {
@@ -71,11 +85,6 @@ export async function readDataFile(dataDir: string, path: string, maxBytes: numb
   }
 }
 
-/** Refuses an empty path or one with a NUL byte. */
-function checkGiven(path: string): void {
-  if (path === '') throw badArgument('Empty file path');
-  if (path.includes('\0')) throw badArgument('Invalid file path');
-}
 
 /**
  * The real path of an existing file or directory that a command names, inside `dataDir`
@@ -83,20 +92,7 @@ function checkGiven(path: string): void {
  * (imports) or walk a directory (`import_dir`, `import_prosody`) rather than read it whole.
  */
 export async function existingDataPath(dataDir: string, path: string, kind: 'file' | 'directory'): Promise<string> {
-  checkGiven(path);
-  const given = resolve(dataDir);
-  const root = await realpath(given);
-  const lexical = resolve(root, path);
-  if (!inside(root, lexical) && !inside(given, resolve(given, path))) throw forbidden(`File is outside the data directory: ${path}`);
-  let real: string;
-  try {
-    real = await realpath(isAbsolute(path) ? path : lexical);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw notFound(`No such ${kind}: ${path}`);
-    throw badArgument(`Cannot read ${path}: ${code ?? (err as Error).message}`);
-  }
-  if (!inside(root, real)) throw forbidden(`File is outside the data directory: ${path}`);
+  const real = await confinedRealPath(dataDir, path, kind);
   const st = await stat(real);
   if (kind === 'file' ? !st.isFile() : !st.isDirectory()) throw badArgument(`Not a ${kind === 'file' ? 'regular file' : 'directory'}: ${path}`);
   return real;

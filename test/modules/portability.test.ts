@@ -4,17 +4,16 @@
 // Parley, jabberd14 spool files, and what an import says per account.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startParley, type Parley } from '../support/harness.js';
+import { runCtl } from '../support/ctl.js';
 import { deriveScramCredentials } from '../../src/c2s/sasl.js';
 import type { RosterItem } from '../../src/modules/roster/index.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 const FIXTURES = join(ROOT, 'test/fixtures');
-const BIN = join(ROOT, 'bin/parley.js');
 
 const servers: Parley[] = [];
 after(async () => {
@@ -236,17 +235,7 @@ test('parley ctl import_piefxis reports each account and the totals on stderr', 
   writeFileSync(join(p.dataDir, 'two.xml'), `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='u1' password='p1'/><user name='u2' password='p2'/><user name='admin' password='x'/></host></server-data>`);
   const configFile = join(p.dataDir, 'parley.yml');
   writeFileSync(configFile, `hosts: [localhost]\ndataDir: ${JSON.stringify(p.dataDir)}\nlogLevel: silent\n`);
-  const env = { ...process.env };
-  delete env.PARLEY_CONFIG;
-  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, reject) => {
-    const child = spawn(process.execPath, [BIN, 'ctl', '--config', configFile, 'import_piefxis', 'two.xml'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  const out = await runCtl(configFile, ['import_piefxis', 'two.xml']);
   assert.equal(out.code, 0, out.stdout + out.stderr);
   assert.match(out.stderr, /imported u1@localhost\nimported u2@localhost\nskipped admin@localhost: already exists\n/);
   assert.match(out.stderr, /import_piefxis two.xml: 2 imported, 1 skipped, 0 refused/);

@@ -96,6 +96,37 @@ async function exportHosts(ctx: Context, dir: string, hosts: string[]): Promise<
   }
 }
 
+/** Errors a reader raises for what it cannot read: a 400 naming the file, after the accounts done so far. */
+const READ_ERRORS = [PiefxisError, ProsodyError, Jabberd14Error];
+
+/** Runs one import of a file or directory inside the data directory; its summary, also logged and on parley ctl. */
+async function runImport(
+  ctx: Context,
+  what: string,
+  given: string,
+  kind: 'file' | 'directory',
+  run: (path: string, imp: AccountImporter) => Promise<void>,
+): Promise<ImportSummary> {
+  const path = await existingDataPath(ctx.dataDir, given, kind);
+  const imp = importer(ctx);
+  try {
+    await run(path, imp);
+  } catch (err) {
+    if (!READ_ERRORS.some((e) => err instanceof e)) throw err;
+    const s = imp.summary;
+    throw badArgument(`Cannot import ${given}: ${(err as Error).message} (after ${s.imported + s.skipped + s.refused} accounts)`);
+  }
+  finish(ctx, `${what} ${given}`, imp.summary);
+  return imp.summary;
+}
+
+/** import_file and import_dir: "Success", or a 400 with the totals when an account was refused. */
+async function importSpool(ctx: Context, what: string, given: string, kind: 'file' | 'directory', run: (path: string, imp: AccountImporter, maxBytes: number) => Promise<void>): Promise<string> {
+  const s = await runImport(ctx, what, given, kind, (path, imp) => run(path, imp, ctx.config.limits.maxCommandFileSize * 16));
+  if (s.refused > 0) throw badArgument(`${s.imported} imported, ${s.skipped} skipped, ${s.refused} refused: ${s.reports.filter((r) => r.status === 'refused').slice(0, 20).map((r) => `${r.jid} (${r.notes.join('; ')})`).join(', ')}`);
+  return 'Success';
+}
+
 const IMPORT_NOTES =
   'An account that already exists is skipped (with portability.overwrite: true its credentials are replaced and its data merged), and the rest of the file is still imported. ' +
   'Each account is reported as imported, skipped or refused, with what a limit refused of it (roster, vCard, private storage, offline messages), in the log and on parley ctl (stderr, with running totals). ' +
@@ -133,16 +164,7 @@ export const portabilityCommands = [
     args: [str('file', 'Full path to the PIEFXIS file', '/var/lib/parley/export/20231114-101500.xml')],
     result: rescode, resultExample: true,
     async exec({ file }, ctx) {
-      const path = await existingDataPath(ctx.dataDir, file, 'file');
-      const imp = importer(ctx);
-      try {
-        await importPiefxisFile(ctx, path, imp);
-      } catch (err) {
-        if (err instanceof PiefxisError) throw badArgument(`Cannot import ${file}: ${err.message} (after ${imp.summary.imported + imp.summary.skipped + imp.summary.refused} accounts)`);
-        throw err;
-      }
-      finish(ctx, `import_piefxis ${file}`, imp.summary);
-      return imp.summary.refused === 0;
+      return (await runImport(ctx, 'import_piefxis', file, 'file', (path, imp) => importPiefxisFile(ctx, path, imp))).refused === 0;
     },
   }),
   command({
@@ -153,16 +175,8 @@ export const portabilityCommands = [
     args: [str('dir', 'Full path to the Prosody data directory', '/var/lib/prosody')],
     result: rescode, resultExample: true,
     async exec({ dir }, ctx) {
-      const path = await existingDataPath(ctx.dataDir, dir, 'directory');
-      const imp = importer(ctx);
-      try {
-        await importProsodyDir(path, imp, ctx.config.limits.maxCommandFileSize * 16);
-      } catch (err) {
-        if (err instanceof ProsodyError) throw badArgument(`Cannot import ${dir}: ${err.message}`);
-        throw err;
-      }
-      finish(ctx, `import_prosody ${dir}`, imp.summary);
-      return imp.summary.refused === 0;
+      const run = (path: string, imp: AccountImporter) => importProsodyDir(path, imp, ctx.config.limits.maxCommandFileSize * 16);
+      return (await runImport(ctx, 'import_prosody', dir, 'directory', run)).refused === 0;
     },
   }),
   command({
@@ -170,37 +184,13 @@ export const portabilityCommands = [
     longdesc: 'A jabberd14 spool file (HOST/USER.xml, an <xdb> document: jabber:iq:auth password, jabber:iq:roster, vcard-temp, private storage, offline messages); the host is the name of the directory holding the file. ' + IMPORT_NOTES,
     args: [str('file', 'Full path to the jabberd14 spool file', '/var/spool/jabber/example.com/user1.xml')],
     result: restuple, resultExample: 'Success',
-    async exec({ file }, ctx) {
-      const path = await existingDataPath(ctx.dataDir, file, 'file');
-      const imp = importer(ctx);
-      try {
-        await importJabberd14File(path, imp, ctx.config.limits.maxCommandFileSize * 16);
-      } catch (err) {
-        if (err instanceof Jabberd14Error) throw badArgument(`Cannot import ${file}: ${err.message}`);
-        throw err;
-      }
-      finish(ctx, `import_file ${file}`, imp.summary);
-      if (imp.summary.refused > 0) throw badArgument(`Refused: ${imp.summary.reports.filter((r) => r.status === 'refused').map((r) => `${r.jid} (${r.notes.join('; ')})`).join(', ')}`);
-      return 'Success';
-    },
+    exec: ({ file }, ctx) => importSpool(ctx, 'import_file', file, 'file', importJabberd14File),
   }),
   command({
     name: 'import_dir', tags: ['mnesia'], policy: 'admin', desc: 'Import users data from jabberd14 spool dir',
     longdesc: 'Every USER.xml of a jabberd14 spool directory (DIR/HOST/USER.xml; or DIR/USER.xml when DIR is one host\'s directory, named after the host). ' + IMPORT_NOTES,
     args: [str('file', 'Full path to the jabberd14 spool directory', '/var/spool/jabber/')],
     result: restuple, resultExample: 'Success',
-    async exec({ file }, ctx) {
-      const path = await existingDataPath(ctx.dataDir, file, 'directory');
-      const imp = importer(ctx);
-      try {
-        await importJabberd14Dir(path, imp, ctx.config.limits.maxCommandFileSize * 16);
-      } catch (err) {
-        if (err instanceof Jabberd14Error) throw badArgument(`Cannot import ${file}: ${err.message}`);
-        throw err;
-      }
-      finish(ctx, `import_dir ${file}`, imp.summary);
-      if (imp.summary.refused > 0) throw badArgument(`${imp.summary.imported} imported, ${imp.summary.skipped} skipped, ${imp.summary.refused} refused (see the log)`);
-      return 'Success';
-    },
+    exec: ({ file }, ctx) => importSpool(ctx, 'import_dir', file, 'directory', importJabberd14Dir),
   }),
 ];
