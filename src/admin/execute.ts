@@ -60,6 +60,10 @@ function whoMatches(rule: PermissionRule, caller: Caller): boolean {
   if (who === 'admin') return caller.admin;
   if (who.user && caller.jid && userSetOf(who.user).has(caller.jid)) return true;
   if (who.ip && ipMatches(caller.ip, who.ip)) return true;
+  if (who.oauth && caller.scopes) {
+    const wanted = typeof who.oauth.scope === 'string' ? [who.oauth.scope] : who.oauth.scope;
+    if (wanted.some((s) => caller.scopes!.includes(s))) return true;
+  }
   return false;
 }
 

@@ -52,9 +52,19 @@ const permissionRule = z
     who: z
       .union([
         z.enum(['all', 'admin']),
-        z.object({ user: z.array(z.string()).optional(), ip: z.array(z.string()).optional() }).strict(),
+        z
+          .object({
+            user: z.array(z.string()).optional(),
+            ip: z.array(z.string()).optional(),
+            oauth: z
+              .object({ scope: z.union([z.string(), z.array(z.string()).min(1)]) })
+              .strict()
+              .optional()
+              .describe("callers with an OAuth token holding one of these scopes (ejabberd's who: oauth: scope:)"),
+          })
+          .strict(),
       ])
-      .describe("'admin', 'all', or {user: [jid...], ip: [cidr...]}"),
+      .describe("'admin', 'all', or {user: [jid...], ip: [cidr...], oauth: {scope: [...]}} (any of them matches)"),
     what: z.array(z.string()).min(1).describe("command names, '*', '[tag:name]', or '!name' to exclude"),
   })
   .strict();

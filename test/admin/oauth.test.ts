@@ -185,3 +185,27 @@ test('the authorization page: form, login, redirect with the token in the fragme
   assert.equal((await fetch(`${base}/oauth/authorize?client_id=nobody`)).status, 400);
   assert.equal((await parley.api('oauth_add_client_implicit', { client_id: 'x', client_name: 'x', redirect_uri: 'javascript:alert(1)' })).status, 400);
 });
+
+test("apiPermissions: a rule's who: {oauth: {scope}} lets tokens with that scope run what it names, even for a non-admin account", async () => {
+  const p = await startParley({
+    apiPermissions: {
+      'admin access': { from: ['http'], who: 'admin', what: ['*'] },
+      'reporting tokens': { from: ['http'], who: { oauth: { scope: ['registered_users'] } }, what: ['registered_users'] },
+    },
+  });
+  try {
+    await p.register('dora');
+    const { token } = (await p.api('oauth_issue_token', { jid: 'dora@localhost', ttl: 60, scopes: 'registered_users;connected_users_number' })).body;
+    const call = (command: string, args: Record<string, unknown>) =>
+      fetch(`http://127.0.0.1:${p.ports.http}/api/${command}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(args) });
+    const allowed = await call('registered_users', { host: 'localhost' });
+    assert.equal(allowed.status, 200);
+    assert.deepEqual(((await allowed.json()) as string[]).sort(), ['admin', 'dora']);
+    // In the token's scopes but in no rule for a non-admin: refused.
+    assert.equal((await call('connected_users_number', {})).status, 403);
+    // The same account with its password is no admin: the rule is for tokens only.
+    assert.equal((await p.api('registered_users', { host: 'localhost' }, 'dora@localhost:dorapw')).status, 403);
+  } finally {
+    await p.close();
+  }
+});
