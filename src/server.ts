@@ -99,6 +99,11 @@ interface ReopenableDestination {
 
 export { VERSION } from './version.js';
 
+/** The configured admin accounts, prepared (default: admin@<first host>); a bad entry is a ConfigError. */
+function adminsOf(config: Config): Set<string> {
+  return prepareAdmins(config.admins ?? [`admin@${config.hosts[0]}`]);
+}
+
 /** One Parley node: storage, router, features and listeners, wired together. */
 export class Server {
   readonly config: Config;
@@ -133,9 +138,6 @@ export class Server {
   private readonly moduleLogs: Logger[] = [];
   private readonly running: ModuleInfo[] = [];
   private stopping?: Promise<void>;
-  private resolveStopped!: () => void;
-  /** Settles once `stop` has finished (whoever called it: a signal, the `stop` command, a test). */
-  readonly stopped = new Promise<void>((r) => (this.resolveStopped = r));
 
   constructor(options: ServerOptions) {
     this.options = options;
@@ -146,7 +148,7 @@ export class Server {
     } else if (this.config.logFile !== undefined) {
       this.logFilePath = resolveIn(this.dataDir, this.config.logFile);
       mkdirSync(dirname(this.logFilePath), { recursive: true, mode: 0o750 });
-      const dest = pino.destination({ dest: this.logFilePath, sync: false, mkdir: true });
+      const dest = pino.destination({ dest: this.logFilePath, sync: false });
       this.logDestination = dest;
       this.log = pino({ level: this.config.logLevel }, dest);
     } else {
@@ -203,7 +205,7 @@ export class Server {
 
   /** Admin accounts as bare, prepared JIDs (prepared once; an invalid entry is a ConfigError). */
   admins(): Set<string> {
-    return (this.adminSet ??= prepareAdmins(this.config.admins ?? [`admin@${this.config.hosts[0]}`]));
+    return (this.adminSet ??= adminsOf(this.config));
   }
   private adminSet: Set<string> | undefined;
 
@@ -273,7 +275,6 @@ export class Server {
       if (this.listeners) await this.listeners.stop();
       if (this.storage) await this.storage.close();
       this.logDestination?.flushSync?.();
-      this.resolveStopped();
     })());
   }
 
@@ -304,7 +305,6 @@ export class Server {
       this.log.level = level;
       for (const l of this.moduleLogs) l.level = level;
     },
-    logFile: () => this.logFilePath,
     reopenLog: () => {
       if (!this.logDestination) return false;
       this.logDestination.reopen();
@@ -325,7 +325,7 @@ export class Server {
       const next = loadConfigFile(file).config; // a ConfigError names the bad key; nothing is applied
       const { apply, needRestart } = planReload(this.config, next);
       // Checked before anything changes: a bad admin entry leaves the old configuration whole.
-      const admins = apply.includes('admins') ? prepareAdmins(next.admins ?? [`admin@${this.config.hosts[0]}`]) : undefined;
+      const admins = apply.includes('admins') ? adminsOf(next) : undefined;
       applyReload(this.config, next, apply);
       if (admins) this.adminSet = admins;
       if (apply.includes('logLevel')) this.node.setLogLevel(this.config.logLevel);

@@ -2,9 +2,9 @@ import { BlockList, isIP } from 'node:net';
 import type { AdminHost } from './host.js';
 import type { PermissionRule } from '../config/schema.js';
 import { DomainError } from '../errors.js';
-import { tryParseJID } from '../xmpp/jid.js';
+import { parseJID, tryParseJID } from '../xmpp/jid.js';
 import { matchesWhat, type AnyCommand, type Args, type Caller, type ResultSpec } from './registry.js';
-import { bareOf } from '../xmpp/account.js';
+import { accountOf, bareOf } from '../xmpp/account.js';
 
 /** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
 const DEFAULT_RULES: Record<string, PermissionRule> = {
@@ -67,6 +67,14 @@ function whoMatches(rule: PermissionRule, caller: Caller): boolean {
   return false;
 }
 
+/**
+ * Whether an authenticated account calls `def` with admin rights: a configured admin, and, when it
+ * calls with an OAuth token, only if the token holds `ejabberd:admin` or the command's own scope.
+ */
+export function hasAdminRights(server: AdminHost, jid: string, def: AnyCommand, scopes?: readonly string[]): boolean {
+  return server.admins().has(jid) && (!scopes || scopes.includes('ejabberd:admin') || scopes.includes(def.name));
+}
+
 /** Whether an OAuth token's scopes cover the command (then the rules decide, as for any caller). */
 export function scopeAllows(def: AnyCommand, scopes: readonly string[]): boolean {
   return scopes.includes(def.name) || scopes.includes('ejabberd:admin') || (scopes.includes('ejabberd:user') && def.policy === 'user');
@@ -94,7 +102,6 @@ export function isAllowed(server: AdminHost, def: AnyCommand, caller: Caller, ar
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: DomainError } | { ok: false; error: 'internal' };
 
-/** Runs a command; domain errors are results, anything else is logged and reported as internal. */
 /**
  * Seed 001's argument-less forms of user commands (H8): `get_roster`, `get_offline_count` and
  * `user_resources` called with no arguments by an authenticated account act on that account.
@@ -104,10 +111,10 @@ const CALLER_SCOPED = new Set(['get_roster', 'get_offline_count', 'user_resource
 
 export function callerScopedEntries<V>(def: AnyCommand, entries: [string, V | string][], caller: Caller): [string, V | string][] {
   if (entries.length > 0 || !caller.jid || !def.account || !CALLER_SCOPED.has(def.name)) return entries;
-  const at = caller.jid.lastIndexOf('@');
+  const { user, host } = accountOf(parseJID(caller.jid));
   return [
-    [def.account[0], caller.jid.slice(0, at)],
-    [def.account[1], caller.jid.slice(at + 1)],
+    [def.account[0], user],
+    [def.account[1], host],
   ];
 }
 
@@ -139,6 +146,7 @@ export function nonConforming(spec: ResultSpec, value: unknown, path = spec.name
   }
 }
 
+/** Runs a command; domain errors are results, anything else is logged and reported as internal. */
 export async function runCommand(server: AdminHost, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
   try {
     const value = await server.commands.run(def, args, caller);

@@ -131,8 +131,6 @@ export interface NodeControl {
   /** The log level in effect (pino's names). */
   logLevel(): string;
   setLogLevel(level: string): void;
-  /** The log file, when logging goes to one (`logFile`); undefined when it goes to standard output. */
-  logFile(): string | undefined;
   /** Opens the log file again (after an outside rotation); false when logging goes to standard output. */
   reopenLog(): boolean;
   /** Renames the log file with a time stamp and opens a new one; its new name, or undefined without a log file. */

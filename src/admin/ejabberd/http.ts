@@ -1,6 +1,6 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, Caller } from '../registry.js';
-import { callerScopedEntries, isAllowed, runCommand } from '../execute.js';
+import { callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
 import { ArgumentError, bindNamedArgs } from './args.js';
 import { STATUS_OF, errorAnswer, successBody } from './render.js';
@@ -122,8 +122,7 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
     caller.jid = jid;
     const scopes = auth.principal.scopes;
     if (scopes) caller.scopes = scopes;
-    // A token gives an admin account its admin rights only with ejabberd:admin or the command's own scope.
-    caller.admin = server.admins().has(jid) && (!scopes || scopes.includes('ejabberd:admin') || scopes.includes(def.name));
+    caller.admin = hasAdminRights(server, jid, def, scopes);
   }
 
   let args;

@@ -1,6 +1,6 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, ArgSpec, Caller, ResultSpec } from '../registry.js';
-import { callerScopedEntries, isAllowed, runCommand } from '../execute.js';
+import { callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
 import { ArgumentProblemError, bindArgs } from '../args.js';
 import { ejabberdWording, renameOldArgs } from '../ejabberd/args.js';
 import { rescodeOk } from '../ejabberd/render.js';
@@ -122,7 +122,6 @@ async function perform(server: AdminHost, call: MethodCall, ip: string): Promise
     const auth = await authenticate(server, first.members, ip);
     if (auth !== undefined) {
       caller.jid = auth.jid;
-      caller.admin = server.admins().has(auth.jid);
       if (auth.scopes) caller.scopes = auth.scopes;
       params = params.slice(1);
     }
@@ -133,8 +132,7 @@ async function perform(server: AdminHost, call: MethodCall, ip: string): Promise
   const members = params.length === 0 ? [] : (params[0] as Extract<XValue, { kind: 'struct' }>).members;
   const def = server.commands.get(call.methodName);
   if (!def || def.ctlOnly) throw new Fault(FAULT.unknownCall, `Unknown call: {call,${atom(call.methodName)},[${erlangTerm(struct(members))}]}`);
-  // A token gives an admin account its admin rights only with ejabberd:admin or the command's own scope (as on /api).
-  if (caller.scopes) caller.admin &&= caller.scopes.includes('ejabberd:admin') || caller.scopes.includes(def.name);
+  if (caller.jid) caller.admin = hasAdminRights(server, caller.jid, def, caller.scopes);
 
   // Seed 001's argument-less forms act on the caller (H8).
   const scoped = members.length === 0 ? callerScopedEntries<unknown>(def, [], caller) : [];

@@ -2,7 +2,7 @@ import { defineModule } from '../module.js';
 import { OAuthService } from './service.js';
 import { oauthCommands } from './commands.js';
 
-export { OAuthService, parseScopes, ADMIN_SCOPE, USER_SCOPE, type TokenGrant } from './service.js';
+export { OAuthService, parseScopes, type TokenGrant } from './service.js';
 export type { OAuthClient, OAuthStore, OAuthToken } from './store.js';
 
 declare module '../module.js' {

@@ -1,13 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { badArgument, conflict, forbidden, notFound } from '../../errors.js';
+import { badArgument, forbidden, notFound } from '../../errors.js';
 import type { Transaction } from '../../storage/kinds.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { ModuleContext } from '../module.js';
 import type { OAuthClient, OAuthStore, OAuthToken } from './store.js';
-
-/** The scopes with a meaning of their own; any other scope names one command. */
-export const ADMIN_SCOPE = 'ejabberd:admin';
-export const USER_SCOPE = 'ejabberd:user';
 
 const SCOPE = /^[A-Za-z0-9_:.-]{1,64}$/;
 const MAX_SCOPES = 64;
@@ -146,10 +142,5 @@ export class OAuthService {
   async clientSecretMatches(id: string, secret: string): Promise<boolean> {
     const c = await this.store.client(id);
     return c !== undefined && c.grant === 'password' && c.secretHash === sha256(`${id}\0${secret}`);
-  }
-
-  /** Refuses a conflict of grant types (an implicit client used for the password grant and back). */
-  static grantOf(client: OAuthClient | undefined, want: OAuthClient['grant']): void {
-    if (client && client.grant !== want) throw conflict(`Client ${client.id} is registered for the ${client.grant} grant`);
   }
 }

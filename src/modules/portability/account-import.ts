@@ -4,7 +4,7 @@ import { DomainError } from '../../errors.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { parseJID } from '../../xmpp/jid.js';
 import type { Element } from '../../xmpp/xml/element.js';
-import type { RosterItem, Subscription } from '../roster/index.js';
+import { isSubscription, type RosterItem, type Subscription } from '../roster/index.js';
 import type { CommandContext } from '../module.js';
 
 /** What an importer read of one account, whatever the source format. */
@@ -40,10 +40,9 @@ export interface ImportSummary {
 
 type Ctx = CommandContext<unknown, 'accounts' | 'roster' | 'vcard' | 'private' | 'offline'>;
 
-const SUBSCRIPTIONS = new Set(['none', 'to', 'from', 'both']);
-
+/** A subscription state as a source file writes it; anything else counts as none. */
 export function subscriptionOf(text: string | undefined): Subscription {
-  return text !== undefined && SUBSCRIPTIONS.has(text) ? (text as Subscription) : 'none';
+  return isSubscription(text) ? text : 'none';
 }
 
 /** The bare, prepared JID of a contact, or undefined when it is not a JID. */

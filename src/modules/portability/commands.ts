@@ -41,7 +41,6 @@ function finish(ctx: Context, what: string, s: ImportSummary): void {
 async function importPiefxisFile(ctx: Context, path: string, imp: AccountImporter, depth = 0): Promise<void> {
   if (depth > 4) throw badArgument('xi:include nested too deeply');
   await readPiefxis(path, {
-    host: () => undefined,
     user: async (el, host) => {
       await imp.import(accountOfUser(el, host));
     },

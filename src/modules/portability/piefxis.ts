@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { dirname, isAbsolute } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import type { FileHandle } from 'node:fs/promises';
 import { Element, x } from '../../xmpp/xml/element.js';
 import { parseElement } from '../../xmpp/xml/parse.js';
 import { TokenError, XmlTokenizer, type TokenHandler } from '../../xmpp/xml/tokenizer.js';
@@ -31,7 +30,6 @@ export class PiefxisError extends Error {}
 
 /** What the reader finds, in document order. */
 export interface PiefxisEvents {
-  host(jid: string): void;
   user(el: Element, host: string): Promise<void>;
   include(href: string): Promise<void>;
 }
@@ -44,27 +42,21 @@ export async function readPiefxis(path: string, events: PiefxisEvents): Promise<
   const stack: Element[] = [];
   let userChars = 0;
   const pending: (() => Promise<void>)[] = [];
+  // A host file's root, or a host inside <server-data>: the users that follow are its.
+  const openHost = (attrs: Record<string, string>) => {
+    host = attrs.jid;
+    if (!host) throw new PiefxisError('<host> without jid');
+  };
   const handler: TokenHandler = {
-    open(name, attrs, selfClosing) {
+    open(name, attrs) {
       depth++;
       if (depth === 1) {
         rootSeen = true;
-        if (name === 'server-data') {
-          const ns = attrs.xmlns;
-          if (ns !== NS_PIE && ns !== NS_PIE_OLD) throw new PiefxisError(`Unknown server-data namespace: ${ns ?? '(none)'}`);
-        } else if (name === 'host') {
-          host = attrs.jid;
-          if (!host) throw new PiefxisError('<host> without jid');
-          const h = host;
-          pending.push(async () => events.host(h));
-        } else {
-          throw new PiefxisError(`Not a PIEFXIS file: root element <${name}>`);
-        }
-      } else if (stack.length === 0 && (name === 'host' && depth === 2)) {
-        host = attrs.jid;
-        if (!host) throw new PiefxisError('<host> without jid');
-        const h = host;
-        pending.push(async () => events.host(h));
+        if (name === 'host') openHost(attrs);
+        else if (name !== 'server-data') throw new PiefxisError(`Not a PIEFXIS file: root element <${name}>`);
+        else if (attrs.xmlns !== NS_PIE && attrs.xmlns !== NS_PIE_OLD) throw new PiefxisError(`Unknown server-data namespace: ${attrs.xmlns ?? '(none)'}`);
+      } else if (stack.length === 0 && name === 'host' && depth === 2) {
+        openHost(attrs);
       } else if (stack.length === 0 && (name === 'xi:include' || (name === 'include' && attrs.xmlns === NS_XI))) {
         const href = attrs.href;
         if (!href) throw new PiefxisError('<xi:include> without href');
@@ -260,9 +252,6 @@ export function exportFileNames(hosts: readonly string[], now = new Date()): { m
   return { main: `${stamp}.xml`, hosts: hosts.map((host) => ({ host, file: `${stamp}_${host.split('.').join('_')}.xml` })) };
 }
 
-export async function writeText(fh: FileHandle, text: string): Promise<void> {
-  await fh.write(text);
-}
 
 export const PIEFXIS_HEAD = "<?xml version='1.0' encoding='UTF-8'?>";
 export const serverHead = () => `<server-data xmlns='${NS_PIE}' xmlns:xi='${NS_XI}'>`;

@@ -7,6 +7,7 @@
 import { x, type Element } from '../../xmpp/xml/element.js';
 import { JID, tryParseJID } from '../../xmpp/jid.js';
 import { StanzaError } from '../../xmpp/stanza.js';
+import { isSubscription } from '../roster/index.js';
 
 export const NS_PRIVACY = 'jabber:iq:privacy';
 export const NS_BLOCKING = 'urn:xmpp:blocking';
@@ -25,7 +26,6 @@ export type StanzaKind = (typeof STANZA_KINDS)[number];
 export type CheckedKind = StanzaKind | 'other';
 
 export type ItemType = 'jid' | 'group' | 'subscription';
-const SUBSCRIPTIONS = new Set(['none', 'to', 'from', 'both']);
 
 export interface PrivacyItem {
   /** Absent: the fall-through item, matching every JID. */
@@ -97,7 +97,7 @@ function parseItem(el: Element): PrivacyItem {
       if (!j) throw new StanzaError('bad-request', `not a JID: ${value}`);
       item.value = j.full;
     } else if (type === 'subscription') {
-      if (!SUBSCRIPTIONS.has(value)) throw new StanzaError('bad-request', `not a subscription: ${value}`);
+      if (!isSubscription(value)) throw new StanzaError('bad-request', `not a subscription: ${value}`);
       item.value = value;
     } else if (type === 'group') {
       if (value === '') throw new StanzaError('bad-request', 'empty group name');

@@ -2,7 +2,7 @@ import { defineModule } from '../module.js';
 import { RosterService } from './service.js';
 import { rosterCommands } from './commands.js';
 
-export { RosterService, newItem } from './service.js';
+export { RosterService, isSubscription, newItem } from './service.js';
 export type { ContactEntry, RosterItemFilter } from './service.js';
 export type { OwnedRosterItem, Pending, RosterItem, RosterScanFilter, RosterStore, Subscription } from './store.js';
 export type { RosterProvider } from './service.js';

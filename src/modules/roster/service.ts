@@ -47,7 +47,12 @@ export function itemElement(item: RosterItem, removed = false): Element {
   return el;
 }
 
-const SUBSCRIPTIONS = new Set(['none', 'to', 'from', 'both']);
+const SUBSCRIPTIONS: ReadonlySet<string> = new Set(['none', 'to', 'from', 'both']);
+
+/** Whether a text is a roster subscription state (RFC 6121: none, to, from, both). */
+export function isSubscription(text: string | undefined): text is Subscription {
+  return text !== undefined && SUBSCRIPTIONS.has(text);
+}
 
 /**
  * Contacts another feature shows in accounts' rosters without storing them (shared roster groups,
@@ -354,7 +359,7 @@ export class RosterService {
 
   /** Sets an item as given, without presence traffic, and pushes it to the owner's resources. */
   async adminSet(account: AccountRef, contact: string, name: string, groups: string[], subscription: string): Promise<void> {
-    if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
+    if (!isSubscription(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
     let jid: string;
     try {
       jid = parseJID(contact).bare;
@@ -430,7 +435,7 @@ export class RosterService {
    * items are built only when they are written.
    */
   async setContacts(batches: readonly { owner: AccountRef; contacts: readonly ContactEntry[] }[], subscription: Subscription): Promise<void> {
-    if (!SUBSCRIPTIONS.has(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
+    if (!isSubscription(subscription)) throw badArgument(`Invalid subscription: ${subscription}`);
     const prepared = new Map<readonly ContactEntry[], Map<string, ContactEntry>>();
     const prepare = (contacts: readonly ContactEntry[]): Map<string, ContactEntry> => {
       let m = prepared.get(contacts);
