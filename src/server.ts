@@ -249,6 +249,7 @@ export class Server {
         store: m.stores?.(env),
         transaction: (fn) => this.storage.transaction(fn),
         services: Object.fromEntries((m.dependencies ?? []).map((d: string) => [d, this.services.get(d)])) as unknown as ServiceMap,
+        optional: (name) => this.services.get(name) as never,
         send: (stanza, from, to) => this.send(stanza, from, to),
         randomId: (bytes) => this.randomId(bytes),
         nodeName: this.nodeName,

@@ -84,6 +84,12 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** The services of the modules it declared as dependencies, and only those. */
   readonly services: Pick<ServiceMap, D>;
+  /**
+   * The service of a module this one works with when it runs but does not need (rooms archive
+   * their messages when the archive module runs): looked up at each call, so it does not order
+   * set-up; undefined when that module is not running. Call it while serving, not in `setup`.
+   */
+  optional<N extends ServiceName>(name: N): ServiceMap[N] | undefined;
   /** Routes a stanza from a trusted origin (server code, admin commands). */
   send(stanza: Element, from: JID, to: JID): Promise<void>;
   randomId(bytes?: number): string;

@@ -39,8 +39,16 @@ export interface RouterDeps {
   isLocalHost(domain: string): boolean;
 }
 
+/**
+ * A domain served by a module of this node rather than by accounts (XEP-0045 rooms on
+ * `conference.<host>`, an upload service): every stanza addressed to it goes to its handler,
+ * which answers as the domain and never falls through to account delivery.
+ */
+export type DomainHandler = (ctx: RouteContext) => void | Promise<void>;
+
 export class Router {
   private handlers = new Map<RouteEvent, Entry[]>();
+  private readonly domains = new Map<string, DomainHandler>();
 
   constructor(private readonly deps: RouterDeps) {}
 
@@ -50,6 +58,22 @@ export class Router {
     list.push({ priority, fn });
     list.sort((a, b) => b.priority - a.priority);
     this.handlers.set(event, list);
+  }
+
+  /** Serves a domain (prepared) with a module's handler; a domain is served by one module only. */
+  addDomain(domain: string, handler: DomainHandler): void {
+    if (this.deps.isLocalHost(domain) || this.domains.has(domain)) throw new Error(`domain ${domain} is already served`);
+    this.domains.set(domain, handler);
+  }
+
+  /** Whether a module serves this domain (see addDomain). */
+  isServedDomain(domain: string): boolean {
+    return this.domains.has(domain);
+  }
+
+  /** The domains modules serve. */
+  servedDomains(): string[] {
+    return [...this.domains.keys()];
   }
 
   /** Fires an event; true when some handler took the stanza. */
@@ -70,6 +94,11 @@ export class Router {
   async route(stanza: Element, from: JID, to: JID, origin?: SessionRecord): Promise<void> {
     const kind = stanza.name;
     if (kind !== 'message' && kind !== 'presence' && kind !== 'iq') return;
+    const domain = this.domains.get(to.domain);
+    if (domain !== undefined) {
+      await domain({ stanza, from, to, origin });
+      return;
+    }
     if (!this.deps.isLocalHost(to.domain)) {
       await this.bounce({ stanza, from, to, origin }, 'remote-server-not-found', `no route to ${to.domain}`);
       return;
