@@ -1,5 +1,4 @@
-import type { MucStore, StoredRoom, StoredRoomState, StoredSubscriber } from '../modules/muc/store.js';
-import type { AffiliationEntry, RoomConfig } from '../modules/muc/api.js';
+import type { AffiliationEntry, MucStore, RoomConfig, StoredRoom, StoredRoomState, StoredSubscriber } from '../modules/muc/store.js';
 import type { Sql } from './sql.js';
 
 /** Group chat rooms, affiliations, registered nicks and MUC/Sub subscriptions (migration 7), in the SQL both backends share. */

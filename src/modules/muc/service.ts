@@ -11,11 +11,9 @@ import { x } from '../../xmpp/xml/element.js';
 import { JID, nameprep, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import { StanzaError, errorReply, iqResult, isErrorStanza } from '../../xmpp/stanza.js';
 import { DomainError, badArgument, conflict, forbidden, notFound } from '../../errors.js';
-import type { RoomArchive } from '../mam/contract.js';
 import type { AffiliationEntry, Affiliation, OccupantInfo, RoomConfig, RoomInfo, RoomService } from './api.js';
 import type { MucStore, StoredSubscriber } from './store.js';
-import type { MucLimits, RoomHost } from './host.js';
-import { Room, defaultConfig, AFFILIATION_RANK } from './room.js';
+import { Room, defaultConfig, AFFILIATION_RANK, type MucLimits, type RoomArchive, type RoomHost } from './room.js';
 import { MUC_NS, ALL_MUCSUB_NODES } from './ns.js';
 import { NS_DATA, field, readForm } from './forms.js';
 

@@ -1,5 +1,7 @@
 import type { AffiliationEntry, RoomConfig } from './api.js';
 
+export type { AffiliationEntry, RoomConfig } from './api.js';
+
 /** A MUC/Sub subscription (ejabberd): who, under which nick, to which nodes. */
 export interface StoredSubscriber {
   /** The subscriber's bare JID. */
