@@ -80,6 +80,7 @@ export class MamService implements RoomArchive {
       ctx.store.archive,
       ctx.log,
       () => cfg().writeQueue,
+      () => cfg().flushInterval,
       (_owner, kind) => Math.max(1, Math.floor(this.limitOf(kind) / 100)),
       (owner, kind) => this.trim(owner, kind),
     );
