@@ -94,6 +94,11 @@ export const TABLES: readonly TableSpec[] = [
     since: 7,
     hostBy: 'owner',
   },
+  // Rooms belong to services (conference.<host>), not to a host column: every host's export carries them all.
+  { name: 'muc_rooms', columns: ['service', 'name', 'config_json', 'subject', 'subject_by', 'created_at'], integers: ['created_at'], order: 'service, name', since: 8, hostBy: 'server' },
+  { name: 'muc_affiliations', columns: ['service', 'room', 'jid', 'affiliation', 'reason'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_nicks', columns: ['service', 'jid', 'nick'], integers: [], order: 'service, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_subscriptions', columns: ['service', 'room', 'jid', 'nick', 'nodes_json'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

@@ -5,6 +5,7 @@
 import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
+import { SqlMuc } from './muc-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
 import { SqlMam } from './mam-sql.js';
 import type { Sql } from './sql.js';
@@ -319,6 +320,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);
