@@ -149,6 +149,7 @@ export class MamService implements RoomArchive {
     const account = accountOf(c.to);
     if (!this.ctx.sessions.hasSessions(owner) && !(await this.ctx.services.accounts.exists(account))) return false;
     if (!(await this.wanted(account, c.from.bare))) return false;
+    await this.writer.ready;
     const id = this.writer.nextId();
     const row: MamRow = {
       owner,
@@ -180,6 +181,7 @@ export class MamService implements RoomArchive {
     if (!archivable(s) || c.to.bare === owner) return false;
     const account = accountOf(c.from);
     if (!(await this.wanted(account, c.to.bare))) return false;
+    await this.writer.ready;
     const id = this.writer.nextId();
     await this.writer.add({
       owner,
@@ -355,6 +357,7 @@ export class MamService implements RoomArchive {
     if (!this.ctx.config.mam.enabled) return undefined;
     const sender = tryParseJID(senderJid);
     const from = tryParseJID(stanza.attrs.from ?? '');
+    await this.writer.ready;
     const id = this.writer.nextId();
     await this.writer.add({
       owner: room,

@@ -31,12 +31,25 @@ export class ArchiveWriter {
     /** Told about archives that got `due` more rows since their last check (trimming). */
     private readonly due: (owner: string, kind: MamRow['kind']) => number,
     private readonly check: (owner: string, kind: MamRow['kind']) => Promise<void>,
-  ) {}
+  ) {
+    this.ready = store.maxId().then(
+      (max) => {
+        if (max > this.lastId) this.lastId = max;
+      },
+      (err) => log.error({ err }, 'reading the highest archive id failed'),
+    );
+  }
 
   /**
    * A new stanza id: microseconds since the epoch, above every id this node gave before, so ids
    * increase with time and `start`/`end` are id ranges.
    */
+  /**
+   * Resolves once ids are known to start above every stored one (the clock may have gone back, or
+   * the previous run have given ids ahead of it).
+   */
+  readonly ready: Promise<void>;
+
   nextId(): number {
     const now = Date.now() * 1000;
     this.lastId = now > this.lastId ? now : this.lastId + 1;
