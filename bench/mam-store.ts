@@ -4,7 +4,7 @@
  * (the last page, a conversation's page, a forward page after an id, the count), p50/p99.
  *
  *     node dist/bench/mam-store.js [--rows 1000000] [--owners 5000] [--batch 4000]
- *                                  [--postgres postgres://...] [--keep DIR]
+ *                                  [--postgres postgres://...] [--keep]
  *
  * Rows are made the way the server makes them: two per message (the sender's and the
  * recipient's copy), ids increasing with time, ~300-character stanzas. One archive ("hot") gets
@@ -19,6 +19,7 @@ import type { MamRow } from '../src/modules/mam/store.js';
 import type { Storage } from '../src/storage/types.js';
 import { ArchiveWriter } from '../src/modules/mam/writer.js';
 import { pino } from 'pino';
+import pg from 'pg';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -60,7 +61,8 @@ function message(n: number, a: number, b: number): MamRow[] {
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-mam-bench-'));
   let storage: Storage;
-  if (PG) storage = await openPostgres(PG, { schema: `mam_bench_${process.pid}` });
+  const schema = `mam_bench_${process.pid}`;
+  if (PG) storage = await openPostgres(PG, { schema });
   else storage = openSqlite(join(dir, 'parley.db'));
   const store = storage.mam;
   console.log(`backend ${storage.backend}, ${ROWS.toLocaleString()} rows over ${OWNERS} archives, batches of ${BATCH} rows, node ${process.version}`);
@@ -141,6 +143,12 @@ async function main(): Promise<void> {
   }
   console.log(`${'hot archive: conversation last page'.padEnd(44)} p50 ${pct(hotPage, 50).toFixed(3)} ms  p99 ${pct(hotPage, 99).toFixed(3)} ms`);
   await storage.close();
+  if (PG) {
+    const client = new pg.Client({ connectionString: PG });
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await client.end();
+  }
   if (!process.argv.includes('--keep')) rmSync(dir, { recursive: true, force: true });
 }
 

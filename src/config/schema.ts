@@ -380,6 +380,12 @@ export const configSchema = z
           .min(100)
           .default(20_000)
           .describe('archived messages waiting to be written (in batches, one transaction per turn); past it, delivery waits for the writes'),
+        maxCount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe("messages a query's RSM <count> counts at most (an index range of that many entries); a larger set reports this number"),
         flushInterval: z
           .number()
           .int()
@@ -399,6 +405,7 @@ export const configSchema = z
         maxPrefsJids: 1000,
         writeQueue: 20_000,
         flushInterval: 50,
+        maxCount: 100_000,
       }),
     muc: z
       .object({

@@ -75,9 +75,12 @@ export class SqlMam implements MamStore {
     return rows.map(fromRow);
   }
 
-  async count(owner: string, filter: MamFilter): Promise<number> {
+  async count(owner: string, filter: MamFilter, cap?: number): Promise<number> {
     const w = where(owner, filter);
-    const r = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mam_messages WHERE ${w.sql}`, w.params);
+    const r =
+      cap === undefined
+        ? await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mam_messages WHERE ${w.sql}`, w.params)
+        : await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM mam_messages WHERE ${w.sql} LIMIT ?) capped`, [...w.params, cap]);
     return Number(r?.n ?? 0);
   }
 

@@ -129,7 +129,7 @@ export class MamService implements RoomArchive {
 
   private async trim(owner: string, kind: MamKind): Promise<void> {
     const limit = this.limitOf(kind);
-    if ((await this.archive.count(owner, {})) > limit) await this.archive.trim(owner, limit);
+    if ((await this.archive.count(owner, {}, limit + 1)) > limit) await this.archive.trim(owner, limit);
   }
 
   // ---- archiving ------------------------------------------------------------------------------
@@ -323,7 +323,9 @@ export class MamService implements RoomArchive {
       if (backwards) pageFilter.beforeId = Math.min(pageFilter.beforeId ?? Number.MAX_SAFE_INTEGER, id);
       else pageFilter.afterId = Math.max(pageFilter.afterId ?? 0, id);
     }
-    const count = await this.archive.count(owner, set);
+    // Exact up to mam.maxCount (by default the archive's size limit, so exact); past it a lower bound,
+    // as XEP-0059 §2.6 lets an expensive count be approximate.
+    const count = await this.archive.count(owner, set, cfg.maxCount);
     let rows: MamRow[] = [];
     let complete = true;
     if (max > 0) {

@@ -50,8 +50,8 @@ export interface MamStore {
   insert(rows: readonly MamRow[]): Promise<void>;
   /** Up to `limit` rows of the archive matching the filter, by id ascending or descending. */
   page(owner: string, filter: MamFilter, limit: number, order: 'asc' | 'desc'): Promise<MamRow[]>;
-  /** How many rows of the archive match the filter. */
-  count(owner: string, filter: MamFilter): Promise<number>;
+  /** How many rows of the archive match the filter (at most `cap`, when given). */
+  count(owner: string, filter: MamFilter, cap?: number): Promise<number>;
   get(owner: string, id: number): Promise<MamRow | undefined>;
   /** The newest row of the archive with this peer and kind whose origin id is `originId`. */
   findByOrigin(owner: string, peer: string, kind: MamKind, originId: string): Promise<MamRow | undefined>;
