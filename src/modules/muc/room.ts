@@ -326,6 +326,8 @@ export class Room {
         { from: this.bare, to: sub.jid, id },
         x('event', { xmlns: MUC_NS.pubsubEvent }, x('items', { node }, x('item', { id }, inner))),
       );
+      // A subscriber who is offline gets the room's messages later; presence changes are not worth keeping.
+      if (node !== MUCSUB_NODES.presence) wrapper.c('store', { xmlns: 'urn:xmpp:hints' });
       this.host.sendToBare(wrapper, this.jid, sub.jid);
     }
   }
