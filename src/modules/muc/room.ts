@@ -10,21 +10,10 @@ import { StanzaError, errorReply } from '../../xmpp/stanza.js';
 import type { AffiliationEntry, Affiliation, OccupantInfo, Role, RoomConfig, RoomInfo } from './api.js';
 import type { StoredRoomState, StoredSubscriber } from './store.js';
 import type { Config } from '../../config/schema.js';
+import type { RoomArchive } from '../mam/index.js';
 import { MUC_NS, MUCSUB_NODES, ALL_MUCSUB_NODES } from './ns.js';
 import { NS_DATA, configForm, formBoolean, formType, parseConfigForm, readForm, roomInfoForm, voiceRequestForm } from './forms.js';
 
-
-/**
- * The room archive as the archive module offers it (src/modules/mam/contract.ts, RoomArchive):
- * restated here until the archive module's index exports it, since a module imports only
- * another module's index.
- */
-export interface RoomArchive {
-  archiveRoomMessage(room: string, stanza: Element, senderJid: string): Promise<string | undefined>;
-  queryRoom(room: string, requester: JID, iq: Element, payload: Element): Promise<Element | undefined>;
-  moderateRoomMessage(room: string, stanzaId: string, moderator: string, reason?: string): Promise<boolean>;
-  removeRoomArchive(room: string): Promise<number>;
-}
 
 export type MucLimits = Config['muc'];
 
