@@ -71,6 +71,7 @@ test('service changes reach occupants as a client\'s would: configuration (104),
   await muc.setAffiliation(ROOM, 'bob@localhost', 'outcast', 'by command');
   const ban = await alice.waitFor((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Bob` && codes(el).includes('301'), 3000, 'ban');
   assert.equal(itemOf(ban)?.getChildText('reason'), 'by command');
+  await bob.waitFor((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Bob` && codes(el).includes('301'), 3000, 'own ban');
   assert.equal(errorCondition(await join(bob, ROOM, 'Bob')), 'forbidden');
   await muc.setAffiliation(ROOM, 'bob@localhost', 'none');
 });
