@@ -275,10 +275,13 @@ function creationOf(options: readonly { name: string; value: string }[]): Creati
 // ---------------------------------------------------------------------------
 // Housekeeping
 
-/** Rooms with no message in their archive: only archived rooms, and only when the archive runs (as ejabberd decides). */
+/**
+ * Rooms with no message in their archive: rooms that archive their messages (option mam, as
+ * ejabberd asks) where no message was ever sent, which the room knows whether or not the archive
+ * module runs (ejabberd, which asks the archive, counts none without it).
+ */
 async function emptyRooms(ctx: Context, service: string): Promise<RoomInfo[]> {
   const services = servicesOf(ctx, service);
-  if (!ctx.node.modules().some((m) => m.name === 'mam')) return [];
   const rooms = (await Promise.all(services.map((s) => ctx.service.rooms(s)))).flat();
   return rooms.filter((r) => r.config.mam && r.lastMessageAt <= r.createdAt).sort(byJid);
 }
@@ -618,7 +621,7 @@ export const mucCommands = [
     name: 'rooms_empty_list', tags: ['muc'], policy: 'admin', desc: 'List the rooms that have no messages in archive',
     longdesc:
       "The MUC service argument can be 'global' to get all hosts. As in ejabberd, only rooms that archive their messages (option mam) " +
-      'count, and none when the archive module does not run.',
+      'count: those of them where no message was ever sent.',
     args: [globalServiceArg],
     result: roomList, resultDesc: 'List of empty rooms', resultExample: ROOMS_EXAMPLE,
     exec: async ({ service }, ctx) => (await emptyRooms(ctx, service)).map((r) => r.jid),
