@@ -6,6 +6,7 @@ import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
 import type { Element } from './xmpp/xml/element.js';
 import type { AccountRef } from './xmpp/account.js';
+import type { JID } from './xmpp/jid.js';
 
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
@@ -33,6 +34,11 @@ export interface HookMap {
    * (`tables`: the tables replaced). What is read next comes from storage again.
    */
   'caches-clear': { module?: string; tables?: readonly string[] };
+  /**
+   * A message for an account with no resource to take it was kept in offline storage (push
+   * notifications tell the account's app servers, XEP-0357).
+   */
+  'message-offline': { from: JID; to: JID; stanza: Element };
 }
 
 /**

@@ -42,6 +42,7 @@ import { portabilityModule } from './modules/portability/index.js';
 import { compatModule } from './modules/compat/index.js';
 import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
+import { pushModule } from './modules/push/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -71,6 +72,7 @@ export const MODULES: readonly AnyModule[] = [
   compatModule,
   docsModule,
   backupModule,
+  pushModule,
 ];
 
 export interface ServerOptions {

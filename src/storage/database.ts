@@ -85,6 +85,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Clients belong to the server, not to a host: every host's export carries them all.
   { name: 'oauth_clients', columns: ['client_id', 'client_name', 'grant_type', 'secret_hash', 'redirect_uri'], integers: [], order: 'client_id', since: 6, hostBy: 'server' },
+  {
+    name: 'push_sessions',
+    columns: ['owner', 'service', 'node', 'options_json', 'resource', 'session_id', 'created_at', 'last_used'],
+    integers: ['created_at', 'last_used'],
+    order: 'owner, service, node',
+    since: 7,
+    hostBy: 'owner',
+  },
+  // Metadata only: the files themselves lie under the upload directory, outside the database.
+  { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 7, hostBy: 'owner' },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {
