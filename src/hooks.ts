@@ -39,6 +39,11 @@ export interface HookMap {
    * notifications tell the account's app servers, XEP-0357).
    */
   'message-offline': { from: JID; to: JID; stanza: Element };
+  /**
+   * A session's connection dropped and it waits for XEP-0198 resumption, holding messages the client
+   * may never have received (sent but not acknowledged): their count, and the last of them.
+   */
+  'session-hibernating': { session: SessionRecord; unackedMessages: number; lastMessage: Element | undefined };
 }
 
 /**

@@ -25,7 +25,7 @@ before(async () => {
     c2s: { resumeTimeout: 60 },
     push: { maxSessionsPerAccount: 3, includeSender: true, includeBody: true, notificationsPerMinute: 3 },
   });
-  await parley.register('apps', 'friend', 'phone', 'hib', 'quiet', 'refuser', 'many', 'limited', 'old', 'remote', 'gone', 'sentinel');
+  await parley.register('apps', 'friend', 'phone', 'hib', 'quiet', 'refuser', 'many', 'limited', 'old', 'remote', 'gone', 'sentinel', 'drop');
   apps = await parley.login('apps', 'server');
   apps.xmpp.iqCallee.set(NS_PUBSUB, 'pubsub', () => (answer === 'ok' ? true : xml('error', { type: 'cancel' }, xml(answer, NS_STANZAS))));
   friend = await parley.login('friend', 'desk');
@@ -133,6 +133,26 @@ test('a session hibernating under stream management: messages queued for it are 
   // To the full JID too.
   await friend.send(chat('hib@localhost/phone', 'to the resource'));
   await eventually(() => notificationsFor('node-hib').length === 2, 3000, 'second notification');
+});
+
+test('a connection that drops with messages the client never acknowledged: the hibernation itself is notified', async () => {
+  const c = await RawConn.tcp(parley.ports.c2s);
+  await c.login('drop', 'droppw', 'phone');
+  c.write(`<enable xmlns='${NS_SM}' resume='true'/>`);
+  await c.expect(/<enabled [^>]*\/>/);
+  c.write(`<iq type='set' id='push2'><enable xmlns='${NS_PUSH}' jid='${apps.jid}' node='node-drop'/></iq>`);
+  await c.expect(/id="push2"/);
+  c.write(`<presence/>`);
+  await c.expect(/<presence [^>]*from="drop@localhost\/phone"/);
+  await friend.send(chat('drop@localhost', 'did you get this?'));
+  await c.expect('did you get this?', 3000, 'the message, written but not acknowledged');
+  await settle(friend, apps);
+  assert.equal(notificationsFor('node-drop').length, 0, 'a live session needs no notification');
+  c.destroy();
+  const n = await apps.waitFor((el) => notificationsFor('node-drop').includes(el), 3000, 'notification on hibernation');
+  assert.deepEqual(fieldsOf(n)['last-message-body'], ['did you get this?']);
+  assert.deepEqual(fieldsOf(n)['message-count'], ['1']);
+  assert.deepEqual(fieldsOf(n)['last-message-sender'], ['friend@localhost']);
 });
 
 test('disable stops the notifications of that registration; the others go on', async () => {

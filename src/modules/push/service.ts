@@ -90,6 +90,13 @@ export class PushService {
       const target = ctx.sessions.get(route.to.bare, route.to.resource);
       return this.toHibernating(route, target ? [target] : []);
     }, 5);
+    // Messages the phone may not have got before its connection dropped (XEP-0198: not acknowledged).
+    ctx.hooks.on('session-hibernating', ({ session, unackedMessages, lastMessage }) => {
+      if (unackedMessages === 0 || !lastMessage || !notifiable(lastMessage)) return;
+      const from = tryParseJID(lastMessage.attrs.from ?? '');
+      if (!from) return;
+      this.notifyAll(session.jid.bare, from, lastMessage, (p) => p.resource === session.jid.resource, unackedMessages);
+    });
     ctx.hooks.on('session-available', ({ session }) => {
       this.pending.delete(session.jid.bare);
     });
@@ -140,8 +147,8 @@ export class PushService {
   }
 
   /** Sends a notification to the owner's registrations that `which` selects, in the background. */
-  private notifyAll(owner: string, from: JID, stanza: Element, which: (p: PushSession) => boolean): void {
-    const count = (this.pending.get(owner) ?? 0) + 1;
+  private notifyAll(owner: string, from: JID, stanza: Element, which: (p: PushSession) => boolean, messages = 1): void {
+    const count = (this.pending.get(owner) ?? 0) + messages;
     this.pending.set(owner, count);
     const summary: Summary = { count, sender: from.bare, body: stanza.getChildText('body') };
     this.ctx.store
