@@ -51,6 +51,10 @@ test('upload.localhost is listed in the host items and describes itself: store/f
   const form = info.getChild('x', 'jabber:x:data')!;
   const fields = Object.fromEntries(form.getChildren('field').map((f: any) => [f.attrs.var, f.getChildText('value')]));
   assert.deepEqual(fields, { FORM_TYPE: NS_UPLOAD, 'max-file-size': '1000' });
+  const ownItems = await alice.iq(xml('iq', { type: 'get', to: 'upload.localhost' }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' })));
+  assert.equal(ownItems.getChild('query')!.getChildren('item').length, 0);
+  assert.equal((await iqError(alice, xml('iq', { type: 'get', to: 'upload.localhost' }, xml('ping', { xmlns: 'urn:xmpp:ping:x' })))).condition, 'service-unavailable');
+  assert.equal((await iqError(alice, xml('iq', { type: 'set', to: 'upload.localhost' }, xml('request', { xmlns: NS_UPLOAD, filename: 'a', size: '1' })))).condition, 'service-unavailable', 'a slot is requested with get');
 });
 
 test('a slot, a PUT with fetch, and the same bytes back with GET; HEAD; one PUT per slot', async () => {

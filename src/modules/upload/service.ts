@@ -120,10 +120,14 @@ export class UploadService {
       if (stanza.elements().length !== 1 || !payload) throw new StanzaError('bad-request', 'an IQ carries exactly one payload');
       reply = iqResult(stanza, await this.answer(type, payload, from, to));
     } catch (err) {
-      if (!(err instanceof StanzaError)) throw err;
-      reply = errorReply(stanza, err.condition, err.text, err.type);
-      if (err instanceof FileTooLarge) {
-        reply.getChild('error')!.append(x('file-too-large', { xmlns: NS_UPLOAD }, x('max-file-size', null, String(err.max))));
+      if (!(err instanceof StanzaError)) {
+        this.ctx.log.error({ err, from: from.full }, 'upload slot request failed');
+        err = new StanzaError('internal-server-error');
+      }
+      const e = err as StanzaError;
+      reply = errorReply(stanza, e.condition, e.text, e.type);
+      if (e instanceof FileTooLarge) {
+        reply.getChild('error')!.append(x('file-too-large', { xmlns: NS_UPLOAD }, x('max-file-size', null, String(e.max))));
       }
     }
     await this.ctx.send(reply, to, from);
