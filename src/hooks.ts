@@ -34,6 +34,8 @@ export interface HookMap {
    * (`tables`: the tables replaced). What is read next comes from storage again.
    */
   'caches-clear': { module?: string; tables?: readonly string[] };
+  /** The node is stopping: sessions are closed and storage is still open (write what is held in memory). */
+  'node-stopping': Record<string, never>;
   /**
    * A message for an account with no resource to take it was kept in offline storage (push
    * notifications tell the account's app servers, XEP-0357).

@@ -42,6 +42,8 @@ import { portabilityModule } from './modules/portability/index.js';
 import { compatModule } from './modules/compat/index.js';
 import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
+import { mamModule } from './modules/mam/index.js';
+import { mucModule } from './modules/muc/index.js';
 import { pushModule } from './modules/push/index.js';
 import { uploadModule } from './modules/upload/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
@@ -74,6 +76,8 @@ export const MODULES: readonly AnyModule[] = [
   compatModule,
   docsModule,
   backupModule,
+  mamModule,
+  mucModule,
   pushModule,
   uploadModule,
 ];
@@ -287,6 +291,7 @@ export class Server {
       for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
       await new Promise((r) => setImmediate(r));
       if (this.listeners) await this.listeners.stop();
+      await this.hooks.emit('node-stopping', {});
       if (this.storage) await this.storage.close();
       this.logDestination?.flushSync?.();
     })());

@@ -357,6 +357,78 @@ export const configSchema = z
       .object({ socket: z.string().default('ctl.sock').describe('control socket, relative to dataDir') })
       .strict()
       .default({ socket: 'ctl.sock' }),
+    mam: z
+      .object({
+        enabled: z.boolean().default(true).describe('message archive (XEP-0313) of accounts, and of rooms when group chat runs'),
+        defaultPolicy: z
+          .enum(['always', 'roster', 'never'])
+          .default('always')
+          .describe("what an account archives until it sets its own preferences: every chat, chats with roster contacts, or none"),
+        maxMessagesPerAccount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe("messages kept in one account's archive; the oldest are removed beyond it (checked every 1% of the limit)"),
+        maxMessagesPerRoom: z.number().int().min(1).default(100_000).describe("messages kept in one room's archive; the oldest are removed beyond it"),
+        maxPageSize: z.number().int().min(1).max(10_000).default(250).describe('messages one query returns at most (a larger RSM max is lowered to it)'),
+        defaultPageSize: z.number().int().min(1).default(50).describe('messages one query returns when it names no RSM max'),
+        maxPrefsJids: z.number().int().min(0).default(1000).describe('JIDs of the always and never lists of one account\'s preferences together; more is refused (not-acceptable)'),
+        writeQueue: z
+          .number()
+          .int()
+          .min(100)
+          .default(20_000)
+          .describe('archived messages waiting to be written (in batches, one transaction per turn); past it, delivery waits for the writes'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        defaultPolicy: 'always',
+        maxMessagesPerAccount: 100_000,
+        maxMessagesPerRoom: 100_000,
+        maxPageSize: 250,
+        defaultPageSize: 50,
+        maxPrefsJids: 1000,
+        writeQueue: 20_000,
+      }),
+    muc: z
+      .object({
+        enabled: z.boolean().default(true).describe('group chat (XEP-0045) on a service domain of every host'),
+        domain: z.string().min(1).default('conference.{host}').describe('the service domain of each host; {host} is replaced by the host'),
+        maxRoomsPerService: z.number().int().min(1).default(10_000).describe('rooms (persistent or with occupants) one service holds; creating one more is refused (not-allowed, API 403)'),
+        maxRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account owns; creating one more is refused (not-allowed)'),
+        maxPersistentRoomsPerAccount: z.number().int().min(0).default(20).describe('persistent rooms one account owns; making one more persistent is refused (not-acceptable)'),
+        maxOccupantsPerRoom: z.number().int().min(1).default(1000).describe("occupants of one room (a room's own maxUsers may be lower); one more is refused (service-unavailable), owners and admins excepted"),
+        maxJoinedRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account is in at once; joining one more is refused (resource-constraint)'),
+        maxHistory: z.number().int().min(0).default(100).describe('messages of discussion history one room keeps in memory (a room asks for up to this many)'),
+        defaultHistory: z.number().int().min(0).default(20).describe('history length of a new room'),
+        maxNickLength: z.number().int().min(1).default(64).describe('characters of a nick; a longer one is refused (not-acceptable)'),
+        maxSubjectLength: z.number().int().min(1).default(1024).describe('characters of a subject; a longer one is refused (not-acceptable)'),
+        maxTitleLength: z.number().int().min(1).default(256).describe('characters of a room title; a longer one is refused (not-acceptable)'),
+        maxDescriptionLength: z.number().int().min(1).default(1024).describe('characters of a room description; a longer one is refused (not-acceptable)'),
+        maxAffiliationsPerRoom: z.number().int().min(1).default(10_000).describe('affiliations (owners, admins, members, outcasts) of one room; one more is refused (not-allowed)'),
+        maxSubscribersPerRoom: z.number().int().min(1).default(1000).describe('MUC/Sub subscribers of one room; one more is refused (not-allowed)'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        domain: 'conference.{host}',
+        maxRoomsPerService: 10_000,
+        maxRoomsPerAccount: 100,
+        maxPersistentRoomsPerAccount: 20,
+        maxOccupantsPerRoom: 1000,
+        maxJoinedRoomsPerAccount: 100,
+        maxHistory: 100,
+        defaultHistory: 20,
+        maxNickLength: 64,
+        maxSubjectLength: 1024,
+        maxTitleLength: 256,
+        maxDescriptionLength: 1024,
+        maxAffiliationsPerRoom: 10_000,
+        maxSubscribersPerRoom: 1000,
+      })
+      .describe('group chat (XEP-0045 multi-user chat, ejabberd MUC/Sub)'),
     push: z
       .object({
         maxSessionsPerAccount: z

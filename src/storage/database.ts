@@ -85,16 +85,30 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Clients belong to the server, not to a host: every host's export carries them all.
   { name: 'oauth_clients', columns: ['client_id', 'client_name', 'grant_type', 'secret_hash', 'redirect_uri'], integers: [], order: 'client_id', since: 6, hostBy: 'server' },
+  // Room archives are owned by the room's bare JID (room@conference.host): a host's export carries its accounts' archives.
+  {
+    name: 'mam_messages',
+    columns: ['owner', 'id', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
+    integers: ['id', 'created_at', 'state'],
+    order: 'owner, id',
+    since: 7,
+    hostBy: 'owner',
+  },
+  // Rooms belong to services (conference.<host>), not to a host column: every host's export carries them all.
+  { name: 'muc_rooms', columns: ['service', 'name', 'config_json', 'subject', 'subject_by', 'created_at'], integers: ['created_at'], order: 'service, name', since: 8, hostBy: 'server' },
+  { name: 'muc_affiliations', columns: ['service', 'room', 'jid', 'affiliation', 'reason'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_nicks', columns: ['service', 'jid', 'nick'], integers: [], order: 'service, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_subscriptions', columns: ['service', 'room', 'jid', 'nick', 'nodes_json'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
   {
     name: 'push_sessions',
     columns: ['owner', 'service', 'node', 'options_json', 'resource', 'session_id', 'created_at', 'last_used'],
     integers: ['created_at', 'last_used'],
     order: 'owner, service, node',
-    since: 7,
+    since: 9,
     hostBy: 'owner',
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
-  { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 7, hostBy: 'owner' },
+  { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

@@ -5,7 +5,9 @@
 import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
+import { SqlMuc } from './muc-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
+import { SqlMam } from './mam-sql.js';
 import { SqlPush } from './push-sql.js';
 import { SqlUploads } from './upload-sql.js';
 import type { Sql } from './sql.js';
@@ -319,6 +321,8 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
     lock: (key) => sql.lock(key),

@@ -96,6 +96,8 @@ export interface Transaction extends StoreKinds {
   readonly offline: import('../modules/offline/store.js').OfflineStore;
   readonly sharedGroups: import('../modules/sharedroster/store.js').SharedGroupStore;
   readonly oauth: import('../modules/oauth/store.js').OAuthStore;
+  readonly mam: import('../modules/mam/store.js').MamStore;
+  readonly muc: import('../modules/muc/store.js').MucStore;
   readonly push: import('../modules/push/store.js').PushStore;
   readonly uploads: import('../modules/upload/store.js').UploadStore;
   /** Removes what the account holds in every kind store, of every feature. */

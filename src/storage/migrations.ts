@@ -153,6 +153,73 @@ CREATE TABLE oauth_clients (
   },
   {
     version: 7,
+    description: 'message archive (XEP-0313): one row per archived message per account or room archive',
+    // The id is the stanza id, time-ordered (microseconds): (owner, id) pages an archive and serves
+    // start/end as id ranges; (owner, peer, id) pages a conversation (the 'with' filter) and finds
+    // what a retraction names; created_at serves retention (delete_old_mam_messages) across archives.
+    sql: `
+CREATE TABLE mam_messages (
+  owner TEXT NOT NULL,
+  id {{bigint}} NOT NULL,
+  peer TEXT NOT NULL,
+  peer_resource TEXT NOT NULL DEFAULT '',
+  kind TEXT NOT NULL,
+  origin_id TEXT,
+  created_at {{bigint}} NOT NULL,
+  stanza TEXT NOT NULL,
+  state INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (owner, id)
+);
+CREATE INDEX mam_messages_peer ON mam_messages (owner, peer, id);
+CREATE INDEX mam_messages_created ON mam_messages (created_at);
+`,
+  },
+  {
+    version: 8,
+    description: 'group chat: persistent rooms, their affiliations and MUC/Sub subscriptions, registered nicks',
+    // Rooms are per service domain (conference.<host>), not per account. An account's affiliations,
+    // nicks and subscriptions are found by its JID (the indexes) when it is removed; a nick is unique
+    // per service (XEP-0045 §7.10: a nick registered by one account is refused to the others).
+    sql: `
+CREATE TABLE muc_rooms (
+  service TEXT NOT NULL,
+  name {{bytetext}} NOT NULL,
+  config_json TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  subject_by TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (service, name)
+);
+CREATE TABLE muc_affiliations (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  affiliation TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_affiliations_jid ON muc_affiliations (jid);
+CREATE TABLE muc_nicks (
+  service TEXT NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  PRIMARY KEY (service, jid)
+);
+CREATE UNIQUE INDEX muc_nicks_nick ON muc_nicks (service, nick);
+CREATE INDEX muc_nicks_jid ON muc_nicks (jid);
+CREATE TABLE muc_subscriptions (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  nodes_json TEXT NOT NULL,
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_subscriptions_jid ON muc_subscriptions (jid);
+`,
+  },
+  {
+    version: 9,
     description: 'push sessions (XEP-0357) and HTTP upload slots (XEP-0363)',
     // Push sessions are found by account (notifications, account removal) and purged by age. Upload
     // slots are found by their random id (PUT, GET), summed per account (the quota) and purged by age.

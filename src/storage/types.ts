@@ -3,6 +3,8 @@ import type { RosterStore } from '../modules/roster/store.js';
 import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
+import type { MamStore } from '../modules/mam/store.js';
+import type { MucStore } from '../modules/muc/store.js';
 import type { PushStore } from '../modules/push/store.js';
 import type { UploadStore } from '../modules/upload/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
@@ -22,6 +24,10 @@ export interface Storage extends StoreKinds {
   sharedGroups: SharedGroupStore;
   /** OAuth tokens and clients: per server (migration 6). */
   oauth: OAuthStore;
+  /** The message archive (XEP-0313): per account and per room (migration 7). */
+  mam: MamStore;
+  /** Group chat rooms, affiliations, registered nicks, MUC/Sub subscriptions: per service (migration 7). */
+  muc: MucStore;
   /** Push sessions (XEP-0357): per account (migration 7). */
   push: PushStore;
   /** HTTP upload slots (XEP-0363): per account (migration 7). */

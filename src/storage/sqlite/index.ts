@@ -6,7 +6,9 @@ import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
+import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
@@ -284,6 +286,8 @@ export function openSqlite(path: string): Storage {
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
     ...sqlKinds(sql),
