@@ -105,6 +105,7 @@ export class UploadService {
       this.purge().catch((err) => ctx.log.error({ err }, 'purging expired uploads failed'));
     }, PURGE_EVERY_MS);
     timer.unref();
+    ctx.hooks.on('node-stopping', () => clearInterval(timer));
   }
 
   // ---- XMPP: the service's domain ------------------------------------------------------------
