@@ -137,6 +137,15 @@ test('the PUT must be exactly the size of the slot: shorter is a bad request, lo
   assert.deepEqual(Buffer.from(await (await fetch(s.get)).arrayBuffer()), bytes);
 });
 
+test('two PUTs to one slot at once: one file is stored, the other PUT is refused', async () => {
+  const s = await slot(alice, 'race.bin', 1000);
+  const [a, b] = [randomBytes(1000), randomBytes(1000)];
+  const statuses = (await Promise.all([put(s.put, a, s.headers), put(s.put, b, s.headers)])).map((r) => r.status);
+  assert.deepEqual([...statuses].sort(), [201, 409]);
+  const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
+  assert.deepEqual(got, statuses[0] === 201 ? a : b, 'the file of the PUT that was answered 201');
+});
+
 test('the quota holds under concurrent slot requests, and counts open slots', async () => {
   const quota = await parley.login('quota', 'phone');
   // 2500 bytes: two slots of 1000 fit, a third does not, whichever requests win.
