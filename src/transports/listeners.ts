@@ -471,7 +471,15 @@ export class Listeners {
       }
     }
     const upload = this.server.config.upload;
-    if (upload.enabled && upload.listen) out.upload = await this.listen('upload', upload.listen, false);
+    if (upload.enabled && upload.listen) {
+      out.upload = await this.listen('upload', upload.listen, false);
+      if (!upload.listen.tls && !isLoopbackBind(upload.listen.address)) {
+        this.server.log.warn(
+          { address: upload.listen.address, port: out.upload.port },
+          'the upload listener (without TLS) is reachable from other machines: files and their upload authorizations cross the network in clear text; set upload.listen.tls or put a TLS proxy in front (upload.publicUrl)',
+        );
+      }
+    }
     const ctlPath = resolveIn(this.server.dataDir, this.server.config.ctl.socket);
     this.closeCtl = await startCtlServer(this.server, ctlPath);
     out.ctl = ctlPath;
