@@ -41,6 +41,17 @@ test('upload.listen serves /upload alone; the slot URLs point at it; /api is not
   assert.equal(await (await fetch(https)).text(), 'hello');
 });
 
+test('upload.listen with TLS (the default) serves HTTPS with the server certificate', async () => {
+  const parley = await startParley({ upload: { enabled: true, listen: { address: '127.0.0.1', port: 0 } } });
+  running.push(parley);
+  await parley.register('tia');
+  const port = parley.server.addresses.upload!.port;
+  const s = await slotOf(parley, 'tia');
+  assert.ok(s.put.startsWith(`https://127.0.0.1:${port}/upload/`), s.put);
+  assert.equal((await fetch(s.put, { method: 'PUT', body: Buffer.from('hello'), headers: { authorization: s.auth } })).status, 201);
+  assert.equal(await (await fetch(s.get)).text(), 'hello');
+});
+
 test('upload.publicUrl is the base of the slot URLs (a reverse proxy in front)', async () => {
   const parley = await startParley({ upload: { enabled: true, publicUrl: 'https://files.example.org/' } });
   running.push(parley);
