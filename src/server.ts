@@ -181,6 +181,11 @@ export class Server {
     return service as ServiceMap[N];
   }
 
+  /** The service of a module when it runs (admin dialects adapting feature services). */
+  optionalService<N extends ServiceName>(name: N): ServiceMap[N] | undefined {
+    return this.services.get(name) as ServiceMap[N] | undefined;
+  }
+
   /** Accounts, for the streams' SASL and the admin surfaces' authentication. */
   get accounts(): AccountService {
     return this.service('accounts');

@@ -4,6 +4,7 @@ import type { AccountService } from '../modules/accounts/index.js';
 import type { OAuthService } from '../modules/oauth/index.js';
 import type { AuthLimiter } from '../c2s/auth-limiter.js';
 import type { CommandRegistry } from './registry.js';
+import type { ServiceMap, ServiceName } from '../modules/module.js';
 
 /**
  * What the admin surfaces (the HTTP dialects, `parley ctl`, the admin account bootstrap) need of the
@@ -22,4 +23,6 @@ export interface AdminHost {
   /** The configured admin accounts, as prepared bare JIDs. */
   admins(): Set<string>;
   isLocalHost(domain: string): boolean;
+  /** A running module's service, for dialects that adapt feature services; undefined when the module does not run. */
+  optionalService<N extends ServiceName>(name: N): ServiceMap[N] | undefined;
 }

@@ -513,6 +513,24 @@ export const configSchema = z
         listen: null,
       })
       .describe('HTTP File Upload (XEP-0363): slots requested over XMPP, files PUT and GET over HTTP'),
+    openfire: z
+      .object({
+        enabled: z.boolean().default(false).describe("Openfire's REST API at /plugins/restapi/v1 of the http/https listeners"),
+        auth: z
+          .enum(['secret', 'basic', 'both'])
+          .default('secret')
+          .describe('how callers authenticate: the shared secret as the whole Authorization header, basic auth of an admin account, or either'),
+        secret: z.string().default('').describe('the shared secret (an empty secret refuses every secret-authenticated request)'),
+        allowedIps: z
+          .array(z.string().refine((c) => isCidr(c), 'an IP address or CIDR'))
+          .default([])
+          .describe('callers allowed (IP addresses or CIDR ranges); empty: any address'),
+        mucService: z.string().default('conference').describe("the `servicename` of the group chat service (conference.<host>)"),
+        maxSystemProperties: z.number().int().min(0).default(1000).describe('system properties stored at most'),
+      })
+      .strict()
+      .default({ enabled: false, auth: 'secret', secret: '', allowedIps: [], mucService: 'conference', maxSystemProperties: 1000 })
+      .describe('Openfire REST API dialect (docs/openfire-api.md)'),
   })
   .strict()
   .superRefine((c, issues) => {

@@ -1,9 +1,10 @@
 import { defineModule } from '../module.js';
+import { jsonCodec } from '../../storage/kinds.js';
 import { AccountService } from './service.js';
 import { accountCommands } from './commands.js';
 
 export { AccountService } from './service.js';
-export type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
+export type { AccountRecord, AccountStore, AccountStores, AccountLock, AccountProfile, StoredCredentials } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {
@@ -15,7 +16,7 @@ declare module '../module.js' {
 export const accountsModule = defineModule({
   name: 'accounts',
   summary: 'Accounts and their credentials (SCRAM-SHA-1/256, PLAIN), registration and removal',
-  stores: ({ storage }) => storage.accounts,
+  stores: ({ storage }) => ({ accounts: storage.accounts, locks: storage.value('lockout', jsonCodec), profiles: storage.value('profile', jsonCodec) }),
   setup: (ctx) => new AccountService(ctx),
   commands: accountCommands,
 });

@@ -6,7 +6,7 @@ import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
+import type { AccountRecord, AccountStores, AccountProfile, StoredCredentials } from './store.js';
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {
@@ -27,7 +27,7 @@ export class AccountService {
   private readonly recent = new Map<string, { digest: string; until: number }>();
   private epoch = 0;
 
-  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {
+  constructor(private readonly ctx: ModuleContext<never, AccountStores>) {
     // clear_cache, restart_module, or restored data: passwords verified against the old credentials prove nothing now.
     ctx.hooks.on('caches-clear', ({ module }) => {
       if (module !== undefined && module !== ctx.name) return;
@@ -47,6 +47,7 @@ export class AccountService {
 
   /** Whether this password was verified for the account (a prepared bare JID) lately: no storage read, no PBKDF2. */
   verifiedRecently(bare: string, password: string): boolean {
+    if (this.locked.has(bare)) return false;
     const hit = this.recent.get(bare);
     return hit !== undefined && hit.until > Date.now() && hit.digest === this.passwordDigest(bare, password);
   }
@@ -87,7 +88,62 @@ export class AccountService {
   }
 
   private get store() {
-    return this.ctx.store;
+    return this.ctx.store.accounts;
+  }
+
+  /**
+   * Locks an account out (Openfire's lockout, a hosting panel's deactivation): its sessions are
+   * closed and no login succeeds (XMPP or admin basic auth) until it is unlocked; unlike ban, its
+   * password and data stay. Locking a locked account again is no error.
+   */
+  async lock(p: AccountRef, reason = ''): Promise<void> {
+    await this.mustExist(p);
+    await this.ctx.store.locks.set(p, { at: Date.now(), reason });
+    this.locked.add(bareOf(p));
+    this.forget(bareOf(p));
+    for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'not-authorized', reason || 'Account locked');
+  }
+
+  /** Lifts a lock; false when the account was not locked. */
+  async unlock(p: AccountRef): Promise<boolean> {
+    await this.mustExist(p);
+    this.locked.delete(bareOf(p));
+    return this.ctx.store.locks.delete(p);
+  }
+
+  async isLocked(p: AccountRef): Promise<boolean> {
+    if (this.locked.has(bareOf(p))) return true;
+    return (await this.ctx.store.locks.get(p)) !== undefined;
+  }
+
+  /** Locks set while this process runs: a login racing the lock's write is refused too. */
+  private readonly locked = new Set<string>();
+
+  /** An account's display name, email and free properties (Openfire's user fields); empty when none were set. */
+  async profile(p: AccountRef): Promise<AccountProfile> {
+    return (await this.ctx.store.profiles.get(p)) ?? { properties: {} };
+  }
+
+  async setProfile(p: AccountRef, profile: AccountProfile): Promise<void> {
+    await this.mustExist(p);
+    await this.ctx.store.profiles.set(p, profile);
+  }
+
+  /**
+   * Renames an account: a new account with the same credentials, creation time and profile (and
+   * lock), then the old one is removed with everything it held. Other data (roster, vCard...) is not
+   * carried over.
+   */
+  async rename(from: AccountRef, to: AccountRef): Promise<void> {
+    const rec = await this.store.get(from);
+    if (rec === undefined) throw notFound(`User ${bareOf(from)} does not exist`);
+    if (!(await this.store.create({ ...rec, ...to }))) throw conflict(`User ${bareOf(to)} already registered`);
+    const profile = await this.ctx.store.profiles.get(from);
+    if (profile) await this.ctx.store.profiles.set(to, profile);
+    const lock = await this.ctx.store.locks.get(from);
+    if (lock) await this.ctx.store.locks.set(to, lock);
+    await this.ctx.hooks.emit('account-created', to);
+    await this.unregister(from);
   }
 
   /**
@@ -150,6 +206,7 @@ export class AccountService {
     } finally {
       this.forget(bare);
     }
+    this.locked.delete(bare);
     committed?.();
     for (const s of this.ctx.sessions.resources(bare)) this.ctx.sessions.close(s, 'not-authorized', 'Account removed');
     await this.ctx.hooks.emit('account-removed', p);
@@ -181,6 +238,7 @@ export class AccountService {
 
   async checkPassword(p: AccountRef, password: string): Promise<boolean> {
     const bare = bareOf(p);
+    if (await this.isLocked(p)) return false;
     if (this.verifiedRecently(bare, password)) return true;
     const epoch = this.epoch;
     const rec = await this.store.get(p);
@@ -347,6 +405,8 @@ export class AccountService {
         if (err instanceof JIDError) return undefined;
         throw err;
       }
+      // A locked account logs in like an unknown one: no credentials.
+      if (await this.isLocked({ user: u, host })) return undefined;
       return this.store.get({ user: u, host });
     };
     return {

@@ -1,5 +1,6 @@
 import type { ScramCredentials } from '../../c2s/sasl.js';
 import type { AccountRef } from '../../xmpp/account.js';
+import type { ValueStore } from '../../storage/kinds.js';
 
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
@@ -27,4 +28,23 @@ export interface AccountStore {
   delete(account: AccountRef): Promise<boolean>;
   list(host: string): Promise<string[]>;
   count(host: string): Promise<number>;
+}
+
+/** A lock on an account (store kind `lockout`): no login while it is there. */
+export interface AccountLock {
+  at: number;
+  reason: string;
+}
+
+/** Fields other admin APIs keep per account (store kind `profile`): Openfire's name, email and user properties. */
+export interface AccountProfile {
+  name?: string;
+  email?: string;
+  properties: Record<string, string>;
+}
+
+export interface AccountStores {
+  accounts: AccountStore;
+  locks: ValueStore<AccountLock>;
+  profiles: ValueStore<AccountProfile>;
 }

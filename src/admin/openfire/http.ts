@@ -1,0 +1,253 @@
+import { BlockList, isIP } from 'node:net';
+import type { AdminHost } from '../host.js';
+import type { AuditLog } from '../audit.js';
+import { authenticatePassword } from '../auth.js';
+import { basicJid, sharedSecret, type AuthScheme } from '../../http/auth.js';
+import { DomainError, type DomainErrorKind } from '../../errors.js';
+import { json } from '../../http/codecs.js';
+import { Reply, type Dialect, type Method, type RequestContext, type Route } from '../../http/layer.js';
+import { Entity, ofJson, ofTextXml, ofXml } from './format.js';
+import { openfireEndpoints } from './endpoints.js';
+import { VERSION } from '../../version.js';
+
+export const OPENFIRE_PREFIX = '/plugins/restapi/v1';
+
+/** An Openfire error answer: status and the `{resource, message, exception}` entity. */
+export class OpenfireError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly resource: string,
+    readonly exception: string,
+  ) {
+    super(message);
+  }
+}
+
+export const errorReply = (status: number, message: string, resource: string, exception: string): Reply =>
+  new Reply(status, new Entity('error', { resource, message, exception }));
+
+/** What the exception of each domain error is called, per kind of resource an endpoint acts on. */
+export interface Exceptions {
+  'not-found'?: string;
+  conflict?: string;
+}
+
+const STATUS: Record<DomainErrorKind, number> = {
+  'not-found': 404,
+  conflict: 409,
+  'bad-argument': 400,
+  forbidden: 403,
+  unavailable: 503,
+  internal: 500,
+};
+
+const DEFAULT_EXCEPTION: Record<DomainErrorKind, string> = {
+  'not-found': 'NotFoundException',
+  conflict: 'AlreadyExistsException',
+  'bad-argument': 'IllegalArgumentException',
+  forbidden: 'NotAllowedException',
+  unavailable: 'ServiceUnavailableException',
+  internal: 'InternalServerErrorException',
+};
+
+/** One endpoint of the table: the path below the prefix, its answer, and what its errors are called. */
+export interface Endpoint {
+  method: Method;
+  path: string;
+  summary: string;
+  /** Request body entity (XML root), for the OpenAPI document. */
+  body?: string;
+  /** Success status when the handler returns nothing else (201 on create, 200 otherwise). */
+  status?: number;
+  /** The name errors give as their `resource`: a path parameter, by default the last one. */
+  resource?: string;
+  exceptions?: Exceptions;
+  /** Answered without credentials (the probes). */
+  open?: boolean;
+  /** Handles the request: an Entity, or undefined for an empty answer. */
+  handle(c: Call): Promise<Entity | undefined | Reply> | Entity | undefined | Reply;
+}
+
+export interface Call {
+  ctx: RequestContext;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  body: unknown;
+  /** The served host the API acts on (Openfire has one XMPP domain). */
+  host: string;
+  /** Who called (for the audit log and what acts on their behalf). */
+  who: string;
+}
+
+const blockLists = new WeakMap<string[], BlockList>();
+
+function allowed(cidrs: string[], ip: string): boolean {
+  if (cidrs.length === 0) return true;
+  let list = blockLists.get(cidrs);
+  if (!list) {
+    list = new BlockList();
+    for (const c of cidrs) {
+      const [addr, bits] = c.split('/');
+      const family = isIP(addr ?? '') === 6 ? 'ipv6' : 'ipv4';
+      if (bits === undefined) list.addAddress(addr!, family);
+      else list.addSubnet(addr!, Number(bits), family);
+    }
+    blockLists.set(cidrs, list);
+  }
+  const v = isIP(ip.replace(/^::ffff:(?=\d+\.)/, ''));
+  return v !== 0 && list.check(ip.replace(/^::ffff:(?=\d+\.)/, ''), v === 6 ? 'ipv6' : 'ipv4');
+}
+
+/** Openfire's basic auth names the admin by username; a JID works too. Only configured admins pass. */
+async function adminByBasic(server: AdminHost, header: string, ip: string): Promise<string | undefined> {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  let user = decoded.slice(0, colon);
+  if (!user.includes('@')) user = `${user}@${server.config.hosts[0]}`;
+  const jid = await authenticatePassword(server, user, decoded.slice(colon + 1), ip);
+  return jid !== undefined && server.admins().has(jid) ? jid : undefined;
+}
+
+function schemesOf(server: AdminHost): AuthScheme[] {
+  const mode = server.config.openfire.auth;
+  const out: AuthScheme[] = [];
+  if (mode !== 'secret') out.push(basicJid((header, ip) => adminByBasic(server, header, ip)));
+  if (mode !== 'basic') out.push(sharedSecret(() => server.config.openfire.secret));
+  return out;
+}
+
+/** Summarised request for the audit log: the path's parameters, never a body (it may hold a password). */
+function auditDetails(params: Record<string, string>, query: URLSearchParams): string {
+  const parts = Object.entries(params).map(([k, v]) => `${k}=${v}`);
+  for (const [k, v] of query) parts.push(`${k}=${v}`);
+  return parts.join(' ');
+}
+
+/** The Openfire REST API plugin's dialect, at /plugins/restapi/v1 (docs/openfire-api.md). */
+export function openfireApi(server: AdminHost): Dialect {
+  const endpoints = openfireEndpoints(server);
+  const unauthorized = () => errorReply(401, 'Authorization failed', 'Authorization', 'NotAuthorizedException');
+  const routes: Route[] = endpoints.map((e) => ({
+    method: e.method,
+    path: OPENFIRE_PREFIX + e.path,
+    body: e.method === 'POST' || e.method === 'PUT' || e.method === 'DELETE' ? 'negotiated' : undefined,
+    auth: e.open ? undefined : 'required',
+    handle: (ctx) => run(server, e, ctx, unauthorized),
+  }));
+  routes.push({
+    method: 'GET',
+    path: `${OPENFIRE_PREFIX}/openapi.json`,
+    auth: 'required',
+    handle: () => new Reply(200, openApi(endpoints), json),
+  });
+  return {
+    name: 'openfire',
+    prefix: OPENFIRE_PREFIX,
+    routes,
+    auth: schemesOf(server),
+    codecs: [ofXml, ofJson, ofTextXml],
+    gzip: { request: true, response: true },
+    errors: {
+      noRoute: () => errorReply(404, 'Not Found', 'Path', 'NotFoundException'),
+      methodNotAllowed: (m) => errorReply(405, `Method ${m} not allowed`, 'Method', 'NotAllowedException'),
+      badParameter: () => errorReply(400, 'Malformed path parameter', 'Path', 'IllegalArgumentException'),
+      bodyTooLarge: (limit) => errorReply(413, `Request body larger than ${limit} bytes`, 'Body', 'IllegalArgumentException'),
+      badBody: (err) => errorReply(400, err.message, 'Body', 'IllegalArgumentException'),
+      unsupportedMediaType: (t) => errorReply(415, `Unsupported media type ${t ?? '(none)'}`, 'Content-Type', 'NotSupportedException'),
+      notAcceptable: () => new Reply(406, new Entity('error', { resource: 'Accept', message: 'Not acceptable', exception: 'NotAcceptableException' }), ofXml),
+      unauthorized,
+      domain: (err) => errorReply(STATUS[err.kind], err.message, '', DEFAULT_EXCEPTION[err.kind]),
+      internal: () => errorReply(500, 'Internal server error', '', 'InternalServerErrorException'),
+    },
+  };
+}
+
+async function run(server: AdminHost, e: Endpoint, ctx: RequestContext, unauthorized: () => Reply): Promise<Reply> {
+  const action = `${ctx.method} ${OPENFIRE_PREFIX}${e.path}`;
+  if (e.open) return toReply(await e.handle(call(server, e, ctx, 'anonymous')), e);
+  const auth = await ctx.authenticate();
+  const who = auth?.ok ? (auth.principal.jid ?? 'secret') : 'anonymous';
+  const record = (result: string) =>
+    (server as { audit?: AuditLog }).audit?.record({ surface: 'openfire', who, from: ctx.ip, action, details: auditDetails(ctx.params, ctx.query), result });
+  if (!server.config.openfire.enabled || !allowed(server.config.openfire.allowedIps, ctx.ip)) {
+    record('401');
+    return unauthorized();
+  }
+  let out: Reply;
+  try {
+    out = toReply(await e.handle(call(server, e, ctx, who)), e);
+  } catch (err) {
+    out = errorOf(err, e, ctx);
+  }
+  record(out.status < 300 ? 'ok' : String(out.status));
+  return out;
+}
+
+function call(server: AdminHost, e: Endpoint, ctx: RequestContext, who: string): Call {
+  return { ctx, params: ctx.params, query: ctx.query, body: ctx.body, host: server.config.hosts[0]!, who };
+}
+
+function toReply(v: Entity | undefined | Reply, e: Endpoint): Reply {
+  if (v instanceof Reply) return v;
+  return new Reply(e.status ?? 200, v);
+}
+
+function errorOf(err: unknown, e: Endpoint, ctx: RequestContext): Reply {
+  const names = Object.keys(ctx.params);
+  const resource = ctx.params[e.resource ?? names[names.length - 1] ?? ''] ?? '';
+  if (err instanceof OpenfireError) return errorReply(err.status, err.message, err.resource || resource, err.exception);
+  if (err instanceof DomainError) {
+    const ex = (e.exceptions as Record<string, string | undefined> | undefined)?.[err.kind] ?? DEFAULT_EXCEPTION[err.kind];
+    return errorReply(STATUS[err.kind], err.message, resource, ex);
+  }
+  throw err;
+}
+
+/** The OpenAPI 3.1 document of the endpoints, made from the same table as the routes. */
+export function openApi(endpoints: readonly Endpoint[]): unknown {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const e of endpoints) {
+    const path = OPENFIRE_PREFIX + e.path.replace(/:([A-Za-z]+)/g, '{$1}');
+    const params = [...e.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const op: Record<string, unknown> = {
+      summary: e.summary,
+      operationId: `${e.method.toLowerCase()}${e.path.replace(/[^A-Za-z]+(.)?/g, (_, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      responses: {
+        [String(e.status ?? 200)]: { description: 'Success' },
+        default: { description: 'Error', content: { 'application/xml': { schema: { $ref: '#/components/schemas/Error' } }, 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    };
+    if (params.length) op.parameters = params;
+    if (e.open) op.security = [];
+    if (e.body) {
+      op.requestBody = {
+        description: `<${e.body}> entity`,
+        content: { 'application/xml': { schema: { type: 'object' } }, 'application/json': { schema: { type: 'object' } } },
+      };
+    }
+    (paths[path] ??= {})[e.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Parley: Openfire REST API', version: VERSION, description: "Openfire's REST API plugin: XML by default, JSON with Accept: application/json." },
+    security: [{ sharedSecret: [] }, { basicAuth: [] }],
+    paths,
+    components: {
+      securitySchemes: {
+        sharedSecret: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'The shared secret as the whole header value' },
+        basicAuth: { type: 'http', scheme: 'basic', description: 'An admin account' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          properties: { resource: { type: 'string' }, message: { type: 'string' }, exception: { type: 'string' } },
+          required: ['message', 'exception'],
+        },
+      },
+    },
+  };
+}
