@@ -134,7 +134,7 @@ export function openfireApi(server: AdminHost): Dialect {
   const routes: Route[] = endpoints.map((e) => ({
     method: e.method,
     path: OPENFIRE_PREFIX + e.path,
-    body: e.method === 'POST' || e.method === 'PUT' || e.method === 'DELETE' ? 'negotiated' : undefined,
+    body: e.body ? 'negotiated' : undefined,
     auth: e.open ? undefined : 'required',
     handle: (ctx) => run(server, e, ctx, unauthorized),
   }));
