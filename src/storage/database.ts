@@ -109,6 +109,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
   { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  // The server's, not a host's: every host's export carries it.
+  {
+    name: 'audit_log',
+    columns: ['id', 'at', 'surface', 'who', 'from_addr', 'action', 'details', 'result'],
+    integers: ['id', 'at'],
+    order: 'id',
+    serial: 'id',
+    since: 10,
+    hostBy: 'server',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

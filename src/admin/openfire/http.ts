@@ -1,6 +1,5 @@
 import { BlockList, isIP } from 'node:net';
 import type { AdminHost } from '../host.js';
-import type { AuditLog } from '../audit.js';
 import { authenticatePassword } from '../auth.js';
 import { basicJid, sharedSecret, type AuthScheme } from '../../http/auth.js';
 import { DomainError, type DomainErrorKind } from '../../errors.js';
@@ -172,7 +171,7 @@ async function run(server: AdminHost, e: Endpoint, ctx: RequestContext, unauthor
   const auth = await ctx.authenticate();
   const who = auth?.ok ? (auth.principal.jid ?? 'secret') : 'anonymous';
   const record = (result: string) =>
-    (server as { audit?: AuditLog }).audit?.record({ surface: 'openfire', who, from: ctx.ip, action, details: auditDetails(ctx.params, ctx.query), result });
+    server.audit.record({ surface: 'openfire', who, from: ctx.ip, action, details: auditDetails(ctx.params, ctx.query), result });
   if (!server.config.openfire.enabled || !allowed(server.config.openfire.allowedIps, ctx.ip)) {
     record('401');
     return unauthorized();
