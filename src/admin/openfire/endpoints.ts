@@ -7,9 +7,9 @@ import { badArgument, notFound, unavailable, DomainError } from '../../errors.js
 import { Reply } from '../../http/layer.js';
 import { tryParseJID } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
-import type { RoomConfig, Role, Affiliation } from '../../modules/muc/api.js';
+import type { RoomConfig, Role, Affiliation } from '../../modules/muc/index.js';
 import { bool, collection, Entity, int, list, objectOf, properties, text, texts } from './format.js';
-import { OpenfireError, type Call, type Endpoint } from './http.js';
+import { OpenfireError, type Call, type Endpoint } from './endpoint.js';
 
 const USER = { 'not-found': 'UserNotFoundException', conflict: 'UserAlreadyExistsException' };
 const GROUP = { 'not-found': 'GroupNotFoundException', conflict: 'GroupAlreadyExistsException' };

@@ -7,30 +7,13 @@ import { json } from '../../http/codecs.js';
 import { Reply, type Dialect, type Method, type RequestContext, type Route } from '../../http/layer.js';
 import { Entity, ofJson, ofTextXml, ofXml } from './format.js';
 import { openfireEndpoints } from './endpoints.js';
+import { OpenfireError, type Endpoint, type Call } from './endpoint.js';
 import { VERSION } from '../../version.js';
 
 export const OPENFIRE_PREFIX = '/plugins/restapi/v1';
 
-/** An Openfire error answer: status and the `{resource, message, exception}` entity. */
-export class OpenfireError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly resource: string,
-    readonly exception: string,
-  ) {
-    super(message);
-  }
-}
-
 export const errorReply = (status: number, message: string, resource: string, exception: string): Reply =>
   new Reply(status, new Entity('error', { resource, message, exception }));
-
-/** What the exception of each domain error is called, per kind of resource an endpoint acts on. */
-export interface Exceptions {
-  'not-found'?: string;
-  conflict?: string;
-}
 
 const STATUS: Record<DomainErrorKind, number> = {
   'not-found': 404,
@@ -49,35 +32,6 @@ const DEFAULT_EXCEPTION: Record<DomainErrorKind, string> = {
   unavailable: 'ServiceUnavailableException',
   internal: 'InternalServerErrorException',
 };
-
-/** One endpoint of the table: the path below the prefix, its answer, and what its errors are called. */
-export interface Endpoint {
-  method: Method;
-  path: string;
-  summary: string;
-  /** Request body entity (XML root), for the OpenAPI document. */
-  body?: string;
-  /** Success status when the handler returns nothing else (201 on create, 200 otherwise). */
-  status?: number;
-  /** The name errors give as their `resource`: a path parameter, by default the last one. */
-  resource?: string;
-  exceptions?: Exceptions;
-  /** Answered without credentials (the probes). */
-  open?: boolean;
-  /** Handles the request: an Entity, or undefined for an empty answer. */
-  handle(c: Call): Promise<Entity | undefined | Reply> | Entity | undefined | Reply;
-}
-
-export interface Call {
-  ctx: RequestContext;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  body: unknown;
-  /** The served host the API acts on (Openfire has one XMPP domain). */
-  host: string;
-  /** Who called (for the audit log and what acts on their behalf). */
-  who: string;
-}
 
 const blockLists = new WeakMap<string[], BlockList>();
 

@@ -3,8 +3,8 @@ import { jsonCodec } from '../../storage/kinds.js';
 import { AccountService } from './service.js';
 import { accountCommands } from './commands.js';
 
-export { AccountService } from './service.js';
-export type { AccountRecord, AccountStore, AccountStores, AccountLock, AccountProfile, StoredCredentials } from './store.js';
+export { AccountService, type AccountStores } from './service.js';
+export type { AccountRecord, AccountStore, AccountLock, AccountProfile, StoredCredentials } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {

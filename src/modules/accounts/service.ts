@@ -6,7 +6,15 @@ import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountRecord, AccountStores, AccountProfile, StoredCredentials } from './store.js';
+import type { AccountLock, AccountProfile, AccountRecord, AccountStore, StoredCredentials } from './store.js';
+import type { ValueStore } from '../../storage/kinds.js';
+
+/** The accounts module's stores: the accounts table, and two kinds (locks, profiles). */
+export interface AccountStores {
+  accounts: AccountStore;
+  locks: ValueStore<AccountLock>;
+  profiles: ValueStore<AccountProfile>;
+}
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {

@@ -1,6 +1,5 @@
 import type { ScramCredentials } from '../../c2s/sasl.js';
 import type { AccountRef } from '../../xmpp/account.js';
-import type { ValueStore } from '../../storage/kinds.js';
 
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
@@ -41,10 +40,4 @@ export interface AccountProfile {
   name?: string;
   email?: string;
   properties: Record<string, string>;
-}
-
-export interface AccountStores {
-  accounts: AccountStore;
-  locks: ValueStore<AccountLock>;
-  profiles: ValueStore<AccountProfile>;
 }
