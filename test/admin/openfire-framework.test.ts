@@ -38,6 +38,10 @@ describe('openfire api framework', () => {
     const bad = await of(p, 'POST', '/users', { body: '<user><username>x</username>', json: true });
     assert.equal(bad.status, 400);
     assert.equal(bad.json.exception, 'IllegalArgumentException');
+    // No Accept: an error answers in the media type of the request's body.
+    const jsonBody = await of(p, 'POST', '/users', { body: { username: 'nopassword' } });
+    assert.equal(jsonBody.status, 400);
+    assert.equal(jsonBody.json.exception, 'IllegalArgumentException');
     const noRoute = await of(p, 'GET', '/nothing/here', { json: true });
     assert.equal(noRoute.status, 404);
   });

@@ -116,10 +116,12 @@ describe('openfire api chat rooms and security log', () => {
   test('the security log holds the API calls, with offset, limit and time filters', async () => {
     const since = Math.floor(Date.now() / 1000);
     assert.equal((await of(p, 'POST', '/users', { body: { username: 'audited', password: 'pw' } })).status, 201);
+    assert.equal((await of(p, 'DELETE', '/users/audited', { auth: 'not the secret' })).status, 401);
     const log = await eventually(async () => {
       const r = await of(p, 'GET', `/logs/security?startTime=${since}`, { json: true });
-      return r.json.logs.some((l: any) => l.summary.startsWith('POST /plugins/restapi/v1/users')) ? r : undefined;
-    }, 5000, 'audit entry');
+      const summaries = r.json.logs.map((l: any) => l.summary);
+      return summaries.includes('POST /plugins/restapi/v1/users: ok') && summaries.includes('DELETE /plugins/restapi/v1/users/:username: 401') ? r : undefined;
+    }, 5000, 'audit entries');
     assert.ok(log!.json.logs.every((l: any) => l.timestamp >= since));
     const one = await of(p, 'GET', '/logs/security?limit=1', { json: true });
     assert.equal(one.json.logs.length, 1);

@@ -88,7 +88,8 @@ export function openfireApi(server: AdminHost): Dialect {
     method: e.method,
     path: OPENFIRE_PREFIX + e.path,
     body: e.body ? 'negotiated' : undefined,
-    auth: e.open ? undefined : 'required',
+    // Checked by run(), so that refused requests are in the audit log too.
+    auth: e.open ? undefined : 'optional',
     handle: (ctx) => run(server, e, ctx, unauthorized),
   }));
   routes.push({
@@ -122,14 +123,20 @@ export function openfireApi(server: AdminHost): Dialect {
 async function run(server: AdminHost, e: Endpoint, ctx: RequestContext, unauthorized: () => Reply): Promise<Reply> {
   const action = `${ctx.method} ${OPENFIRE_PREFIX}${e.path}`;
   if (e.open) return toReply(await e.handle(call(server, e, ctx, 'anonymous')), e);
-  const auth = await ctx.authenticate();
-  const who = auth?.ok ? (auth.principal.jid ?? 'secret') : 'anonymous';
+  let who = 'anonymous';
   const record = (result: string) =>
     server.audit.record({ surface: 'openfire', who, from: ctx.ip, action, details: auditDetails(ctx.params, ctx.query), result });
+  // The address first: a refused address gets no password checked.
   if (!server.config.openfire.enabled || !allowed(server.config.openfire.allowedIps, ctx.ip)) {
     record('401');
     return unauthorized();
   }
+  const auth = await ctx.authenticate();
+  if (!auth?.ok) {
+    record('401');
+    return unauthorized();
+  }
+  who = auth.principal.jid ?? 'secret';
   let out: Reply;
   try {
     out = toReply(await e.handle(call(server, e, ctx, who)), e);
@@ -150,6 +157,14 @@ function toReply(v: Entity | undefined | Reply, e: Endpoint): Reply {
 }
 
 function errorOf(err: unknown, e: Endpoint, ctx: RequestContext): Reply {
+  const r = errorOfKind(err, e, ctx);
+  const accept = ctx.req.headers.accept;
+  const jsonBody = /^application\/json\b/i.test(ctx.req.headers['content-type'] ?? '');
+  // Without a preference in Accept, an error answers in the media type of the request's body.
+  return (!accept || accept.trim() === '*/*') && jsonBody ? new Reply(r.status, r.body, ofJson) : r;
+}
+
+function errorOfKind(err: unknown, e: Endpoint, ctx: RequestContext): Reply {
   const names = Object.keys(ctx.params);
   const resource = ctx.params[e.resource ?? names[names.length - 1] ?? ''] ?? '';
   if (err instanceof OpenfireError) return errorReply(err.status, err.message, err.resource || resource, err.exception);
