@@ -122,6 +122,13 @@ describe('openfire api roster, sessions, groups, system', () => {
     assert.equal(gone.status, 404);
     assert.equal(gone.json.exception, 'PropertyNotFoundException');
     assert.equal((await of(p, 'DELETE', '/system/properties/xmpp.domain')).status, 403);
+    assert.equal((await of(p, 'PUT', '/system/properties/xmpp.domain', { body: { key: 'xmpp.domain', value: 'other' } })).status, 403);
+    // A property that is a setting takes effect: the log level.
+    assert.equal((await of(p, 'PUT', '/system/properties/log.debug.enabled', { body: '<property key="log.debug.enabled" value="true"/>' })).status, 200);
+    assert.equal((await p.api('get_loglevel')).body.levelatom, 'debug');
+    assert.equal((await of(p, 'GET', '/system/properties/log.debug.enabled', { json: true })).json.value, 'true');
+    assert.equal((await of(p, 'POST', '/system/properties', { body: { key: 'log.debug.enabled', value: 'false' } })).status, 201);
+    assert.notEqual((await p.api('get_loglevel')).body.levelatom, 'debug');
   });
 
   test('cluster, chat services, unread messages', async () => {

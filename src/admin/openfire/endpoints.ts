@@ -200,11 +200,27 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
 
   // ---- system properties ---------------------------------------------------------------------
 
-  /** Properties whose value is a Parley setting: read from it (writing them is refused: the config file decides). */
-  const derived = (): Record<string, string> => ({
-    'xmpp.domain': server.config.hosts[0]!,
-    'xmpp.server.version': 'Parley',
-  });
+  /**
+   * Properties that are Parley settings: read from the setting, and written to it where it can change
+   * while running (through its admin command); the others are refused (the configuration file decides).
+   */
+  const SETTINGS: Record<string, { get(c: Call): Promise<string> | string; set?(c: Call, value: string): Promise<void> }> = {
+    'xmpp.domain': { get: () => server.config.hosts[0]! },
+    'log.debug.enabled': {
+      get: async (c) => String((await cmd('get_loglevel', {}, c)) === 'debug'),
+      async set(c, value) {
+        if (value !== 'true' && value !== 'false') throw badArgument('log.debug.enabled is true or false');
+        // Back to the configured level, in set_loglevel's words (debug and trace: info).
+        const normal = ({ silent: 'none', fatal: 'critical', error: 'error', warn: 'warning' } as Record<string, string>)[server.config.logLevel] ?? 'info';
+        await cmd('set_loglevel', { loglevel: value === 'true' ? 'debug' : normal }, c);
+      },
+    },
+  };
+  const derived = async (c: Call): Promise<Record<string, string>> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(SETTINGS)) out[k] = await v.get(c);
+    return out;
+  };
   // Kept in a file of the data directory: they are few, and set by hand.
   const propsFile = join(server.dataDir, 'openfire-properties.json');
   const props = new Map<string, string>(Object.entries(readProps(propsFile)));
@@ -811,8 +827,8 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       method: 'GET',
       path: '/system/properties',
       summary: 'Every system property',
-      handle() {
-        const all = { ...Object.fromEntries(props), ...derived() };
+      async handle(c) {
+        const all = { ...Object.fromEntries(props), ...(await derived(c)) };
         return collection('properties', 'property', 'properties', Object.entries(all).map(([k, v]) => propertyEntity(k, v)));
       },
       // XML properties are attributes: see format.ts (items of `properties`).
@@ -822,9 +838,9 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       path: '/system/properties/:propertyName',
       summary: 'One system property',
       exceptions: PROPERTY,
-      handle(c) {
+      async handle(c) {
         const k = c.params.propertyName!;
-        const v = derived()[k] ?? props.get(k);
+        const v = k in SETTINGS ? await SETTINGS[k]!.get(c) : props.get(k);
         if (v === undefined) throw notFound(`Property ${k} does not exist`);
         return new Entity('property', propertyEntity(k, v));
       },
@@ -836,9 +852,9 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       body: 'property',
       status: 201,
       exceptions: PROPERTY,
-      handle(c) {
+      async handle(c) {
         const { key, value } = propertyOf(c.body);
-        setProperty(key, value);
+        await setProperty(c, key, value);
         return undefined;
       },
     },
@@ -848,10 +864,10 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       summary: 'Updates a system property',
       body: 'property',
       exceptions: PROPERTY,
-      handle(c) {
+      async handle(c) {
         const k = c.params.propertyName!;
-        if (!props.has(k) && !(k in derived())) throw notFound(`Property ${k} does not exist`);
-        setProperty(k, propertyOf(c.body).value);
+        if (!props.has(k) && !(k in SETTINGS)) throw notFound(`Property ${k} does not exist`);
+        await setProperty(c, k, propertyOf(c.body).value);
         return undefined;
       },
     },
@@ -862,7 +878,7 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       exceptions: PROPERTY,
       handle(c) {
         const k = c.params.propertyName!;
-        if (k in derived()) throw new OpenfireError(403, 'Property is read-only here: it is set in the configuration file', k, 'NotAllowedException');
+        if (k in SETTINGS) throw new OpenfireError(403, 'Property is a Parley setting: it cannot be deleted', k, 'NotAllowedException');
         if (!props.delete(k)) throw notFound(`Property ${k} does not exist`);
         saveProps();
         return undefined;
@@ -939,8 +955,12 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
     },
   ];
 
-  function setProperty(key: string, value: string) {
-    if (key in derived()) throw new OpenfireError(403, 'Property is read-only here: it is set in the configuration file', key, 'NotAllowedException');
+  async function setProperty(c: Call, key: string, value: string) {
+    const setting = SETTINGS[key];
+    if (setting) {
+      if (!setting.set) throw new OpenfireError(403, 'Property is read-only here: it is set in the configuration file', key, 'NotAllowedException');
+      return setting.set(c, value);
+    }
     if (!props.has(key) && props.size >= server.config.openfire.maxSystemProperties) {
       throw badArgument(`Too many system properties (openfire.maxSystemProperties: ${server.config.openfire.maxSystemProperties})`);
     }
