@@ -402,7 +402,7 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       status: 201,
       exceptions: USER,
       async handle(c) {
-        await accounts.lock(await account(c), 'Locked out by an administrator');
+        await accounts.disable(await account(c), 'Locked out by an administrator');
         return undefined;
       },
     },
@@ -412,7 +412,7 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       summary: 'Lifts a lockout',
       exceptions: USER,
       async handle(c) {
-        await accounts.unlock(await account(c));
+        await accounts.enable(await account(c));
         return undefined;
       },
     },

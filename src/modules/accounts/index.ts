@@ -2,9 +2,10 @@ import { defineModule } from '../module.js';
 import { jsonCodec } from '../../storage/kinds.js';
 import { AccountService } from './service.js';
 import { accountCommands } from './commands.js';
+import type { AccountProfile, DisabledMark } from './store.js';
 
-export { AccountService, type AccountStores } from './service.js';
-export type { AccountRecord, AccountStore, AccountLock, AccountProfile, StoredCredentials } from './store.js';
+export { AccountService } from './service.js';
+export type { AccountRecord, AccountStore, StoredCredentials, DisabledMark, AccountProfile } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {
@@ -16,7 +17,12 @@ declare module '../module.js' {
 export const accountsModule = defineModule({
   name: 'accounts',
   summary: 'Accounts and their credentials (SCRAM-SHA-1/256, PLAIN), registration and removal',
-  stores: ({ storage }) => ({ accounts: storage.accounts, locks: storage.value('lockout', jsonCodec), profiles: storage.value('profile', jsonCodec) }),
+  // The disabled mark is a value per account (store kind), so it goes with the account's other data.
+  stores: ({ storage }) => ({
+    accounts: storage.accounts,
+    disabled: storage.value<DisabledMark>('account-disabled', jsonCodec),
+    profiles: storage.value<AccountProfile>('profile', jsonCodec),
+  }),
   setup: (ctx) => new AccountService(ctx),
   commands: accountCommands,
 });

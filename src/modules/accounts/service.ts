@@ -6,13 +6,14 @@ import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountLock, AccountProfile, AccountRecord, AccountStore, StoredCredentials } from './store.js';
 import type { ValueStore } from '../../storage/kinds.js';
+import type { AccountProfile, AccountRecord, AccountStore, DisabledMark, StoredCredentials } from './store.js';
 
-/** The accounts module's stores: the accounts table, and two kinds (locks, profiles). */
+/** What the accounts module keeps: the accounts, and the mark of those that are disabled. */
 export interface AccountStores {
   accounts: AccountStore;
-  locks: ValueStore<AccountLock>;
+  disabled: ValueStore<DisabledMark>;
+  /** Openfire's user fields (store kind `profile`). */
   profiles: ValueStore<AccountProfile>;
 }
 
@@ -55,7 +56,6 @@ export class AccountService {
 
   /** Whether this password was verified for the account (a prepared bare JID) lately: no storage read, no PBKDF2. */
   verifiedRecently(bare: string, password: string): boolean {
-    if (this.locked.has(bare)) return false;
     const hit = this.recent.get(bare);
     return hit !== undefined && hit.until > Date.now() && hit.digest === this.passwordDigest(bare, password);
   }
@@ -100,32 +100,23 @@ export class AccountService {
   }
 
   /**
-   * Locks an account out (Openfire's lockout, a hosting panel's deactivation): its sessions are
-   * closed and no login succeeds (XMPP or admin basic auth) until it is unlocked; unlike ban, its
-   * password and data stay. Locking a locked account again is no error.
+   * Disables an existing account: it keeps its data (roster, archives, vCard...), its sessions are
+   * closed (<not-authorized/>), and no password or SCRAM key of it opens a session or an admin
+   * request until `enable`. Idempotent; an unknown account is a not-found error.
    */
-  async lock(p: AccountRef, reason = ''): Promise<void> {
+  async disable(p: AccountRef, reason = 'Account disabled'): Promise<void> {
     await this.mustExist(p);
-    await this.ctx.store.locks.set(p, { at: Date.now(), reason });
-    this.locked.add(bareOf(p));
+    await this.ctx.store.disabled.set(p, { at: Date.now(), reason });
     this.forget(bareOf(p));
-    for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'not-authorized', reason || 'Account locked');
+    for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'not-authorized', reason);
   }
 
-  /** Lifts a lock; false when the account was not locked. */
-  async unlock(p: AccountRef): Promise<boolean> {
+  /** Lets a disabled account log in again, with everything it had. Idempotent; an unknown account is a not-found error. */
+  async enable(p: AccountRef): Promise<void> {
     await this.mustExist(p);
-    this.locked.delete(bareOf(p));
-    return this.ctx.store.locks.delete(p);
+    await this.ctx.store.disabled.delete(p);
+    this.forget(bareOf(p));
   }
-
-  async isLocked(p: AccountRef): Promise<boolean> {
-    if (this.locked.has(bareOf(p))) return true;
-    return (await this.ctx.store.locks.get(p)) !== undefined;
-  }
-
-  /** Locks set while this process runs: a login racing the lock's write is refused too. */
-  private readonly locked = new Set<string>();
 
   /** An account's display name, email and free properties (Openfire's user fields); empty when none were set. */
   async profile(p: AccountRef): Promise<AccountProfile> {
@@ -138,9 +129,9 @@ export class AccountService {
   }
 
   /**
-   * Renames an account: a new account with the same credentials, creation time and profile (and
-   * lock), then the old one is removed with everything it held. Other data (roster, vCard...) is not
-   * carried over.
+   * Renames an account (Openfire's PUT of a user with another username): a new account with the same
+   * credentials, creation time, profile and disabled mark, then the old one is removed with everything
+   * it held. Other data (roster, vCard...) is not carried over.
    */
   async rename(from: AccountRef, to: AccountRef): Promise<void> {
     const rec = await this.store.get(from);
@@ -148,10 +139,15 @@ export class AccountService {
     if (!(await this.store.create({ ...rec, ...to }))) throw conflict(`User ${bareOf(to)} already registered`);
     const profile = await this.ctx.store.profiles.get(from);
     if (profile) await this.ctx.store.profiles.set(to, profile);
-    const lock = await this.ctx.store.locks.get(from);
-    if (lock) await this.ctx.store.locks.set(to, lock);
+    const mark = await this.ctx.store.disabled.get(from);
+    if (mark) await this.ctx.store.disabled.set(to, mark);
     await this.ctx.hooks.emit('account-created', to);
     await this.unregister(from);
+  }
+
+  /** The account's disabled mark, or undefined when it may log in (or does not exist). */
+  disabledMark(p: AccountRef): Promise<DisabledMark | undefined> {
+    return this.ctx.store.disabled.get(p);
   }
 
   /**
@@ -214,7 +210,6 @@ export class AccountService {
     } finally {
       this.forget(bare);
     }
-    this.locked.delete(bare);
     committed?.();
     for (const s of this.ctx.sessions.resources(bare)) this.ctx.sessions.close(s, 'not-authorized', 'Account removed');
     await this.ctx.hooks.emit('account-removed', p);
@@ -246,12 +241,11 @@ export class AccountService {
 
   async checkPassword(p: AccountRef, password: string): Promise<boolean> {
     const bare = bareOf(p);
-    if (await this.isLocked(p)) return false;
     if (this.verifiedRecently(bare, password)) return true;
     const epoch = this.epoch;
     const rec = await this.store.get(p);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
-    const ok = await this.verify(p, rec, password);
+    const ok = (await this.verify(p, rec, password)) && (await this.disabledMark(p)) === undefined;
     if (ok && epoch === this.epoch) {
       // Bounded: a full map starts over (a miss costs one storage read and one HMAC, not a PBKDF2 run).
       if (this.recent.size >= VERIFIED_MAX && !this.recent.has(bare)) this.recent.clear();
@@ -413,9 +407,10 @@ export class AccountService {
         if (err instanceof JIDError) return undefined;
         throw err;
       }
-      // A locked account logs in like an unknown one: no credentials.
-      if (await this.isLocked({ user: u, host })) return undefined;
-      return this.store.get({ user: u, host });
+      const p = { user: u, host };
+      const [rec, disabled] = await Promise.all([this.store.get(p), this.disabledMark(p)]);
+      // A disabled account is refused as an unknown one is (SASL tells nothing more).
+      return disabled === undefined ? rec : undefined;
     };
     return {
       getScram: async (username: string, hash: ScramHash): Promise<ScramCredentials | undefined> => {

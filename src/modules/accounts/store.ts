@@ -29,8 +29,8 @@ export interface AccountStore {
   count(host: string): Promise<number>;
 }
 
-/** A lock on an account (store kind `lockout`): no login while it is there. */
-export interface AccountLock {
+/** Why and since when an account is disabled: it keeps its data, and no credential of it opens a session. */
+export interface DisabledMark {
   at: number;
   reason: string;
 }
