@@ -530,6 +530,16 @@ export const configSchema = z
       .strict()
       .default({ enabled: true, maxEntries: 100_000, maxAgeDays: 90, trimIntervalSeconds: 600, maxPending: 10_000 })
       .describe('the audit log of admin actions'),
+    userService: z
+      .object({
+        enabled: z.boolean().default(false).describe("Openfire's User Service (/plugins/restapi/v1/userservice, /plugins/restapi/userservice, /plugins/userService/userservice); off: every request gets UserServiceDisabled"),
+        secret: z.string().min(1).optional().describe('the shared secret each request passes as `secret`; unset: every request gets RequestNotAuthorised'),
+        allowedIps: z.array(z.string()).default([]).describe('addresses or CIDR ranges allowed to call it; empty: any address'),
+        host: z.string().min(1).optional().describe('the host whose accounts it manages (default: the first of hosts)'),
+      })
+      .strict()
+      .default({ enabled: false, allowedIps: [] })
+      .describe("Openfire's legacy User Service: account and roster provisioning by shared secret"),
   })
   .strict()
   .superRefine((c, issues) => {
