@@ -32,10 +32,15 @@ const POLICIES: readonly string[] = ['always', 'roster', 'never'];
 const PREFS_CACHE_MAX = 50_000;
 const DAY_MS = 86_400_000;
 
+/** A message of a one-to-one conversation (rooms archive their own). */
+function oneToOne(s: Element): boolean {
+  const type = s.attrs.type ?? 'normal';
+  return type === 'chat' || type === 'normal';
+}
+
 /** Whether a message is one of a one-to-one conversation worth keeping (XEP-0313 §7, XEP-0334). */
 function archivable(s: Element): boolean {
-  const type = s.attrs.type ?? 'normal';
-  if (type !== 'chat' && type !== 'normal') return false;
+  if (!oneToOne(s)) return false;
   if (s.getChild('no-store', NS.hints) || s.getChild('no-permanent-store', NS.hints)) return false;
   return s.getChild('body') !== undefined || s.getChild('store', NS.hints) !== undefined;
 }
@@ -71,8 +76,6 @@ function tombstone(stored: string, marker: Element): string {
 export class MamService implements RoomArchive {
   private readonly writer: ArchiveWriter;
   private readonly prefsCache = new Map<string, Prefs | null>();
-  /** Stanzas archived for their recipient (a message to an unavailable resource is routed twice). */
-  private readonly archivedIn = new WeakSet<Element>();
 
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco', MamStores>) {
     const cfg = () => ctx.config.mam;
@@ -137,13 +140,13 @@ export class MamService implements RoomArchive {
   /** A message for a local account: its copy in the recipient's archive, and the stanza id on what is delivered. */
   private async incoming(c: RouteContext): Promise<boolean> {
     const s = c.stanza;
-    if (s.name !== 'message' || this.archivedIn.has(s)) return false;
-    this.archivedIn.add(s);
+    if (s.name !== 'message') return false;
     const owner = c.to.bare;
     // Clients' stanza ids are stripped as they send (outgoing): one by this archive was given here,
-    // and the message is routed again (a session ended before its client acknowledged it).
+    // and the message is routed again (to the bare JID after an unavailable resource, or after a
+    // session ended before its client acknowledged it).
     if (s.getChildren('stanza-id', NS_SID).some((n) => n.attrs.by === owner)) return false;
-    const retract = s.getChild('retract', NS_RETRACT);
+    const retract = oneToOne(s) ? s.getChild('retract', NS_RETRACT) : undefined;
     if (retract?.attrs.id) await this.retract(owner, c.from.bare, 'in', retract.attrs.id);
     if (!archivable(s)) return false;
     const account = accountOf(c.to);
@@ -175,7 +178,7 @@ export class MamService implements RoomArchive {
     // (clients name their messages with origin-id).
     if (s.getChild('stanza-id', NS_SID)) s.removeChildren('stanza-id', NS_SID);
     const owner = c.from.bare;
-    const retract = s.getChild('retract', NS_RETRACT);
+    const retract = oneToOne(s) ? s.getChild('retract', NS_RETRACT) : undefined;
     if (retract?.attrs.id) await this.retract(owner, c.to.bare, 'out', retract.attrs.id);
     // A note to oneself is archived once, as it arrives.
     if (!archivable(s) || c.to.bare === owner) return false;
