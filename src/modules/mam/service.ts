@@ -88,8 +88,10 @@ export class MamService implements RoomArchive {
       (owner, kind) => this.trim(owner, kind),
     );
     ctx.hooks.on('node-stopping', () => this.writer.flush());
-    ctx.hooks.on('caches-clear', ({ module }) => {
+    ctx.hooks.on('caches-clear', async ({ module, tables }) => {
       if (module === undefined || module === ctx.name) this.prefsCache.clear();
+      // A restored archive may hold ids above the ones this node gives next.
+      if (tables?.includes('mam_messages')) await this.writer.resync();
     });
     ctx.hooks.on('account-removing', async ({ tx, ...account }) => {
       const owner = bareOf(account);

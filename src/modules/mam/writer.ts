@@ -50,6 +50,12 @@ export class ArchiveWriter {
    */
   readonly ready: Promise<void>;
 
+  /** Gives ids above the stored ones again (the table was replaced: restore). */
+  async resync(): Promise<void> {
+    const max = await this.store.maxId();
+    if (max > this.lastId) this.lastId = max;
+  }
+
   nextId(): number {
     const now = Date.now() * 1000;
     this.lastId = now > this.lastId ? now : this.lastId + 1;
