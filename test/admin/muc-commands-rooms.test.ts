@@ -119,6 +119,8 @@ test('create_room_with_opts: an unknown option or a bad value is a 400 that says
     ['affiliations', 'member:@@', /Malformed JID in affiliation/],
     ['subscribers', 'bob@localhost', /missing nick/],
     ['subscribers', 'bob@localhost=Bob=gossip', /unknown node name/],
+    // Well formed, but the room would not allow subscriptions: refused, and the room is not left behind.
+    ['subscribers', 'bob@localhost=Bob=messages', /subscriptions are not allowed/i],
   ];
   for (const [name, value, message] of cases) {
     const r = await attempt(name, value);
