@@ -165,6 +165,7 @@ test('MUC/Sub: a subscriber who is not in the room gets its messages and subject
 
   // A subscriber who is offline gets the events later (they go through offline storage).
   await bob.stop();
+  await eventually(() => !parley.server.sessions.hasSessions('bob@localhost'), 3000, 'bob offline');
   await groupchat(alice, room, 'while you were away');
   await alice.sync();
   const bob2 = await parley.login('bob', 'again');
