@@ -113,6 +113,12 @@ test('send_direct_invitation: each user not in the room gets a XEP-0249 invitati
   const m = await carol.waitFor(isInvite, 5000, 'invitation with password');
   assert.equal(m.getChild('x', 'jabber:x:conference').attrs.password, 'pw1');
 
+  // A protected room's password goes only where the admin gives it.
+  await call(parley, 'create_room_with_opts', { name: 'hushed', service: SERVICE, host: 'localhost', options: [{ name: 'password', value: 'hush' }] });
+  assert.equal(await call(parley, 'send_direct_invitation', { name: 'hushed', service: SERVICE, password: 'none', reason: 'none', users: 'dave@localhost' }), 0);
+  const hushed = await dave.waitFor((el) => el.is('message') && el.getChild('x', 'jabber:x:conference')?.attrs.jid === `hushed@${SERVICE}`, 5000, 'invitation to hushed');
+  assert.deepEqual(hushed.getChild('x', 'jabber:x:conference').attrs, { xmlns: 'jabber:x:conference', jid: `hushed@${SERVICE}` });
+
   await refused(parley, 'send_direct_invitation', { name: 'nope', service: SERVICE, password: '', reason: '', users: 'dave@localhost' }, 'room_not_found');
   await refused(parley, 'send_direct_invitation', { name: 'a@b', service: SERVICE, password: '', reason: '', users: 'dave@localhost' }, "Invalid 'roomname' or 'service'");
   await refused(parley, 'send_direct_invitation', { name: 'news', service: SERVICE, password: '', reason: '', users: 'dave@localhost:@@' }, /Invalid JID in 'users'/);

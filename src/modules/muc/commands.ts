@@ -674,8 +674,9 @@ export const mucCommands = [
         if (!j) throw badArgument(`Invalid JID in 'users': ${u}`);
         if (j.local && !present.has(j.bare)) invitees.push(j.full);
       }
-      const none = (s: string) => (s === 'none' || s === '' ? undefined : s);
-      await worded(ctx.service.inviteDirect(room.jid, room.jid, [...new Set(invitees)], none(reason), none(password)), { 'not-found': 'room_not_found' });
+      const none = (s: string) => (s === 'none' ? '' : s);
+      // An empty password is none: the invitation does not carry the room's (as in ejabberd).
+      await worded(ctx.service.inviteDirect(room.jid, room.jid, [...new Set(invitees)], none(reason) || undefined, none(password)), { 'not-found': 'room_not_found' });
       return true;
     },
   }),
