@@ -85,6 +85,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Clients belong to the server, not to a host: every host's export carries them all.
   { name: 'oauth_clients', columns: ['client_id', 'client_name', 'grant_type', 'secret_hash', 'redirect_uri'], integers: [], order: 'client_id', since: 6, hostBy: 'server' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 7, hostBy: 'owner' },
+  {
+    name: 'pep_items',
+    columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
+    integers: ['seq', 'published_at'],
+    order: 'seq',
+    serial: 'seq',
+    since: 7,
+    hostBy: 'owner',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

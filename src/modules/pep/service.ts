@@ -1,0 +1,654 @@
+import type { ModuleContext } from '../module.js';
+import { x, type Element } from '../../xmpp/xml/element.js';
+import { parseElement } from '../../xmpp/xml/parse.js';
+import { JID, tryParseJID } from '../../xmpp/jid.js';
+import { NS } from '../../xmpp/ns.js';
+import { StanzaError } from '../../xmpp/stanza.js';
+import { accountOf, bareOf, jidOf, type AccountRef } from '../../xmpp/account.js';
+import type { SessionRecord } from '../../router/session.js';
+import type { RosterItem } from '../roster/index.js';
+import type { PepStore, StoredItem } from './store.js';
+import { CapsCache, capsClaim, capsVer, type CapsClaim } from './caps.js';
+import {
+  ACCESS_MODELS,
+  NS_DATA,
+  NS_PUBLISH_OPTIONS,
+  NS_PUBSUB,
+  NS_PUBSUB_EVENT,
+  NS_PUBSUB_OWNER,
+  NS_NODE_CONFIG,
+  configForm,
+  decodeConfig,
+  defaultConfig,
+  formFields,
+  isAffiliation,
+  optionsFromForm,
+  pubsubError,
+  unmetPreconditions,
+  type NodeConfig,
+} from './config.js';
+
+/** What PEP answers to on an account's disco#info (XEP-0163 §6.1, XEP-0060 §10). */
+const FEATURES = [
+  'access-open',
+  'access-presence',
+  'access-roster',
+  'access-whitelist',
+  'auto-create',
+  'auto-subscribe',
+  'config-node',
+  'create-and-configure',
+  'create-nodes',
+  'delete-items',
+  'delete-nodes',
+  'filtered-notifications',
+  'item-ids',
+  'last-published',
+  'modify-affiliations',
+  'persistent-items',
+  'presence-notifications',
+  'publish',
+  'publish-options',
+  'purge-nodes',
+  'retract-items',
+  'retrieve-affiliations',
+  'retrieve-default',
+  'retrieve-items',
+  'retrieve-subscriptions',
+].map((f) => `${NS_PUBSUB}#${f}`);
+
+/** Longest node name and item id, in characters. */
+const MAX_NAME = 1024;
+/** How long a client has to answer the server's disco#info about its capabilities. */
+const CAPS_QUERY_TIMEOUT_MS = 10_000;
+
+const hasFrom = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'from' || i.subscription === 'both');
+const hasTo = (i: RosterItem | undefined) => i !== undefined && (i.subscription === 'to' || i.subscription === 'both');
+
+/** What a session's caps say, once known. */
+interface SessionCaps {
+  claim: CapsClaim;
+  /** Undefined while the client's disco#info is awaited, or when it could not be verified. */
+  features: ReadonlySet<string> | undefined;
+}
+
+/** A node of an account, with its configuration decoded. */
+interface Node {
+  name: string;
+  config: NodeConfig;
+}
+
+/** An item to publish. */
+export interface NewItem {
+  /** Generated when absent. */
+  id?: string;
+  payload: Element;
+}
+
+/**
+ * The Personal Eventing Protocol (XEP-0163): a pubsub service (XEP-0060, the subset PEP needs) on
+ * every account's bare JID, whose notifications go to the account's own resources and its
+ * contacts' resources that ask for them through their entity capabilities (XEP-0115, `node+notify`).
+ */
+export class PepService {
+  private readonly caps: CapsCache;
+  /** By session id: the caps claim of its available presence and, once known, its features. */
+  private readonly sessionCaps = new Map<string, SessionCaps>();
+  /** Caps queries in flight, by cache key: one question per ver, however many clients claim it. */
+  private readonly capsQueries = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+
+  constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco' | 'private', PepStore>) {
+    this.caps = new CapsCache(() => ctx.config.pep.capsCacheSize);
+    ctx.iq.register({
+      xmlns: NS_PUBSUB,
+      target: 'bare',
+      get: ({ from, to, payload }) => this.pubsubGet(from, to, payload),
+      set: ({ from, to, payload }) => this.pubsubSet(from, to, payload),
+    });
+    ctx.iq.register({
+      xmlns: NS_PUBSUB_OWNER,
+      target: 'bare',
+      get: ({ from, to, payload }) => this.ownerGet(from, to, payload),
+      set: ({ from, to, payload }) => this.ownerSet(from, to, payload),
+    });
+    const disco = ctx.services.disco;
+    disco.accountIdentities.push(['pubsub', 'pep', '']);
+    disco.accountFeatures.add(NS_PUBSUB);
+    for (const f of FEATURES) disco.accountFeatures.add(f);
+    disco.addAccountItems(async (account, from) => {
+      const items: { jid: string; node: string; name?: string }[] = [];
+      for (const node of await this.nodesOf(account)) {
+        if ((await this.accessError(account, node.config, from.bare)) === undefined) {
+          items.push(node.config.title ? { jid: bareOf(account), node: node.name, name: node.config.title } : { jid: bareOf(account), node: node.name });
+        }
+      }
+      return items;
+    });
+
+    ctx.hooks.on('presence-available-out', ({ session, presence, resent }) => {
+      if (!resent) this.sessionAvailable(session, presence);
+    });
+    ctx.router.on(
+      'presence/out',
+      ({ stanza, origin }) => {
+        // A client going unavailable gets the last items again when it comes back.
+        if (origin && stanza.attrs.to === undefined && stanza.attrs.type === 'unavailable') this.sessionCaps.delete(origin.id);
+        return false;
+      },
+      10,
+    );
+    ctx.hooks.on('session-closed', ({ session }) => {
+      this.sessionCaps.delete(session.id);
+    });
+    ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.pep.removeAll(account));
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module === undefined || module === 'pep') this.caps.clear();
+    });
+  }
+
+  private get limits() {
+    return this.ctx.config.pep;
+  }
+
+  // ---- nodes and items ----------------------------------------------------------------------
+
+  async node(owner: AccountRef, name: string): Promise<Node | undefined> {
+    const stored = await this.ctx.store.node(owner, name);
+    return stored && { name: stored.node, config: decodeConfig(stored.config) };
+  }
+
+  async nodesOf(owner: AccountRef): Promise<Node[]> {
+    return (await this.ctx.store.nodes(owner)).map((n) => ({ name: n.node, config: decodeConfig(n.config) }));
+  }
+
+  private async existingNode(owner: AccountRef, name: string): Promise<Node> {
+    const node = await this.node(owner, name);
+    if (!node) throw new StanzaError('item-not-found', `No node ${name}`);
+    return node;
+  }
+
+  /** The number of items a node keeps: its max_items within pep.maxItemsPerNode, one when not persistent. */
+  private keep(config: NodeConfig): number {
+    if (!config.persistItems) return 1; // the last item, for those who come online later
+    const max = this.limits.maxItemsPerNode;
+    return config.maxItems === 'max' ? max : Math.min(config.maxItems, max);
+  }
+
+  /** Creates a node; refused when it exists (conflict) or the account has pep.maxNodes. */
+  async createNode(owner: AccountRef, name: string, options: Partial<NodeConfig> = {}): Promise<Node> {
+    checkName(name, 'node');
+    const config = { ...defaultConfig(), ...options };
+    const outcome = await this.ctx.store.createNode(owner, name, JSON.stringify(config), Date.now(), this.limits.maxNodes);
+    if (outcome === 'exists') throw new StanzaError('conflict', `The node ${name} exists`);
+    if (outcome === 'full') throw pubsubError('not-allowed', 'max-nodes-exceeded', `An account may have ${this.limits.maxNodes} nodes (pep.maxNodes)`);
+    return { name, config };
+  }
+
+  /**
+   * Publishes an item as the owner (XEP-0060 §7.1): the node is created with the options when it
+   * does not exist (XEP-0163 §7.1.1, auto-create), else it must meet them (publish-options,
+   * precondition-not-met). Returns the item id. Notifies who is interested.
+   */
+  async publish(owner: AccountRef, nodeName: string, item: NewItem, options: Partial<NodeConfig> = {}, publisher: JID = jidOf(owner)): Promise<string> {
+    checkName(nodeName, 'node');
+    const id = item.id ?? this.ctx.randomId(12);
+    checkName(id, 'item');
+    const payload = detached(item.payload).toString();
+    const size = Buffer.byteLength(payload, 'utf8');
+    if (size > this.limits.maxItemSize) {
+      throw pubsubError('not-acceptable', 'payload-too-big', `The item is ${size} bytes, over pep.maxItemSize (${this.limits.maxItemSize})`);
+    }
+    let node = await this.node(owner, nodeName);
+    if (node) {
+      const unmet = unmetPreconditions(node.config, options);
+      if (unmet.length) throw pubsubError('conflict', 'precondition-not-met', `The node's configuration differs in ${unmet.join(', ')}`);
+    } else {
+      try {
+        node = await this.createNode(owner, nodeName, options);
+      } catch (err) {
+        if (!(err instanceof StanzaError && err.condition === 'conflict')) throw err;
+        node = await this.existingNode(owner, nodeName); // created meanwhile by another publisher
+      }
+    }
+    const stored: StoredItem = { id, payload, publishedAt: Date.now(), publisher: publisher.bare };
+    await this.ctx.store.publish(owner, nodeName, stored, this.keep(node.config));
+    await this.notify(owner, node, () => x('items', { node: nodeName }, this.itemElement(node!.config, stored)));
+    return id;
+  }
+
+  /** Retracts an item (XEP-0060 §7.2); notifies when asked or configured. */
+  async retract(owner: AccountRef, nodeName: string, id: string, notify: boolean): Promise<void> {
+    const node = await this.existingNode(owner, nodeName);
+    if (!(await this.ctx.store.retract(owner, nodeName, id))) throw new StanzaError('item-not-found', `No item ${id} in ${nodeName}`);
+    if (notify || node.config.notifyRetract) await this.notify(owner, node, () => x('items', { node: nodeName }, x('retract', { id })));
+  }
+
+  /** Items of a node as `requester` (a bare JID) may see them, oldest first. */
+  async items(owner: AccountRef, nodeName: string, requester: string, opts: { max?: number; ids?: readonly string[] } = {}): Promise<{ node: Node; items: StoredItem[] }> {
+    const node = await this.existingNode(owner, nodeName);
+    const refused = await this.accessError(owner, node.config, requester);
+    if (refused) throw refused;
+    let items: StoredItem[];
+    if (opts.ids && opts.ids.length) {
+      items = await this.ctx.store.itemsById(owner, nodeName, opts.ids);
+      if (items.length === 0) throw new StanzaError('item-not-found', 'No such item');
+    } else {
+      items = await this.ctx.store.items(owner, nodeName, opts.max);
+    }
+    return { node, items: items.reverse() };
+  }
+
+  async deleteNode(owner: AccountRef, nodeName: string): Promise<void> {
+    const node = await this.existingNode(owner, nodeName);
+    // Who may know of the node is worked out before it is gone.
+    const recipients = node.config.notifyDelete ? await this.recipients(owner, node) : [];
+    await this.ctx.store.deleteNode(owner, nodeName);
+    await this.deliverEvent(owner, recipients, x('delete', { node: nodeName }));
+  }
+
+  async purge(owner: AccountRef, nodeName: string): Promise<void> {
+    const node = await this.existingNode(owner, nodeName);
+    await this.ctx.store.purge(owner, nodeName);
+    if (node.config.notifyRetract) await this.notify(owner, node, () => x('purge', { node: nodeName }));
+  }
+
+  async configure(owner: AccountRef, nodeName: string, options: Partial<NodeConfig>): Promise<void> {
+    const node = await this.existingNode(owner, nodeName);
+    const config = { ...node.config, ...options };
+    await this.ctx.store.setConfig(owner, nodeName, JSON.stringify(config));
+    await this.ctx.store.trim(owner, nodeName, this.keep(config));
+  }
+
+  /**
+   * Whether `requester` (a bare JID) may retrieve the node's items and be notified: undefined when
+   * it may, else the error to refuse it with (XEP-0060 §6.5.9, §4.5).
+   */
+  async accessError(owner: AccountRef, config: NodeConfig, requester: string): Promise<StanzaError | undefined> {
+    if (requester === bareOf(owner)) return undefined;
+    const affiliation = config.affiliations[requester];
+    if (affiliation === 'outcast') return new StanzaError('forbidden', 'Banned from this node');
+    switch (config.accessModel) {
+      case 'open':
+        return undefined;
+      case 'presence': {
+        const item = await this.ctx.services.roster.contact(owner, requester);
+        return hasFrom(item) ? undefined : pubsubError('not-authorized', 'presence-subscription-required', 'Only contacts subscribed to the presence of the owner may see this node');
+      }
+      case 'roster': {
+        const item = await this.ctx.services.roster.contact(owner, requester);
+        const allowed = hasFrom(item) && item!.groups.some((g) => config.rosterGroupsAllowed.includes(g));
+        return allowed ? undefined : pubsubError('not-authorized', 'not-in-roster-group', 'Only contacts in some of the roster groups of the owner may see this node');
+      }
+      case 'whitelist':
+        return affiliation === 'member' || affiliation === 'publisher' ? undefined : pubsubError('not-allowed', 'closed-node', 'This node is private');
+    }
+  }
+
+  // ---- notifications ------------------------------------------------------------------------
+
+  private itemElement(config: NodeConfig, item: StoredItem): Element {
+    const el = x('item', { id: item.id, publisher: item.publisher });
+    if (config.deliverPayloads) el.append(parseElement(item.payload, Number.MAX_SAFE_INTEGER));
+    return el;
+  }
+
+  /** Whether a session's client asked for notifications of a node (XEP-0163 §4.3.3, filtered notifications). */
+  private wants(session: SessionRecord, node: string): boolean {
+    return this.sessionCaps.get(session.id)?.features?.has(`${node}+notify`) ?? false;
+  }
+
+  /**
+   * The available resources that get a node's notifications: the owner's, and its local contacts'
+   * with a presence subscription to it whose access the node allows (XEP-0163 §4.3), each only when
+   * its caps ask for `node+notify`.
+   */
+  private async recipients(owner: AccountRef, node: Node): Promise<SessionRecord[]> {
+    const out = this.ctx.sessions.available(bareOf(owner)).filter((s) => this.wants(s, node.name));
+    for (const contact of await this.ctx.services.roster.contacts(owner)) {
+      if (!hasFrom(contact)) continue;
+      const jid = tryParseJID(contact.jid);
+      if (!jid || jid.local === '' || !this.ctx.isLocalHost(jid.domain)) continue;
+      const sessions = this.ctx.sessions.available(contact.jid).filter((s) => this.wants(s, node.name));
+      if (sessions.length === 0) continue;
+      if ((await this.accessError(owner, node.config, contact.jid)) !== undefined) continue;
+      out.push(...sessions);
+    }
+    return out;
+  }
+
+  private async notify(owner: AccountRef, node: Node, event: () => Element): Promise<void> {
+    await this.deliverEvent(owner, await this.recipients(owner, node), event());
+  }
+
+  private async deliverEvent(owner: AccountRef, recipients: readonly SessionRecord[], event: Element, delay?: number): Promise<void> {
+    const from = jidOf(owner);
+    for (const s of recipients) {
+      const message = x('message', { type: 'headline', id: this.ctx.randomId() }, x('event', { xmlns: NS_PUBSUB_EVENT }, event.clone()));
+      if (delay !== undefined) message.append(x('delay', { xmlns: NS.delay, from: from.bare, stamp: new Date(delay).toISOString() }));
+      await this.ctx.send(message, from, s.jid);
+    }
+  }
+
+  // ---- entity capabilities ------------------------------------------------------------------
+
+  /** A session's available presence: learn what its caps claim, then send it the last items it wants. */
+  private sessionAvailable(session: SessionRecord, presence: Element): void {
+    const claim = capsClaim(presence);
+    const known = this.sessionCaps.get(session.id);
+    if (!claim) {
+      this.sessionCaps.delete(session.id);
+      return;
+    }
+    if (known && known.claim.key === claim.key) return;
+    const entry: SessionCaps = { claim, features: claim.hash !== undefined ? this.caps.get(claim.key) : undefined };
+    this.sessionCaps.set(session.id, entry);
+    const run = async () => {
+      if (entry.features === undefined) entry.features = await this.resolveCaps(session, claim);
+      if (this.sessionCaps.get(session.id) !== entry || entry.features === undefined) return;
+      await this.sendLastItems(session);
+    };
+    run().catch((err) => this.ctx.log.warn({ err, session: session.jid.full }, 'PEP: caps or last items failed'));
+  }
+
+  /** The features a claim stands for: from the cache, else asked of the client and verified. */
+  private resolveCaps(session: SessionRecord, claim: CapsClaim): Promise<ReadonlySet<string> | undefined> {
+    // A legacy claim is the client's word only: asked of each client, never shared.
+    const key = claim.hash !== undefined ? claim.key : `${session.id} ${claim.key}`;
+    let pending = this.capsQueries.get(key);
+    if (!pending) {
+      pending = this.queryCaps(session, claim).finally(() => this.capsQueries.delete(key));
+      this.capsQueries.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async queryCaps(session: SessionRecord, claim: CapsClaim): Promise<ReadonlySet<string> | undefined> {
+    const iq = x('iq', { type: 'get' }, x('query', { xmlns: NS.discoInfo, node: `${claim.node}#${claim.ver}` }));
+    const host = new JID('', session.jid.domain, '');
+    iq.attrs.from = host.toString();
+    iq.attrs.to = session.jid.full;
+    let reply: Element;
+    try {
+      reply = await this.ctx.iq.request(iq, host, session.jid, CAPS_QUERY_TIMEOUT_MS);
+    } catch {
+      return undefined;
+    }
+    const query = reply.attrs.type === 'result' ? reply.getChild('query', NS.discoInfo) : undefined;
+    if (!query) return undefined;
+    const features = new Set(query.getChildren('feature').map((f) => f.attrs.var ?? ''));
+    if (claim.hash === undefined) return features;
+    // XEP-0115 §5.4: what does not hash to the ver claimed is not believed, nor cached.
+    if (capsVer(query, claim.hash) !== claim.ver) {
+      this.ctx.log.debug({ session: session.jid.full, ver: claim.ver }, 'PEP: caps verification failed');
+      return undefined;
+    }
+    this.caps.set(claim.key, features);
+    return features;
+  }
+
+  /**
+   * The last item of each node the session wants, of its own account and of the contacts whose
+   * presence it receives (send_last_published_item on_sub_and_presence, XEP-0163 §4.3.2).
+   */
+  private async sendLastItems(session: SessionRecord): Promise<void> {
+    const account = accountOf(session.jid);
+    const owners: AccountRef[] = [account];
+    for (const contact of await this.ctx.services.roster.contacts(account)) {
+      if (!hasTo(contact)) continue;
+      const jid = tryParseJID(contact.jid);
+      if (jid && jid.local !== '' && jid.resource === '' && this.ctx.isLocalHost(jid.domain)) owners.push(accountOf(jid));
+    }
+    for (const owner of owners) {
+      for (const node of await this.nodesOf(owner)) {
+        if (node.config.sendLastPublishedItem !== 'on_sub_and_presence' || !this.wants(session, node.name)) continue;
+        if ((await this.accessError(owner, node.config, session.jid.bare)) !== undefined) continue;
+        const [last] = await this.ctx.store.items(owner, node.name, 1);
+        if (last) await this.deliverEvent(owner, [session], x('items', { node: node.name }, this.itemElement(node.config, last)), last.publishedAt);
+      }
+    }
+  }
+
+  /** Features of a session's client as the caps told (for tests and diagnostics). */
+  featuresOf(session: SessionRecord): ReadonlySet<string> | undefined {
+    return this.sessionCaps.get(session.id)?.features;
+  }
+
+  get capsCacheSize(): number {
+    return this.caps.size;
+  }
+
+  // ---- bookmarks_to_pep -----------------------------------------------------------------------
+
+  /**
+   * Publishes the account's XEP-0048 bookmarks kept in private XML storage to its PEP node
+   * `storage:bookmarks`, item `current`, persistent and private (what ejabberd 23.01's
+   * mod_private does); false when private storage holds none.
+   */
+  async bookmarksToPep(account: AccountRef): Promise<boolean> {
+    const bookmarks = await this.ctx.services.private.get(account, 'storage', NS_BOOKMARKS);
+    if (!bookmarks) return false;
+    await this.publish(account, NS_BOOKMARKS, { id: 'current', payload: bookmarks }, { persistItems: true, accessModel: 'whitelist' });
+    return true;
+  }
+
+  // ---- http://jabber.org/protocol/pubsub ----------------------------------------------------
+
+  /** The owner an IQ to a bare JID addresses: an existing account. */
+  private async target(to: JID): Promise<AccountRef> {
+    const owner = accountOf(to);
+    if (!(await this.ctx.services.accounts.exists(owner))) throw new StanzaError('service-unavailable');
+    return owner;
+  }
+
+  private ownerOnly(from: JID, owner: AccountRef): void {
+    if (from.bare !== bareOf(owner)) throw new StanzaError('forbidden', 'Only the owner may do this');
+  }
+
+  private async pubsubGet(from: JID, to: JID, payload: Element): Promise<Element> {
+    const owner = await this.target(to);
+    const [op, ...rest] = payload.elements();
+    if (!op || rest.length) throw new StanzaError('bad-request', 'One pubsub operation per request');
+    switch (op.name) {
+      case 'items': {
+        const nodeName = requireNode(op);
+        const ids = op.getChildren('item').map((i) => i.attrs.id ?? '');
+        if (ids.some((id) => id === '')) throw new StanzaError('bad-request', 'An item without id');
+        let max: number | undefined;
+        if (op.attrs.max_items !== undefined) {
+          if (!/^[0-9]{1,9}$/.test(op.attrs.max_items)) throw new StanzaError('bad-request', 'max_items is a number');
+          max = Number(op.attrs.max_items);
+        }
+        const { node, items } = await this.items(owner, nodeName, from.bare, { max, ids });
+        return x('pubsub', { xmlns: NS_PUBSUB }, x('items', { node: nodeName }, ...items.map((i) => this.itemElement({ ...node.config, deliverPayloads: true }, i))));
+      }
+      case 'subscriptions':
+        // Subscriptions to PEP nodes are implicit (presence and caps): none is kept to list.
+        return x('pubsub', { xmlns: NS_PUBSUB }, x('subscriptions', op.attrs.node !== undefined ? { node: op.attrs.node } : {}));
+      case 'affiliations': {
+        const list = x('affiliations');
+        for (const node of await this.nodesOf(owner)) {
+          if (op.attrs.node !== undefined && op.attrs.node !== node.name) continue;
+          const affiliation = from.bare === bareOf(owner) ? 'owner' : node.config.affiliations[from.bare];
+          if (affiliation) list.append(x('affiliation', { node: node.name, affiliation }));
+        }
+        return x('pubsub', { xmlns: NS_PUBSUB }, list);
+      }
+      case 'default':
+        return x('pubsub', { xmlns: NS_PUBSUB }, x('default', null, configForm(defaultConfig())));
+      default:
+        throw unsupported(op.name);
+    }
+  }
+
+  private async pubsubSet(from: JID, to: JID, payload: Element): Promise<Element | undefined> {
+    const owner = await this.target(to);
+    const ops = payload.elements();
+    const [op] = ops;
+    if (!op) throw new StanzaError('bad-request', 'No pubsub operation');
+    switch (op.name) {
+      case 'publish': {
+        const nodeName = requireNode(op);
+        this.ownerOnly(from, owner);
+        const items = op.getChildren('item');
+        if (items.length !== 1) throw pubsubError('bad-request', items.length ? 'invalid-payload' : 'item-required', 'Publish exactly one item');
+        const item = items[0]!;
+        const payloads = item.elements();
+        if (payloads.length !== 1) throw pubsubError('bad-request', payloads.length ? 'invalid-payload' : 'payload-required', 'An item carries exactly one payload element');
+        const optionsForm = payload.getChild('publish-options')?.getChild('x', NS_DATA);
+        const options = optionsForm ? publishOptions(optionsForm) : {};
+        const id = await this.publish(owner, nodeName, { id: item.attrs.id || undefined, payload: payloads[0]! }, options, from);
+        return x('pubsub', { xmlns: NS_PUBSUB }, x('publish', { node: nodeName }, x('item', { id })));
+      }
+      case 'retract': {
+        const nodeName = requireNode(op);
+        this.ownerOnly(from, owner);
+        const items = op.getChildren('item');
+        if (items.length === 0 || items.some((i) => !i.attrs.id)) throw pubsubError('bad-request', 'item-required', 'Name the items to retract');
+        const notify = op.attrs.notify === 'true' || op.attrs.notify === '1';
+        for (const i of items) await this.retract(owner, nodeName, i.attrs.id!, notify);
+        return undefined;
+      }
+      case 'create': {
+        this.ownerOnly(from, owner);
+        if (op.attrs.node === undefined || op.attrs.node === '') throw pubsubError('not-acceptable', 'nodeid-required', 'PEP nodes have names (no instant nodes)');
+        const form = payload.getChild('configure')?.getChild('x', NS_DATA);
+        await this.createNode(owner, op.attrs.node, form ? configFromForm(form) : {});
+        return undefined;
+      }
+      case 'subscribe':
+      case 'unsubscribe':
+        // PEP subscriptions follow presence subscriptions and caps (XEP-0163 §4.3).
+        throw unsupported('subscribe');
+      default:
+        throw unsupported(op.name);
+    }
+  }
+
+  // ---- http://jabber.org/protocol/pubsub#owner ----------------------------------------------
+
+  private async ownerGet(from: JID, to: JID, payload: Element): Promise<Element> {
+    const owner = await this.target(to);
+    this.ownerOnly(from, owner);
+    const [op] = payload.elements();
+    switch (op?.name) {
+      case 'configure': {
+        const node = await this.existingNode(owner, requireNode(op));
+        return x('pubsub', { xmlns: NS_PUBSUB_OWNER }, x('configure', { node: node.name }, configForm(node.config)));
+      }
+      case 'default':
+        return x('pubsub', { xmlns: NS_PUBSUB_OWNER }, x('default', null, configForm(defaultConfig())));
+      case 'affiliations': {
+        const node = await this.existingNode(owner, requireNode(op));
+        const list = x('affiliations', { node: node.name }, x('affiliation', { jid: bareOf(owner), affiliation: 'owner' }));
+        for (const [jid, affiliation] of Object.entries(node.config.affiliations)) list.append(x('affiliation', { jid, affiliation }));
+        return x('pubsub', { xmlns: NS_PUBSUB_OWNER }, list);
+      }
+      case 'subscriptions': {
+        const node = await this.existingNode(owner, requireNode(op));
+        return x('pubsub', { xmlns: NS_PUBSUB_OWNER }, x('subscriptions', { node: node.name }));
+      }
+      default:
+        throw unsupported(op?.name ?? '');
+    }
+  }
+
+  private async ownerSet(from: JID, to: JID, payload: Element): Promise<undefined> {
+    const owner = await this.target(to);
+    this.ownerOnly(from, owner);
+    const [op] = payload.elements();
+    switch (op?.name) {
+      case 'configure': {
+        const nodeName = requireNode(op);
+        const form = op.getChild('x', NS_DATA);
+        if (!form) throw new StanzaError('bad-request', 'No configuration form');
+        if (form.attrs.type === 'cancel') {
+          await this.existingNode(owner, nodeName);
+          return undefined;
+        }
+        await this.configure(owner, nodeName, configFromForm(form));
+        return undefined;
+      }
+      case 'delete':
+        await this.deleteNode(owner, requireNode(op));
+        return undefined;
+      case 'purge':
+        await this.purge(owner, requireNode(op));
+        return undefined;
+      case 'affiliations': {
+        const node = await this.existingNode(owner, requireNode(op));
+        const affiliations = { ...node.config.affiliations };
+        for (const a of op.getChildren('affiliation')) {
+          const jid = a.attrs.jid !== undefined ? tryParseJID(a.attrs.jid) : undefined;
+          const value = a.attrs.affiliation ?? '';
+          if (!jid || jid.local === '' && jid.domain === '') throw new StanzaError('bad-request', 'An affiliation without a valid jid');
+          if (jid.bare === bareOf(owner)) throw new StanzaError('not-acceptable', "The owner's affiliation cannot change");
+          if (value === 'none') delete affiliations[jid.bare];
+          else if (isAffiliation(value)) affiliations[jid.bare] = value;
+          else throw new StanzaError('bad-request', `Unsupported affiliation: ${value}`);
+        }
+        if (Object.keys(affiliations).length > this.limits.maxItemsPerNode * 4) throw new StanzaError('resource-constraint', 'Too many affiliations on this node');
+        await this.configure(owner, node.name, { affiliations });
+        return undefined;
+      }
+      default:
+        throw unsupported(op?.name ?? '');
+    }
+  }
+}
+
+export const NS_BOOKMARKS = 'storage:bookmarks';
+
+function checkName(name: string, what: 'node' | 'item'): void {
+  if (name === '' || name.length > MAX_NAME) throw new StanzaError('bad-request', `Invalid ${what} name`);
+}
+
+function requireNode(op: Element): string {
+  const node = op.attrs.node;
+  if (node === undefined || node === '') throw pubsubError('bad-request', 'nodeid-required', 'No node named');
+  checkName(node, 'node');
+  return node;
+}
+
+function unsupported(feature: string): StanzaError {
+  return pubsubError('feature-not-implemented', 'unsupported', `Not supported here: ${feature}`, { feature });
+}
+
+function checkFormType(form: Element, expected: string): Map<string, string[]> {
+  const fields = formFields(form);
+  const type = fields.get('FORM_TYPE')?.[0];
+  if (type !== undefined && type !== expected) throw new StanzaError('bad-request', `Expected a ${expected} form`);
+  return fields;
+}
+
+function publishOptions(form: Element): Partial<NodeConfig> {
+  const fields = checkFormType(form, NS_PUBLISH_OPTIONS);
+  // The options are preconditions: one this service cannot check is not met (XEP-0060 §7.1.5).
+  try {
+    return optionsFromForm(fields);
+  } catch (err) {
+    if (err instanceof StanzaError) throw pubsubError('conflict', 'precondition-not-met', err.text);
+    throw err;
+  }
+}
+
+function configFromForm(form: Element): Partial<NodeConfig> {
+  return optionsFromForm(checkFormType(form, NS_NODE_CONFIG));
+}
+
+/**
+ * A copy of the element that stands alone: the prefixes it may use that its ancestors declared
+ * are declared on it, and its namespace when it inherited it.
+ */
+function detached(el: Element): Element {
+  const copy = el.clone();
+  for (let a = el.parent; a; a = a.parent) {
+    for (const [k, v] of Object.entries(a.attrs)) if (k.startsWith('xmlns:') && !(k in copy.attrs)) copy.attrs[k] = v;
+  }
+  if (copy.attrs.xmlns === undefined) {
+    const ns = el.getNS();
+    if (ns !== undefined) copy.attrs.xmlns = ns;
+  }
+  return copy;
+}
+
+export { ACCESS_MODELS };
