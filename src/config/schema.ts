@@ -370,7 +370,7 @@ export const configSchema = z
           .number()
           .int()
           .min(256)
-          .default(65_536)
+          .default(131_072)
           .describe('PEP: bytes of one item payload, serialized as UTF-8; a larger one is refused (not-acceptable, payload-too-big). Keep it below limits.maxStanzaSize'),
         capsCacheSize: z
           .number()
@@ -380,7 +380,7 @@ export const configSchema = z
           .describe('entity capabilities (XEP-0115): verified client feature sets kept in memory, by hash; the least recently used go first'),
       })
       .strict()
-      .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 65_536, capsCacheSize: 10_000 })
+      .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 131_072, capsCacheSize: 10_000 })
       .describe("PEP (XEP-0163) limits and entity capabilities"),
   })
   .strict()

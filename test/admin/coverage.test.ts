@@ -105,3 +105,10 @@ test("issue 8: every command of the reference outside group chat, archives, PEP 
   assert.equal(EJABBERD_001_EXTRA.length, 37);
   assert.deepEqual(olderCoverage(commands).filter((l) => l.status !== 'implemented').map((l) => l.name), []);
 });
+
+test('issue 9: bookmarks_to_pep (PEP) is implemented with the signature of the reference', () => {
+  const def = commands.find((c) => c.name === 'bookmarks_to_pep');
+  assert.ok(def, 'bookmarks_to_pep is registered');
+  assert.deepEqual(differences(def, EJABBERD_COMMANDS.find((c) => c.name === 'bookmarks_to_pep')!), []);
+  assert.equal(coverage(commands).lines.find((l) => l.name === 'bookmarks_to_pep')?.status, 'implemented');
+});
