@@ -59,6 +59,8 @@ const FEATURES = [
 
 /** Longest node name and item id, in characters. */
 const MAX_NAME = 1024;
+/** Affiliations one node keeps besides its owner (its whitelist and bans). */
+const MAX_AFFILIATIONS = 1000;
 /** How long a client has to answer the server's disco#info about its capabilities. */
 const CAPS_QUERY_TIMEOUT_MS = 10_000;
 
@@ -263,19 +265,20 @@ export class PepService {
    * Whether `requester` (a bare JID) may retrieve the node's items and be notified: undefined when
    * it may, else the error to refuse it with (XEP-0060 §6.5.9, §4.5).
    */
-  async accessError(owner: AccountRef, config: NodeConfig, requester: string): Promise<StanzaError | undefined> {
+  async accessError(owner: AccountRef, config: NodeConfig, requester: string, known?: { item: RosterItem | undefined }): Promise<StanzaError | undefined> {
     if (requester === bareOf(owner)) return undefined;
+    const contact = async () => (known ? known.item : this.ctx.services.roster.contact(owner, requester));
     const affiliation = config.affiliations[requester];
     if (affiliation === 'outcast') return new StanzaError('forbidden', 'Banned from this node');
     switch (config.accessModel) {
       case 'open':
         return undefined;
       case 'presence': {
-        const item = await this.ctx.services.roster.contact(owner, requester);
+        const item = await contact();
         return hasFrom(item) ? undefined : pubsubError('not-authorized', 'presence-subscription-required', 'Only contacts subscribed to the presence of the owner may see this node');
       }
       case 'roster': {
-        const item = await this.ctx.services.roster.contact(owner, requester);
+        const item = await contact();
         const allowed = hasFrom(item) && item!.groups.some((g) => config.rosterGroupsAllowed.includes(g));
         return allowed ? undefined : pubsubError('not-authorized', 'not-in-roster-group', 'Only contacts in some of the roster groups of the owner may see this node');
       }
@@ -310,7 +313,7 @@ export class PepService {
       if (!jid || jid.local === '' || !this.ctx.isLocalHost(jid.domain)) continue;
       const sessions = this.ctx.sessions.available(contact.jid).filter((s) => this.wants(s, node.name));
       if (sessions.length === 0) continue;
-      if ((await this.accessError(owner, node.config, contact.jid)) !== undefined) continue;
+      if ((await this.accessError(owner, node.config, contact.jid, { item: contact })) !== undefined) continue;
       out.push(...sessions);
     }
     return out;
@@ -586,7 +589,7 @@ export class PepService {
           else if (isAffiliation(value)) affiliations[jid.bare] = value;
           else throw new StanzaError('bad-request', `Unsupported affiliation: ${value}`);
         }
-        if (Object.keys(affiliations).length > this.limits.maxItemsPerNode * 4) throw new StanzaError('resource-constraint', 'Too many affiliations on this node');
+        if (Object.keys(affiliations).length > MAX_AFFILIATIONS) throw new StanzaError('resource-constraint', `A node has at most ${MAX_AFFILIATIONS} affiliations`);
         await this.configure(owner, node.name, { affiliations });
         return undefined;
       }
