@@ -33,6 +33,12 @@ export interface HookMap {
    * (`tables`: the tables replaced). What is read next comes from storage again.
    */
   'caches-clear': { module?: string; tables?: readonly string[] };
+  /**
+   * Elements were stored in an account's private XML storage (XEP-0049), committed, by a client or
+   * a command; an element with no content means it was removed (XEP-0402 compat keeps PEP
+   * bookmarks in step with `storage:bookmarks`).
+   */
+  'private-stored': { account: AccountRef; elements: readonly Element[] };
 }
 
 /**

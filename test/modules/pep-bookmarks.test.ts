@@ -97,6 +97,38 @@ test('XEP-0172: a nickname reaches a contact that wants it, and one who logs in 
   assert.equal(last.getChild('event', NS_EVENT)!.getChild('items')!.getChild('item')!.getChildText('nick', NS_NICK), 'Alice');
 });
 
+test('XEP-0402 compat: PEP bookmarks are in private XML storage, and what a client stores there reaches PEP (and its other clients)', async () => {
+  const info = await phone.iq(xml('iq', { type: 'get', to: ALICE }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+  assert.ok(info.getChild('query')!.getChildren('feature').some((f: Element) => f.attrs.var === `${NS_BOOKMARKS2}#compat`));
+  const privateGet = async () =>
+    (await phone.iq(xml('iq', { type: 'get' }, xml('query', { xmlns: 'jabber:iq:private' }, xml('storage', { xmlns: NS_STORAGE }))))).getChild('query')!.getChild('storage', NS_STORAGE)!;
+  // What the earlier tests left in PEP: The Play, nick Romeo.
+  const stored = await privateGet();
+  assert.deepEqual(stored.getChildren('conference').map((c: Element) => [c.attrs.jid, c.attrs.name, c.attrs.autojoin, c.getChildText('nick')]), [
+    ['theplay@conference.localhost', 'The Play', 'true', 'Romeo'],
+  ]);
+  // An old client stores two rooms and a URL: the new room is published, the URL stays in private storage only.
+  const storage = xml(
+    'storage',
+    { xmlns: NS_STORAGE },
+    xml('conference', { jid: 'theplay@conference.localhost', name: 'The Play', autojoin: 'true' }, xml('nick', {}, 'Romeo')),
+    xml('conference', { jid: 'tower@conference.localhost', name: 'Tower', autojoin: 'false' }, xml('nick', {}, 'Rapunzel')),
+    xml('url', { name: 'Home', url: 'https://example.com/' }),
+  );
+  await phone.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:private' }, storage)));
+  const event = await laptop.waitFor(isEvent(NS_BOOKMARKS2, ALICE, 'tower@conference.localhost'), 3000, 'the bookmark from private storage');
+  const conf = event.getChild('event', NS_EVENT)!.getChild('items')!.getChild('item')!.getChild('conference', NS_BOOKMARKS2)!;
+  assert.deepEqual([conf.attrs.name, conf.attrs.autojoin, conf.getChildText('nick')], ['Tower', 'false', 'Rapunzel']);
+  assert.deepEqual(itemsOf(await phone.iq(itemsIq(ALICE, NS_BOOKMARKS2))).map((i: Element) => i.attrs.id).sort(), ['theplay@conference.localhost', 'tower@conference.localhost']);
+  // Removing a room in private storage retracts it; a room published in PEP keeps the URL in private storage.
+  await phone.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: 'jabber:iq:private' }, xml('storage', { xmlns: NS_STORAGE }, storage.getChildren('conference')[1]!, storage.getChild('url')!))));
+  await laptop.waitFor((el) => el.getChild('event', NS_EVENT)?.getChild('items')?.getChild('retract')?.attrs.id === 'theplay@conference.localhost', 3000, 'the retraction');
+  await phone.iq(publishIq(NS_BOOKMARKS2, conference('Garden', 'Eve'), 'garden@conference.localhost', BOOKMARK_OPTIONS));
+  const after = await privateGet();
+  assert.deepEqual(after.getChildren('conference').map((c: Element) => c.attrs.jid), ['tower@conference.localhost', 'garden@conference.localhost']);
+  assert.equal(after.getChild('url')?.attrs.url, 'https://example.com/');
+});
+
 test('bookmarks_to_pep over /api: the bookmarks a client stored in private XML storage move to the PEP node storage:bookmarks', async () => {
   const carol = await parley.login('carol', 'desk');
   extra.push(carol);

@@ -2,7 +2,8 @@ import { defineModule } from '../module.js';
 import { PepService } from './service.js';
 import { pepCommands } from './commands.js';
 
-export { PepService, NS_BOOKMARKS } from './service.js';
+export { PepService } from './service.js';
+export { NS_BOOKMARKS, NS_BOOKMARKS2 } from './bookmarks.js';
 export type { NewItem } from './service.js';
 export type { NodeConfig, AccessModel } from './config.js';
 export type { PepStore, StoredItem, StoredNode } from './store.js';

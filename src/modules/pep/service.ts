@@ -10,6 +10,18 @@ import type { RosterItem } from '../roster/index.js';
 import type { PepStore, StoredItem } from './store.js';
 import { CapsCache, capsClaim, capsVer, type CapsClaim } from './caps.js';
 import {
+  BOOKMARKS2_OPTIONS,
+  NS_BOOKMARKS,
+  NS_BOOKMARKS2,
+  NS_BOOKMARKS2_COMPAT,
+  bookmarkOfItem,
+  bookmarksOfStorage,
+  itemPayload,
+  sameBookmark,
+  storageOf,
+  type Bookmark,
+} from './bookmarks.js';
+import {
   ACCESS_MODELS,
   NS_DATA,
   NS_PUBLISH_OPTIONS,
@@ -98,6 +110,8 @@ export class PepService {
   private readonly sessionCaps = new Map<string, SessionCaps>();
   /** Caps queries in flight, by cache key: one question per ver, however many clients claim it. */
   private readonly capsQueries = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+  /** Accounts whose bookmarks are being copied between PEP and private storage: the copy's own echo is not copied back. */
+  private readonly syncingBookmarks = new Set<string>();
 
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco' | 'private', PepStore>) {
     this.caps = new CapsCache(() => ctx.config.pep.capsCacheSize);
@@ -117,6 +131,7 @@ export class PepService {
     disco.accountIdentities.push(['pubsub', 'pep', '']);
     disco.accountFeatures.add(NS_PUBSUB);
     for (const f of FEATURES) disco.accountFeatures.add(f);
+    disco.accountFeatures.add(NS_BOOKMARKS2_COMPAT);
     disco.addAccountItems(async (account, from) => {
       const items: { jid: string; node: string; name?: string }[] = [];
       for (const node of await this.nodesOf(account)) {
@@ -143,6 +158,10 @@ export class PepService {
       this.sessionCaps.delete(session.id);
     });
     ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.pep.removeAll(account));
+    ctx.hooks.on('private-stored', async ({ account, elements }) => {
+      const bookmarks = elements.find((e) => e.name === 'storage' && e.attrs.xmlns === NS_BOOKMARKS);
+      if (bookmarks) await this.bookmarksFromPrivate(account, bookmarks);
+    });
     ctx.hooks.on('caches-clear', ({ module }) => {
       if (module === undefined || module === 'pep') this.caps.clear();
     });
@@ -215,6 +234,7 @@ export class PepService {
     const stored: StoredItem = { id, payload, publishedAt: Date.now(), publisher: publisher.bare };
     await this.ctx.store.publish(owner, nodeName, stored, this.keep(node.config));
     await this.notify(owner, node, () => x('items', { node: nodeName }, this.itemElement(node!.config, stored)));
+    await this.nodeChanged(owner, nodeName);
     return id;
   }
 
@@ -223,6 +243,7 @@ export class PepService {
     const node = await this.existingNode(owner, nodeName);
     if (!(await this.ctx.store.retract(owner, nodeName, id))) throw new StanzaError('item-not-found', `No item ${id} in ${nodeName}`);
     if (notify || node.config.notifyRetract) await this.notify(owner, node, () => x('items', { node: nodeName }, x('retract', { id })));
+    await this.nodeChanged(owner, nodeName);
   }
 
   /** Items of a node as `requester` (a bare JID) may see them, oldest first. */
@@ -246,12 +267,14 @@ export class PepService {
     const recipients = node.config.notifyDelete ? await this.recipients(owner, node) : [];
     await this.ctx.store.deleteNode(owner, nodeName);
     await this.deliverEvent(owner, recipients, x('delete', { node: nodeName }));
+    await this.nodeChanged(owner, nodeName);
   }
 
   async purge(owner: AccountRef, nodeName: string): Promise<void> {
     const node = await this.existingNode(owner, nodeName);
     await this.ctx.store.purge(owner, nodeName);
     if (node.config.notifyRetract) await this.notify(owner, node, () => x('purge', { node: nodeName }));
+    await this.nodeChanged(owner, nodeName);
   }
 
   async configure(owner: AccountRef, nodeName: string, options: Partial<NodeConfig>): Promise<void> {
@@ -418,6 +441,60 @@ export class PepService {
 
   get capsCacheSize(): number {
     return this.caps.size;
+  }
+
+  // ---- XEP-0402 compat: bookmarks in step with private XML storage ---------------------------
+
+  private async nodeChanged(owner: AccountRef, nodeName: string): Promise<void> {
+    if (nodeName === NS_BOOKMARKS2 && !this.syncingBookmarks.has(bareOf(owner))) await this.bookmarksToPrivate(owner);
+  }
+
+  /** XEP-0402 §5.3: what PEP now holds, written to `storage:bookmarks` in private storage (its URLs kept). */
+  private async bookmarksToPrivate(owner: AccountRef): Promise<void> {
+    const bookmarks: Bookmark[] = [];
+    for (const item of await this.ctx.store.items(owner, NS_BOOKMARKS2)) {
+      const b = bookmarkOfItem(item.id, parseElement(item.payload, Number.MAX_SAFE_INTEGER));
+      if (b) bookmarks.push(b);
+    }
+    const previous = await this.ctx.services.private.get(owner, 'storage', NS_BOOKMARKS);
+    await this.syncing(owner, () => this.ctx.services.private.set(owner, [storageOf(bookmarks.reverse(), previous)]));
+  }
+
+  /** XEP-0402 §5.3: what a client stored in private storage, published (and retracted) item by item. */
+  private async bookmarksFromPrivate(owner: AccountRef, storage: Element): Promise<void> {
+    const bare = bareOf(owner);
+    if (this.syncingBookmarks.has(bare)) return;
+    const wanted = bookmarksOfStorage(storage);
+    const node = await this.node(owner, NS_BOOKMARKS2);
+    const current = new Map<string, { bookmark: Bookmark; payload: Element }>();
+    if (node) {
+      for (const item of await this.ctx.store.items(owner, NS_BOOKMARKS2)) {
+        const payload = parseElement(item.payload, Number.MAX_SAFE_INTEGER);
+        const bookmark = bookmarkOfItem(item.id, payload);
+        if (bookmark) current.set(item.id, { bookmark, payload });
+      }
+    }
+    await this.syncing(owner, async () => {
+      for (const [jid, b] of wanted) {
+        const have = current.get(jid);
+        if (have && sameBookmark(have.bookmark, b)) continue;
+        await this.publish(owner, NS_BOOKMARKS2, { id: jid, payload: itemPayload(b, have?.payload) }, BOOKMARKS2_OPTIONS);
+      }
+      for (const id of current.keys()) if (!wanted.has(id)) await this.retract(owner, NS_BOOKMARKS2, id, true);
+    });
+  }
+
+  private async syncing(owner: AccountRef, fn: () => Promise<void>): Promise<void> {
+    const bare = bareOf(owner);
+    this.syncingBookmarks.add(bare);
+    try {
+      await fn();
+    } catch (err) {
+      // The client's own write succeeded; the copy is best effort (a node configured otherwise, a full storage).
+      this.ctx.log.warn({ err, account: bare }, 'PEP: bookmarks not copied between PEP and private storage');
+    } finally {
+      this.syncingBookmarks.delete(bare);
+    }
   }
 
   // ---- bookmarks_to_pep -----------------------------------------------------------------------
@@ -598,8 +675,6 @@ export class PepService {
     }
   }
 }
-
-export const NS_BOOKMARKS = 'storage:bookmarks';
 
 function checkName(name: string, what: 'node' | 'item'): void {
   if (name === '' || name.length > MAX_NAME) throw new StanzaError('bad-request', `Invalid ${what} name`);
