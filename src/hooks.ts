@@ -33,6 +33,8 @@ export interface HookMap {
    * (`tables`: the tables replaced). What is read next comes from storage again.
    */
   'caches-clear': { module?: string; tables?: readonly string[] };
+  /** The node is stopping: sessions are closed and storage is still open (write what is held in memory). */
+  'node-stopping': Record<string, never>;
   /**
    * Elements were stored in an account's private XML storage (XEP-0049), committed, by a client or
    * a command; an element with no content means it was removed (XEP-0402 compat keeps PEP

@@ -6,6 +6,7 @@ import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
+import { SqlMam } from './mam-sql.js';
 import { SqlPep } from './pep-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
@@ -318,6 +319,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
     pep: new SqlPep(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
