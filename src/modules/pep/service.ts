@@ -73,6 +73,9 @@ const FEATURES = [
 const MAX_NAME = 1024;
 /** Affiliations one node keeps besides its owner (its whitelist and bans). */
 const MAX_AFFILIATIONS = 1000;
+/** Features (and their characters in all) of one caps entry; a client claiming more gets no notifications. */
+const MAX_CAPS_FEATURES = 1000;
+const MAX_CAPS_CHARS = 65_536;
 /** How long a client has to answer the server's disco#info about its capabilities. */
 const CAPS_QUERY_TIMEOUT_MS = 10_000;
 
@@ -402,6 +405,10 @@ export class PepService {
     const query = reply.attrs.type === 'result' ? reply.getChild('query', NS.discoInfo) : undefined;
     if (!query) return undefined;
     const features = new Set(query.getChildren('feature').map((f) => f.attrs.var ?? ''));
+    // What is kept per ver is bounded: a client could otherwise make each cache entry as large as a stanza.
+    let chars = 0;
+    for (const f of features) chars += f.length;
+    if (features.size > MAX_CAPS_FEATURES || chars > MAX_CAPS_CHARS) return undefined;
     if (claim.hash === undefined) return features;
     // XEP-0115 §5.4: what does not hash to the ver claimed is not believed, nor cached.
     if (capsVer(query, claim.hash) !== claim.ver) {
