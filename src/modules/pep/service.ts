@@ -223,17 +223,16 @@ export class PepService {
       throw pubsubError('not-acceptable', 'payload-too-big', `The item is ${size} bytes, over pep.maxItemSize (${this.limits.maxItemSize})`);
     }
     let node = await this.node(owner, nodeName);
-    if (node) {
-      const unmet = unmetPreconditions(node.config, options);
-      if (unmet.length) throw pubsubError('conflict', 'precondition-not-met', `The node's configuration differs in ${unmet.join(', ')}`);
-    } else {
+    if (!node) {
       try {
         node = await this.createNode(owner, nodeName, options);
       } catch (err) {
         if (!(err instanceof StanzaError && err.condition === 'conflict')) throw err;
-        node = await this.existingNode(owner, nodeName); // created meanwhile by another publisher
+        node = await this.existingNode(owner, nodeName); // created meanwhile by another publish
       }
     }
+    const unmet = unmetPreconditions(node.config, options);
+    if (unmet.length) throw pubsubError('conflict', 'precondition-not-met', `The node's configuration differs in ${unmet.join(', ')}`);
     const stored: StoredItem = { id, payload, publishedAt: Date.now(), publisher: publisher.bare };
     await this.ctx.store.publish(owner, nodeName, stored, this.keep(node.config));
     await this.notify(owner, node, () => x('items', { node: nodeName }, this.itemElement(node!.config, stored)));
@@ -256,7 +255,10 @@ export class PepService {
     if (refused) throw refused;
     let items: StoredItem[];
     if (opts.ids && opts.ids.length) {
-      items = await this.ctx.store.itemsById(owner, nodeName, opts.ids);
+      const ids = [...new Set(opts.ids)];
+      // No node holds more: a longer list asks for what cannot be there.
+      if (ids.length > this.limits.maxItemsPerNode) throw new StanzaError('bad-request', `At most ${this.limits.maxItemsPerNode} items per request (pep.maxItemsPerNode)`);
+      items = await this.ctx.store.itemsById(owner, nodeName, ids);
       if (items.length === 0) throw new StanzaError('item-not-found', 'No such item');
     } else {
       items = await this.ctx.store.items(owner, nodeName, opts.max);
