@@ -44,6 +44,7 @@ import { compatModule } from './modules/compat/index.js';
 import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
 import { mamModule } from './modules/mam/index.js';
+import { mucModule } from './modules/muc/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -74,6 +75,7 @@ export const MODULES: readonly AnyModule[] = [
   docsModule,
   backupModule,
   mamModule,
+  mucModule,
   pepModule,
 ];
 

@@ -392,6 +392,43 @@ export const configSchema = z
         maxPrefsJids: 1000,
         writeQueue: 20_000,
       }),
+    muc: z
+      .object({
+        enabled: z.boolean().default(true).describe('group chat (XEP-0045) on a service domain of every host'),
+        domain: z.string().min(1).default('conference.{host}').describe('the service domain of each host; {host} is replaced by the host'),
+        maxRoomsPerService: z.number().int().min(1).default(10_000).describe('rooms (persistent or with occupants) one service holds; creating one more is refused (not-allowed, API 403)'),
+        maxRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account owns; creating one more is refused (not-allowed)'),
+        maxPersistentRoomsPerAccount: z.number().int().min(0).default(20).describe('persistent rooms one account owns; making one more persistent is refused (not-acceptable)'),
+        maxOccupantsPerRoom: z.number().int().min(1).default(1000).describe("occupants of one room (a room's own maxUsers may be lower); one more is refused (service-unavailable), owners and admins excepted"),
+        maxJoinedRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account is in at once; joining one more is refused (resource-constraint)'),
+        maxHistory: z.number().int().min(0).default(100).describe('messages of discussion history one room keeps in memory (a room asks for up to this many)'),
+        defaultHistory: z.number().int().min(0).default(20).describe('history length of a new room'),
+        maxNickLength: z.number().int().min(1).default(64).describe('characters of a nick; a longer one is refused (not-acceptable)'),
+        maxSubjectLength: z.number().int().min(1).default(1024).describe('characters of a subject; a longer one is refused (not-acceptable)'),
+        maxTitleLength: z.number().int().min(1).default(256).describe('characters of a room title; a longer one is refused (not-acceptable)'),
+        maxDescriptionLength: z.number().int().min(1).default(1024).describe('characters of a room description; a longer one is refused (not-acceptable)'),
+        maxAffiliationsPerRoom: z.number().int().min(1).default(10_000).describe('affiliations (owners, admins, members, outcasts) of one room; one more is refused (not-allowed)'),
+        maxSubscribersPerRoom: z.number().int().min(1).default(1000).describe('MUC/Sub subscribers of one room; one more is refused (not-allowed)'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        domain: 'conference.{host}',
+        maxRoomsPerService: 10_000,
+        maxRoomsPerAccount: 100,
+        maxPersistentRoomsPerAccount: 20,
+        maxOccupantsPerRoom: 1000,
+        maxJoinedRoomsPerAccount: 100,
+        maxHistory: 100,
+        defaultHistory: 20,
+        maxNickLength: 64,
+        maxSubjectLength: 1024,
+        maxTitleLength: 256,
+        maxDescriptionLength: 1024,
+        maxAffiliationsPerRoom: 10_000,
+        maxSubscribersPerRoom: 1000,
+      })
+      .describe('group chat (XEP-0045 multi-user chat, ejabberd MUC/Sub)'),
     pep: z
       .object({
         maxNodes: z.number().int().min(1).default(100).describe("PEP (XEP-0163): nodes one account may have; creating one more is refused (not-allowed, max-nodes-exceeded)"),

@@ -94,14 +94,19 @@ export const TABLES: readonly TableSpec[] = [
     since: 7,
     hostBy: 'owner',
   },
-  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 8, hostBy: 'owner' },
+  // Rooms belong to services (conference.<host>), not to a host column: every host's export carries them all.
+  { name: 'muc_rooms', columns: ['service', 'name', 'config_json', 'subject', 'subject_by', 'created_at'], integers: ['created_at'], order: 'service, name', since: 8, hostBy: 'server' },
+  { name: 'muc_affiliations', columns: ['service', 'room', 'jid', 'affiliation', 'reason'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_nicks', columns: ['service', 'jid', 'nick'], integers: [], order: 'service, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_subscriptions', columns: ['service', 'room', 'jid', 'nick', 'nodes_json'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 9, hostBy: 'owner' },
   {
     name: 'pep_items',
     columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
     integers: ['seq', 'published_at'],
     order: 'seq',
     serial: 'seq',
-    since: 8,
+    since: 9,
     hostBy: 'owner',
   },
 ];

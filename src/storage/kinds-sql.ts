@@ -5,6 +5,7 @@
 import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules/offline/store.js';
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
+import { SqlMuc } from './muc-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
 import { SqlMam } from './mam-sql.js';
 import { SqlPep } from './pep-sql.js';
@@ -320,6 +321,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     pep: new SqlPep(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {

@@ -176,6 +176,50 @@ CREATE INDEX mam_messages_created ON mam_messages (created_at);
   },
   {
     version: 8,
+    description: 'group chat: persistent rooms, their affiliations and MUC/Sub subscriptions, registered nicks',
+    // Rooms are per service domain (conference.<host>), not per account. An account's affiliations,
+    // nicks and subscriptions are found by its JID (the indexes) when it is removed; a nick is unique
+    // per service (XEP-0045 §7.10: a nick registered by one account is refused to the others).
+    sql: `
+CREATE TABLE muc_rooms (
+  service TEXT NOT NULL,
+  name {{bytetext}} NOT NULL,
+  config_json TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  subject_by TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (service, name)
+);
+CREATE TABLE muc_affiliations (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  affiliation TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_affiliations_jid ON muc_affiliations (jid);
+CREATE TABLE muc_nicks (
+  service TEXT NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  PRIMARY KEY (service, jid)
+);
+CREATE UNIQUE INDEX muc_nicks_nick ON muc_nicks (service, nick);
+CREATE INDEX muc_nicks_jid ON muc_nicks (jid);
+CREATE TABLE muc_subscriptions (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  nodes_json TEXT NOT NULL,
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_subscriptions_jid ON muc_subscriptions (jid);
+`,
+  },
+  {
+    version: 9,
     description: 'PEP (XEP-0163): nodes of each account and their published items',
     // Items are read newest first by node (seq, which a republished id gets anew) and found by id;
     // removing an account's nodes and items goes by owner first.

@@ -4,6 +4,7 @@ import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
 import type { MamStore } from '../modules/mam/store.js';
+import type { MucStore } from '../modules/muc/store.js';
 import type { PepStore } from '../modules/pep/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
@@ -24,7 +25,9 @@ export interface Storage extends StoreKinds {
   oauth: OAuthStore;
   /** The message archive (XEP-0313): per account and per room (migration 7). */
   mam: MamStore;
-  /** PEP nodes and items: per account (migration 8). */
+  /** Group chat rooms, affiliations, registered nicks, MUC/Sub subscriptions: per service (migration 7). */
+  muc: MucStore;
+  /** PEP nodes and items: per account (migration 9). */
   pep: PepStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it

@@ -4,6 +4,7 @@ import { TABLES } from '../database.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
 import { SqlPep } from '../pep-sql.js';
@@ -364,6 +365,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),

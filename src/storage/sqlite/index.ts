@@ -6,6 +6,7 @@ import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
 import { SqlPep } from '../pep-sql.js';
@@ -285,6 +286,7 @@ export function openSqlite(path: string): Storage {
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
     pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
