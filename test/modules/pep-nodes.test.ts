@@ -88,8 +88,15 @@ test('access models: open for anyone, roster for the groups allowed, whitelist f
   assert.deepEqual(ids(await dave.iq(itemsIq(ALICE, node))), ['c'], 'one item kept: the default pubsub#max_items');
   const affiliations = (await alice.iq(ownerIq('get', xml('affiliations', { node })))).getChild('pubsub', NS_PUBSUB_OWNER)!.getChild('affiliations')!;
   assert.deepEqual(affiliations.getChildren('affiliation').map((a: Element) => `${a.attrs.jid} ${a.attrs.affiliation}`), ['alice@localhost owner', 'dave@localhost member']);
+  // A publisher reads and publishes (not configures); none is back to nothing.
+  await alice.iq(ownerIq('set', xml('affiliations', { node }, xml('affiliation', { jid: 'dave@localhost', affiliation: 'publisher' }))));
+  await dave.iq(xml('iq', { type: 'set', to: ALICE }, xml('pubsub', { xmlns: NS_PUBSUB }, xml('publish', { node }, xml('item', { id: 'd' }, entry('from dave'))))));
+  const [fromDave] = itemsOf(await alice.iq(itemsIq(ALICE, node)));
+  assert.deepEqual([fromDave!.attrs.id, fromDave!.attrs.publisher], ['d', 'dave@localhost']);
+  assert.equal((await pubsubFailure(dave, xml('iq', { type: 'get', to: ALICE }, xml('pubsub', { xmlns: NS_PUBSUB_OWNER }, xml('configure', { node }))))).condition, 'forbidden');
   await alice.iq(ownerIq('set', xml('affiliations', { node }, xml('affiliation', { jid: 'dave@localhost', affiliation: 'none' }))));
   assert.equal((await pubsubFailure(dave, itemsIq(ALICE, node))).condition, 'not-allowed');
+  assert.equal((await pubsubFailure(dave, xml('iq', { type: 'set', to: ALICE }, xml('pubsub', { xmlns: NS_PUBSUB }, xml('publish', { node }, xml('item', { id: 'e' }, entry('again'))))))).condition, 'forbidden');
 });
 
 test('only the owner publishes, retracts, configures, deletes and purges (forbidden)', async () => {

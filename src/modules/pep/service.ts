@@ -577,7 +577,11 @@ export class PepService {
     switch (op.name) {
       case 'publish': {
         const nodeName = requireNode(op);
-        this.ownerOnly(from, owner);
+        if (from.bare !== bareOf(owner)) {
+          // A publisher (XEP-0060 §4.1) may publish to an existing node; nobody else but the owner may.
+          const node = await this.node(owner, nodeName);
+          if (node?.config.affiliations[from.bare] !== 'publisher') throw new StanzaError('forbidden', 'Only the owner and publishers may publish here');
+        }
         const items = op.getChildren('item');
         if (items.length !== 1) throw pubsubError('bad-request', items.length ? 'invalid-payload' : 'item-required', 'Publish exactly one item');
         const item = items[0]!;
