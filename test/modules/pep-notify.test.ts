@@ -34,7 +34,7 @@ async function capsKnown(c: CapsClient, user: string, resource: string): Promise
 
 before(async () => {
   parley = await startParley();
-  await parley.register('alice', 'bob', 'carol', 'dave', 'erin', 'frank');
+  await parley.register('alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina');
   await befriend(parley, 'alice', 'bob');
   await befriend(parley, 'alice', 'carol');
   await befriend(parley, 'alice', 'erin');
@@ -109,4 +109,18 @@ test('a retraction with notify reaches bob; an unavailable client is no longer n
   await alice.waitFor(isEvent(NS_METADATA, ALICE, 'third'));
   await settle(bob, alice);
   assert.equal(bob.received.slice(before).filter(isEvent(NS_METADATA, ALICE)).length, 0);
+});
+
+test("a contact whose subscription alice approves gets her last item at once, with her presence", async () => {
+  const gina = await capsClient(parley, 'gina', 'phone', [`${NS_METADATA}+notify`, 'urn:xmpp:ping']);
+  extra.push(gina);
+  await capsKnown(gina, 'gina', 'phone');
+  await settle(gina);
+  assert.equal(gina.received.filter(isEvent(NS_METADATA, ALICE)).length, 0, 'not a contact yet');
+  await gina.send(xml('presence', { to: ALICE, type: 'subscribe' }));
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs.type === 'subscribe' && el.attrs.from === 'gina@localhost', 3000, 'the request');
+  await alice.send(xml('presence', { to: 'gina@localhost', type: 'subscribed' }));
+  await gina.waitFor(isEvent(NS_METADATA, ALICE, 'third'), 3000, "alice's last item");
+  await settle(gina, alice);
+  assert.equal(gina.received.filter(isEvent(NS_METADATA, ALICE)).length, 1, 'once, however many presences follow');
 });

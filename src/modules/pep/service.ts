@@ -6,6 +6,7 @@ import { NS } from '../../xmpp/ns.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { accountOf, bareOf, jidOf, type AccountRef } from '../../xmpp/account.js';
 import type { SessionRecord } from '../../router/session.js';
+import type { RouteContext } from '../../router/router.js';
 import type { RosterItem } from '../roster/index.js';
 import type { PepStore, StoredItem } from './store.js';
 import { CapsCache, capsClaim, capsVer, type CapsClaim } from './caps.js';
@@ -87,6 +88,8 @@ interface SessionCaps {
   claim: CapsClaim;
   /** Undefined while the client's disco#info is awaited, or when it could not be verified. */
   features: ReadonlySet<string> | undefined;
+  /** The accounts (bare JIDs) whose last items the session got for these features. */
+  lastSent: Set<string>;
 }
 
 /** A node of an account, with its configuration decoded. */
@@ -157,6 +160,16 @@ export class PepService {
       },
       10,
     );
+    for (const event of ['presence/bare', 'presence/full'] as const) {
+      ctx.router.on(
+        event,
+        (rc) => {
+          this.contactPresence(rc);
+          return false;
+        },
+        10,
+      );
+    }
     ctx.hooks.on('session-closed', ({ session }) => {
       this.sessionCaps.delete(session.id);
     });
@@ -371,7 +384,7 @@ export class PepService {
       return;
     }
     if (known && known.claim.key === claim.key) return;
-    const entry: SessionCaps = { claim, features: claim.hash !== undefined ? this.caps.get(claim.key) : undefined };
+    const entry: SessionCaps = { claim, features: claim.hash !== undefined ? this.caps.get(claim.key) : undefined, lastSent: new Set() };
     this.sessionCaps.set(session.id, entry);
     const run = async () => {
       if (entry.features === undefined) entry.features = await this.resolveCaps(session, claim);
@@ -433,13 +446,34 @@ export class PepService {
       const jid = tryParseJID(contact.jid);
       if (jid && jid.local !== '' && jid.resource === '' && this.ctx.isLocalHost(jid.domain)) owners.push(accountOf(jid));
     }
-    for (const owner of owners) {
-      for (const node of await this.nodesOf(owner)) {
-        if (node.config.sendLastPublishedItem !== 'on_sub_and_presence' || !this.wants(session, node.name)) continue;
-        if ((await this.accessError(owner, node.config, session.jid.bare)) !== undefined) continue;
-        const [last] = await this.ctx.store.items(owner, node.name, 1);
-        if (last) await this.deliverEvent(owner, [session], x('items', { node: node.name }, this.itemElement(node.config, last)), last.publishedAt);
-      }
+    for (const owner of owners) await this.sendLastItemsOnce(owner, session);
+  }
+
+  /** The last items of the owner's nodes the session wants, unless it got them already. */
+  private async sendLastItemsOnce(owner: AccountRef, session: SessionRecord): Promise<void> {
+    const entry = this.sessionCaps.get(session.id);
+    const bare = bareOf(owner);
+    if (!entry?.features || entry.lastSent.has(bare)) return;
+    entry.lastSent.add(bare);
+    for (const node of await this.nodesOf(owner)) {
+      if (node.config.sendLastPublishedItem !== 'on_sub_and_presence' || !this.wants(session, node.name)) continue;
+      if ((await this.accessError(owner, node.config, session.jid.bare)) !== undefined) continue;
+      const [last] = await this.ctx.store.items(owner, node.name, 1);
+      if (last) await this.deliverEvent(owner, [session], x('items', { node: node.name }, this.itemElement(node.config, last)), last.publishedAt);
+    }
+  }
+
+  /**
+   * Available presence of a local account reaching a session of another: when the session has not
+   * had that account's last items (a subscription just approved, the account's first presence
+   * since), it gets them now (XEP-0163 §4.3.2, on_sub_and_presence).
+   */
+  private contactPresence({ stanza, from, to }: RouteContext): void {
+    if (stanza.attrs.type !== undefined || from.local === '' || from.bare === to.bare || !this.ctx.isLocalHost(from.domain)) return;
+    const targets = to.resource !== '' ? [this.ctx.sessions.get(to.bare, to.resource)] : this.ctx.sessions.available(to.bare);
+    for (const session of targets) {
+      if (!session || this.sessionCaps.get(session.id)?.lastSent.has(from.bare) !== false) continue;
+      this.sendLastItemsOnce(accountOf(from), session).catch((err) => this.ctx.log.warn({ err, session: session.jid.full }, 'PEP: last items failed'));
     }
   }
 
