@@ -159,3 +159,10 @@ export function configForm(config: NodeConfig, type: 'form' | 'result' = 'form')
 export function isAffiliation(v: string): v is Affiliation {
   return AFFILIATIONS.includes(v);
 }
+
+/** Longest node name and item id, in characters. */
+const MAX_NAME = 1024;
+
+export function checkName(name: string, what: 'node' | 'item'): void {
+  if (name === '' || name.length > MAX_NAME) throw new StanzaError('bad-request', `Invalid ${what} name`);
+}

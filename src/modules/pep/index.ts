@@ -1,5 +1,6 @@
 import { defineModule } from '../module.js';
 import { PepService } from './service.js';
+import { PubsubIq } from './iq.js';
 import { pepCommands } from './commands.js';
 
 export { PepService } from './service.js';
@@ -25,6 +26,10 @@ export const pepModule = defineModule({
   summary: 'Personal Eventing Protocol (XEP-0163) with entity capabilities (XEP-0115)',
   dependencies: ['accounts', 'roster', 'disco', 'private'],
   stores: ({ storage }) => storage.pep,
-  setup: (ctx) => new PepService(ctx),
+  setup: (ctx) => {
+    const pep = new PepService(ctx);
+    new PubsubIq(pep, ctx.services.accounts, ctx.iq);
+    return pep;
+  },
   commands: pepCommands,
 });
