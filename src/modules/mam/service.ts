@@ -76,6 +76,8 @@ function tombstone(stored: string, marker: Element): string {
 export class MamService implements RoomArchive {
   private readonly writer: ArchiveWriter;
   private readonly prefsCache = new Map<string, Prefs | null>();
+  /** Moves with every change of preferences: a read that overlapped one does not fill the cache. */
+  private prefsGeneration = 0;
 
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco', MamStores>) {
     const cfg = () => ctx.config.mam;
@@ -89,13 +91,17 @@ export class MamService implements RoomArchive {
     );
     ctx.hooks.on('node-stopping', () => this.writer.flush());
     ctx.hooks.on('caches-clear', async ({ module, tables }) => {
-      if (module === undefined || module === ctx.name) this.prefsCache.clear();
+      if (module === undefined || module === ctx.name) {
+        this.prefsGeneration++;
+        this.prefsCache.clear();
+      }
       // A restored archive may hold ids above the ones this node gives next.
       if (tables?.includes('mam_messages')) await this.writer.resync();
     });
     ctx.hooks.on('account-removing', async ({ tx, ...account }) => {
       const owner = bareOf(account);
       this.writer.drop(owner);
+      this.prefsGeneration++;
       this.prefsCache.delete(owner);
       await tx.mam.removeOwner(owner);
     });
@@ -103,6 +109,8 @@ export class MamService implements RoomArchive {
     ctx.hooks.on('account-removed', async (account) => {
       const owner = bareOf(account);
       this.writer.drop(owner);
+      this.prefsGeneration++;
+      this.prefsCache.delete(owner);
       await this.writer.flush();
       await this.archive.removeOwner(owner);
     });
@@ -230,17 +238,22 @@ export class MamService implements RoomArchive {
     const bare = bareOf(account);
     let p = this.prefsCache.get(bare);
     if (p === undefined) {
+      const generation = this.prefsGeneration;
       p = (await this.ctx.store.prefs.get(account)) ?? null;
-      if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
-      this.prefsCache.set(bare, p);
+      if (generation === this.prefsGeneration) {
+        if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
+        this.prefsCache.set(bare, p);
+      }
     }
     return p ?? { default: this.ctx.config.mam.defaultPolicy, always: [], never: [] };
   }
 
   async setPrefs(account: AccountRef, prefs: Prefs): Promise<void> {
     const bare = bareOf(account);
+    this.prefsGeneration++;
     this.prefsCache.delete(bare);
     await this.ctx.store.prefs.set(account, prefs);
+    this.prefsGeneration++;
     this.prefsCache.delete(bare);
   }
 

@@ -75,7 +75,8 @@ export class ArchiveWriter {
         this.flush().catch((err) => this.log.error({ err }, 'archive write failed'));
       };
       const ms = this.interval();
-      this.timer = ms > 0 ? setTimeout(run, ms) : setImmediate(run);
+      // Not holding the process open: a stop writes what waits (node-stopping).
+      this.timer = ms > 0 ? setTimeout(run, ms).unref() : setImmediate(run);
     }
   }
 
