@@ -154,24 +154,24 @@ CREATE TABLE oauth_clients (
   {
     version: 7,
     description: 'message archive (XEP-0313): one row per archived message per account or room archive',
-    // The id is the stanza id, time-ordered (microseconds): (owner, id) pages an archive and serves
-    // start/end as id ranges; (owner, peer, id) pages a conversation (the 'with' filter) and finds
-    // what a retraction names; created_at serves retention (delete_old_mam_messages) across archives.
+    // The id is the stanza id, time-ordered (microseconds) and unique across archives: rows are
+    // appended in id order (SQLite: it is the rowid), retention (delete_old_mam_messages) is an id
+    // range, (owner, id) pages an archive and serves start/end as id ranges, (owner, peer, id)
+    // pages a conversation (the 'with' filter) and finds what a retraction names.
     sql: `
 CREATE TABLE mam_messages (
+  id {{bigint}} PRIMARY KEY,
   owner TEXT NOT NULL,
-  id {{bigint}} NOT NULL,
   peer TEXT NOT NULL,
   peer_resource TEXT NOT NULL DEFAULT '',
   kind TEXT NOT NULL,
   origin_id TEXT,
   created_at {{bigint}} NOT NULL,
   stanza TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (owner, id)
+  state INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX mam_messages_owner ON mam_messages (owner, id);
 CREATE INDEX mam_messages_peer ON mam_messages (owner, peer, id);
-CREATE INDEX mam_messages_created ON mam_messages (created_at);
 `,
   },
   {
@@ -220,6 +220,37 @@ CREATE INDEX muc_subscriptions_jid ON muc_subscriptions (jid);
   },
   {
     version: 9,
+    description: 'push sessions (XEP-0357) and HTTP upload slots (XEP-0363)',
+    // Push sessions are found by account (notifications, account removal) and purged by age. Upload
+    // slots are found by their random id (PUT, GET), summed per account (the quota) and purged by age.
+    sql: `
+CREATE TABLE push_sessions (
+  owner {{bytetext}} NOT NULL,
+  service TEXT NOT NULL,
+  node TEXT NOT NULL,
+  options_json TEXT NOT NULL DEFAULT '[]',
+  resource TEXT NOT NULL DEFAULT '',
+  session_id TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  last_used {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (owner, service, node)
+);
+CREATE INDEX push_sessions_created ON push_sessions (created_at);
+CREATE TABLE upload_files (
+  slot_id TEXT PRIMARY KEY,
+  owner {{bytetext}} NOT NULL,
+  filename TEXT NOT NULL,
+  size {{bigint}} NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  uploaded_at {{bigint}}
+);
+CREATE INDEX upload_files_owner ON upload_files (owner);
+CREATE INDEX upload_files_created ON upload_files (created_at);
+`,
+  },
+  {
+    version: 10,
     description: 'PEP (XEP-0163): nodes of each account and their published items',
     // Items are read newest first by node (seq, which a republished id gets anew) and found by id;
     // removing an account's nodes and items goes by owner first.

@@ -5,6 +5,8 @@ import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
 import type { MamStore } from '../modules/mam/store.js';
 import type { MucStore } from '../modules/muc/store.js';
+import type { PushStore } from '../modules/push/store.js';
+import type { UploadStore } from '../modules/upload/store.js';
 import type { PepStore } from '../modules/pep/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
@@ -27,7 +29,11 @@ export interface Storage extends StoreKinds {
   mam: MamStore;
   /** Group chat rooms, affiliations, registered nicks, MUC/Sub subscriptions: per service (migration 7). */
   muc: MucStore;
-  /** PEP nodes and items: per account (migration 9). */
+  /** Push sessions (XEP-0357): per account (migration 7). */
+  push: PushStore;
+  /** HTTP upload slots (XEP-0363): per account (migration 7). */
+  uploads: UploadStore;
+  /** PEP nodes and items: per account (migration 10). */
   pep: PepStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it

@@ -22,7 +22,7 @@ import { newItem } from '../../src/modules/roster/index.js';
 import type { ScramCredentials } from '../../src/c2s/sasl.js';
 
 /** Every table Parley's migrations create (a new migration's tables are added here). */
-const PARLEY_TABLES = ['accounts', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'pep_items', 'pep_nodes', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values'];
+const PARLEY_TABLES = ['accounts', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'pep_items', 'pep_nodes', 'push_sessions', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values', 'upload_files'];
 
 interface Harness {
   /** Opens the storage; calling it again after close() reopens the same database. */
@@ -698,7 +698,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
       });
     });
 
-    describe('pep (migration 9)', () => {
+    describe('pep (migration 10)', () => {
       const alice = { user: 'alice', host: 'pep.example' };
       const bob = { user: 'bob', host: 'pep.example' };
       const item = (id: string, at: number) => ({ id, payload: `<p xmlns='urn:x'>${id} é</p>`, publishedAt: at, publisher: 'alice@pep.example' });

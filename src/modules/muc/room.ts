@@ -5,26 +5,16 @@
  * made by a command is broadcast exactly as a client's change.
  */
 import { Element, x } from '../../xmpp/xml/element.js';
+import { escapeAttr } from '../../xmpp/xml/escape.js';
 import { JID, tryParseJID } from '../../xmpp/jid.js';
 import { StanzaError, errorReply } from '../../xmpp/stanza.js';
 import type { AffiliationEntry, Affiliation, OccupantInfo, Role, RoomConfig, RoomInfo } from './api.js';
 import type { StoredRoomState, StoredSubscriber } from './store.js';
 import type { Config } from '../../config/schema.js';
+import type { RoomArchive } from '../mam/index.js';
 import { MUC_NS, MUCSUB_NODES, ALL_MUCSUB_NODES } from './ns.js';
 import { NS_DATA, configForm, formBoolean, formType, parseConfigForm, readForm, roomInfoForm, voiceRequestForm } from './forms.js';
 
-
-/**
- * The room archive as the archive module offers it (src/modules/mam/contract.ts, RoomArchive):
- * restated here until the archive module's index exports it, since a module imports only
- * another module's index.
- */
-export interface RoomArchive {
-  archiveRoomMessage(room: string, stanza: Element, senderJid: string): Promise<string | undefined>;
-  queryRoom(room: string, requester: JID, iq: Element, payload: Element): Promise<Element | undefined>;
-  moderateRoomMessage(room: string, stanzaId: string, moderator: string, reason?: string): Promise<boolean>;
-  removeRoomArchive(room: string): Promise<number>;
-}
 
 export type MucLimits = Config['muc'];
 
@@ -92,11 +82,36 @@ interface PresenceOptions {
 
 const RANK: Record<Affiliation, number> = { outcast: -1, none: 0, member: 1, admin: 2, owner: 3 };
 
-/** A shallow copy addressed to one recipient: the children are shared, not copied. */
+/**
+ * A stanza addressed to one of many recipients: it shares its children with the one built for all,
+ * and serializes as that one's text (made once, see `addressed`) with its own `to` in front.
+ */
+class Addressed extends Element {
+  constructor(source: Element, to: string, private readonly rest: string) {
+    super(source.name, { ...source.attrs, to });
+    this.children = source.children;
+  }
+
+  override toString(): string {
+    const to = this.attrs.to;
+    return to === undefined ? `<${this.name}${this.rest}` : `<${this.name} to="${escapeAttr(to)}"${this.rest}`;
+  }
+}
+
+/** What follows the name in each broadcast stanza's text without `to`, made once per stanza. */
+const serialized = new WeakMap<Element, string>();
+
+/** The stanza for one recipient of a broadcast: no copy of the tree, no second serialization. */
 function addressed(el: Element, to: string): Element {
-  const copy = new Element(el.name, { ...el.attrs, to });
-  copy.children = el.children;
-  return copy;
+  let rest = serialized.get(el);
+  if (rest === undefined) {
+    const { to: _to, ...attrs } = el.attrs;
+    const bare = new Element(el.name, attrs);
+    bare.children = el.children;
+    rest = bare.toString().slice(el.name.length + 1);
+    serialized.set(el, rest);
+  }
+  return new Addressed(el, to, rest);
 }
 
 function delayed(el: Element, from: string, at: number): Element {
@@ -326,6 +341,8 @@ export class Room {
         { from: this.bare, to: sub.jid, id },
         x('event', { xmlns: MUC_NS.pubsubEvent }, x('items', { node }, x('item', { id }, inner))),
       );
+      // A subscriber who is offline gets the room's messages later; presence changes are not worth keeping.
+      if (node !== MUCSUB_NODES.presence) wrapper.c('store', { xmlns: 'urn:xmpp:hints' });
       this.host.sendToBare(wrapper, this.jid, sub.jid);
     }
   }

@@ -13,9 +13,18 @@ import { StanzaError, errorReply, iqResult, isErrorStanza } from '../../xmpp/sta
 import { DomainError, badArgument, conflict, forbidden, notFound } from '../../errors.js';
 import type { AffiliationEntry, Affiliation, OccupantInfo, RoomConfig, RoomInfo, RoomService } from './api.js';
 import type { MucStore, StoredSubscriber } from './store.js';
-import { Room, defaultConfig, AFFILIATION_RANK, type MucLimits, type RoomArchive, type RoomHost } from './room.js';
+import type { RoomArchive } from '../mam/index.js';
+import { Room, defaultConfig, AFFILIATION_RANK, type MucLimits, type RoomHost } from './room.js';
 import { MUC_NS, ALL_MUCSUB_NODES } from './ns.js';
 import { NS_DATA, field, readForm } from './forms.js';
+
+/** The search fields of a room's archive (XEP-0313 §5.1). */
+function mamFields(): Element {
+  const form = x('x', { xmlns: NS_DATA, type: 'form' });
+  field(form, 'FORM_TYPE', 'hidden', MUC_NS.mam);
+  for (const v of ['with', 'start', 'end']) form.c('field', { var: v, type: v === 'with' ? 'jid-single' : 'text-single' });
+  return x('query', { xmlns: MUC_NS.mam }, form);
+}
 
 type Ctx = ModuleContext<'accounts' | 'disco', MucStore>;
 
@@ -116,7 +125,7 @@ export class MucService implements RoomService, RoomHost {
   }
 
   archive(): RoomArchive | undefined {
-    return this.ctx.optional('mam' as never) as RoomArchive | undefined;
+    return this.ctx.optional('mam');
   }
 
   nickOwner(service: string, nick: string): Promise<string | undefined> {
@@ -461,6 +470,7 @@ export class MucService implements RoomService, RoomHost {
         const archive = this.archive();
         if (!archive || !room.config.mam) throw new StanzaError('service-unavailable', 'this room keeps no archive');
         if (!room.mayReadArchive(from)) throw new StanzaError('forbidden', 'only members read the archive of this room');
+        if (get) return mamFields();
         return archive.queryRoom(room.bare, from, iq, payload);
       }
       case MUC_NS.moderate:

@@ -9,6 +9,8 @@ import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
+import { SqlPush } from '../push-sql.js';
+import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
@@ -287,6 +289,8 @@ export function openSqlite(path: string): Storage {
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
     muc: new SqlMuc(sql),
+    push: new SqlPush(sql),
+    uploads: new SqlUploads(sql),
     pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
