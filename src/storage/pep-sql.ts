@@ -2,7 +2,7 @@ import type { AccountRef, PepStore, StoredItem, StoredNode } from '../modules/pe
 import { ownerKey } from './kinds.js';
 import type { Sql } from './sql.js';
 
-/** PEP nodes and items (migration 9), in the SQL both backends share. */
+/** PEP nodes and items (migration 10), in the SQL both backends share. */
 interface NodeRow {
   node: string;
   config_json: string;

@@ -33,7 +33,7 @@ export interface Storage extends StoreKinds {
   push: PushStore;
   /** HTTP upload slots (XEP-0363): per account (migration 7). */
   uploads: UploadStore;
-  /** PEP nodes and items: per account (migration 9). */
+  /** PEP nodes and items: per account (migration 10). */
   pep: PepStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it

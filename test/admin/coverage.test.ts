@@ -137,4 +137,7 @@ test('issue 9: bookmarks_to_pep (PEP) is implemented with the signature of the r
   assert.ok(def, 'bookmarks_to_pep is registered');
   assert.deepEqual(differences(def, EJABBERD_COMMANDS.find((c) => c.name === 'bookmarks_to_pep')!), []);
   assert.equal(coverage(commands).lines.find((l) => l.name === 'bookmarks_to_pep')?.status, 'implemented');
+  // With it, every command of the reference is implemented.
+  const registered = new Set(commands.map((c) => c.name));
+  assert.deepEqual(EJABBERD_COMMANDS.map((c) => c.name).filter((n) => !registered.has(n)), []);
 });

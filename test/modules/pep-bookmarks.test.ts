@@ -158,6 +158,22 @@ test('bookmarks_to_pep over /api: the bookmarks a client stored in private XML s
   assert.equal(itemsOf(await carol.iq(itemsIq('carol@localhost', NS_STORAGE))).length, 1);
 });
 
+test('XEP-0048 in PEP: a storage:bookmarks node created without options is private all the same', async () => {
+  const dave = await parley.login('dave', 'desk');
+  extra.push(dave);
+  await befriend(parley, 'dave', 'bob');
+  const storage = xml('storage', { xmlns: NS_STORAGE }, xml('conference', { jid: 'den@conference.localhost', autojoin: 'true' }));
+  await dave.iq(publishIq(NS_STORAGE, storage, 'current'));
+  assert.equal(itemsOf(await dave.iq(itemsIq('dave@localhost', NS_STORAGE))).length, 1);
+  const refused = await pubsubFailure(bob, itemsIq('dave@localhost', NS_STORAGE));
+  assert.deepEqual([refused.condition, refused.app], ['not-allowed', 'closed-node']);
+  // A node of another name still defaults to presence access.
+  await dave.iq(publishIq(NS_NICK, xml('nick', { xmlns: NS_NICK }, 'Dave'), 'current'));
+  assert.equal(itemsOf(await bob.iq(itemsIq('dave@localhost', NS_NICK))).length, 1);
+  await dave.iq(xml('iq', { type: 'set' }, xml('pubsub', { xmlns: `${NS_PUBSUB}#owner` }, xml('delete', { node: NS_STORAGE }))));
+  await dave.iq(xml('iq', { type: 'set' }, xml('pubsub', { xmlns: `${NS_PUBSUB}#owner` }, xml('delete', { node: NS_NICK }))));
+});
+
 test('bookmarks_to_pep: an account without stored bookmarks, and an unknown account, are errors', async () => {
   const none = await parley.api('bookmarks_to_pep', { user: 'dave', host: 'localhost' });
   assert.notEqual(none.status, 200);

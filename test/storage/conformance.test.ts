@@ -698,7 +698,7 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
       });
     });
 
-    describe('pep (migration 9)', () => {
+    describe('pep (migration 10)', () => {
       const alice = { user: 'alice', host: 'pep.example' };
       const bob = { user: 'bob', host: 'pep.example' };
       const item = (id: string, at: number) => ({ id, payload: `<p xmlns='urn:x'>${id} é</p>`, publishedAt: at, publisher: 'alice@pep.example' });

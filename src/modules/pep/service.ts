@@ -65,6 +65,8 @@ const FEATURES = [
   'retrieve-subscriptions',
 ].map((f) => `${NS_PUBSUB}#${f}`);
 
+/** Nodes created with access model whitelist unless the client asks otherwise. */
+const PRIVATE_NODES: ReadonlySet<string> = new Set([NS_BOOKMARKS, NS_BOOKMARKS2]);
 /** Features (and their characters in all) of one caps entry; a client claiming more gets no notifications. */
 const MAX_CAPS_FEATURES = 1000;
 const MAX_CAPS_CHARS = 65_536;
@@ -194,7 +196,9 @@ export class PepService {
   /** Creates a node; refused when it exists (conflict) or the account has pep.maxNodes. */
   async createNode(owner: AccountRef, name: string, options: Partial<NodeConfig> = {}): Promise<Node> {
     checkName(name, 'node');
-    const config = { ...defaultConfig(), ...options };
+    // Bookmarks are private whatever a client forgets to ask (XEP-0048 §3.3, XEP-0402 §4).
+    const privateByDefault: Partial<NodeConfig> = PRIVATE_NODES.has(name) ? { accessModel: 'whitelist' } : {};
+    const config = { ...defaultConfig(), ...privateByDefault, ...options };
     const outcome = await this.ctx.store.createNode(owner, name, JSON.stringify(config), Date.now(), this.limits.maxNodes);
     if (outcome === 'exists') throw new StanzaError('conflict', `The node ${name} exists`);
     if (outcome === 'full') throw pubsubError('not-allowed', 'max-nodes-exceeded', `An account may have ${this.limits.maxNodes} nodes (pep.maxNodes)`);

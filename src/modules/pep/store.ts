@@ -20,7 +20,7 @@ export interface StoredItem {
 }
 
 /**
- * The PEP nodes and items of accounts (migration 9): nodes by owner and name, items by owner, node
+ * The PEP nodes and items of accounts (migration 10): nodes by owner and name, items by owner, node
  * and item id, in the order they were published (a republished id moves to the end).
  */
 export interface PepStore {
