@@ -41,7 +41,7 @@ export interface AuditLog {
   query(q: AuditQuery): Promise<AuditEntry[]>;
 }
 
-/** Where entries are kept (one table, both backends; migration 10). */
+/** Where entries are kept (one table, both backends; migration 11). */
 export interface AuditStore {
   /** Appends entries in the order given; ids are assigned by the store. */
   append(entries: readonly Omit<AuditEntry, 'id'>[]): Promise<void>;

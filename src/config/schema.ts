@@ -531,6 +531,31 @@ export const configSchema = z
       .strict()
       .default({ enabled: false, auth: 'secret', secret: '', allowedIps: [], mucService: 'conference', maxSystemProperties: 1000 })
       .describe('Openfire REST API dialect (docs/openfire-api.md)'),
+    pep: z
+      .object({
+        maxNodes: z.number().int().min(1).default(100).describe("PEP (XEP-0163): nodes one account may have; creating one more is refused (not-allowed, max-nodes-exceeded)"),
+        maxItemsPerNode: z
+          .number()
+          .int()
+          .min(1)
+          .default(256)
+          .describe('PEP: items one node keeps at most, whatever its pubsub#max_items (`max` means this); the oldest go first'),
+        maxItemSize: z
+          .number()
+          .int()
+          .min(256)
+          .default(131_072)
+          .describe('PEP: bytes of one item payload, serialized as UTF-8; a larger one is refused (not-acceptable, payload-too-big). Keep it below limits.maxStanzaSize'),
+        capsCacheSize: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('entity capabilities (XEP-0115): verified client feature sets kept in memory, by hash; the least recently used go first'),
+      })
+      .strict()
+      .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 131_072, capsCacheSize: 10_000 })
+      .describe("PEP (XEP-0163) limits and entity capabilities"),
     audit: z
       .object({
         enabled: z.boolean().default(true).describe('record every admin action (ejabberd /api, XML-RPC, parley ctl, OAuth grants, Openfire, hosting) and failed admin logins'),
@@ -548,6 +573,16 @@ export const configSchema = z
       .strict()
       .default({ enabled: true, maxEntries: 100_000, maxAgeDays: 90, trimIntervalSeconds: 600, maxPending: 10_000 })
       .describe('the audit log of admin actions'),
+    userService: z
+      .object({
+        enabled: z.boolean().default(false).describe("Openfire's User Service (/plugins/restapi/v1/userservice, /plugins/restapi/userservice, /plugins/userService/userservice); off: every request gets UserServiceDisabled"),
+        secret: z.string().min(1).optional().describe('the shared secret each request passes as `secret`; unset: every request gets RequestNotAuthorised'),
+        allowedIps: z.array(z.string()).default([]).describe('addresses or CIDR ranges allowed to call it; empty: any address'),
+        host: z.string().min(1).optional().describe('the host whose accounts it manages (default: the first of hosts)'),
+      })
+      .strict()
+      .default({ enabled: false, allowedIps: [] })
+      .describe("Openfire's legacy User Service: account and roster provisioning by shared secret"),
   })
   .strict()
   .superRefine((c, issues) => {

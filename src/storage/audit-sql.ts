@@ -1,7 +1,7 @@
 import type { AuditEntry, AuditQuery, AuditStore } from '../admin/audit.js';
 import type { Sql } from './sql.js';
 
-/** The admin audit log (migration 10), in the SQL both backends share. */
+/** The admin audit log (migration 11), in the SQL both backends share. */
 interface AuditRow {
   id: number | string;
   at: number | string;

@@ -109,6 +109,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
   { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 10, hostBy: 'owner' },
+  {
+    name: 'pep_items',
+    columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
+    integers: ['seq', 'published_at'],
+    order: 'seq',
+    serial: 'seq',
+    since: 10,
+    hostBy: 'owner',
+  },
   // The server's, not a host's: every host's export carries it.
   {
     name: 'audit_log',
@@ -116,7 +126,7 @@ export const TABLES: readonly TableSpec[] = [
     integers: ['id', 'at'],
     order: 'id',
     serial: 'id',
-    since: 10,
+    since: 11,
     hostBy: 'server',
   },
 ];
