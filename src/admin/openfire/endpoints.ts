@@ -4,11 +4,10 @@ import type { AdminHost } from '../host.js';
 import type { Args } from '../registry.js';
 import { runCommand } from '../execute.js';
 import { badArgument, notFound, unavailable, DomainError } from '../../errors.js';
-import { Reply } from '../../http/layer.js';
 import { tryParseJID } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { RoomConfig, Role, Affiliation } from '../../modules/muc/index.js';
-import { bool, collection, Entity, int, list, objectOf, properties, text, texts } from './format.js';
+import { bool, collection, Entity, int, objectOf, properties, text, texts } from './format.js';
 import { OpenfireError, type Call, type Endpoint } from './endpoint.js';
 
 const USER = { 'not-found': 'UserNotFoundException', conflict: 'UserAlreadyExistsException' };

@@ -4,7 +4,7 @@ import { authenticatePassword } from '../auth.js';
 import { basicJid, sharedSecret, type AuthScheme } from '../../http/auth.js';
 import { DomainError, type DomainErrorKind } from '../../errors.js';
 import { json } from '../../http/codecs.js';
-import { Reply, type Dialect, type Method, type RequestContext, type Route } from '../../http/layer.js';
+import { Reply, type Dialect, type RequestContext, type Route } from '../../http/layer.js';
 import { Entity, ofJson, ofTextXml, ofXml } from './format.js';
 import { openfireEndpoints } from './endpoints.js';
 import { OpenfireError, type Endpoint, type Call } from './endpoint.js';
