@@ -33,6 +33,8 @@ export interface HookMap {
    * (`tables`: the tables replaced). What is read next comes from storage again.
    */
   'caches-clear': { module?: string; tables?: readonly string[] };
+  /** The node is stopping: sessions are closed and storage is still open (write what is held in memory). */
+  'node-stopping': Record<string, never>;
 }
 
 /**

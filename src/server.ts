@@ -42,6 +42,7 @@ import { portabilityModule } from './modules/portability/index.js';
 import { compatModule } from './modules/compat/index.js';
 import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
+import { mamModule } from './modules/mam/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -71,6 +72,7 @@ export const MODULES: readonly AnyModule[] = [
   compatModule,
   docsModule,
   backupModule,
+  mamModule,
 ];
 
 export interface ServerOptions {
@@ -274,6 +276,7 @@ export class Server {
       for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
       await new Promise((r) => setImmediate(r));
       if (this.listeners) await this.listeners.stop();
+      await this.hooks.emit('node-stopping', {});
       if (this.storage) await this.storage.close();
       this.logDestination?.flushSync?.();
     })());

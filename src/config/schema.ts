@@ -357,6 +357,41 @@ export const configSchema = z
       .object({ socket: z.string().default('ctl.sock').describe('control socket, relative to dataDir') })
       .strict()
       .default({ socket: 'ctl.sock' }),
+    mam: z
+      .object({
+        enabled: z.boolean().default(true).describe('message archive (XEP-0313) of accounts, and of rooms when group chat runs'),
+        defaultPolicy: z
+          .enum(['always', 'roster', 'never'])
+          .default('always')
+          .describe("what an account archives until it sets its own preferences: every chat, chats with roster contacts, or none"),
+        maxMessagesPerAccount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe("messages kept in one account's archive; the oldest are removed beyond it (checked every 1% of the limit)"),
+        maxMessagesPerRoom: z.number().int().min(1).default(100_000).describe("messages kept in one room's archive; the oldest are removed beyond it"),
+        maxPageSize: z.number().int().min(1).max(10_000).default(250).describe('messages one query returns at most (a larger RSM max is lowered to it)'),
+        defaultPageSize: z.number().int().min(1).default(50).describe('messages one query returns when it names no RSM max'),
+        maxPrefsJids: z.number().int().min(0).default(1000).describe('JIDs of the always and never lists of one account\'s preferences together; more is refused (not-acceptable)'),
+        writeQueue: z
+          .number()
+          .int()
+          .min(100)
+          .default(20_000)
+          .describe('archived messages waiting to be written (in batches, one transaction per turn); past it, delivery waits for the writes'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        defaultPolicy: 'always',
+        maxMessagesPerAccount: 100_000,
+        maxMessagesPerRoom: 100_000,
+        maxPageSize: 250,
+        defaultPageSize: 50,
+        maxPrefsJids: 1000,
+        writeQueue: 20_000,
+      }),
   })
   .strict()
   .superRefine((c, issues) => {

@@ -85,6 +85,15 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Clients belong to the server, not to a host: every host's export carries them all.
   { name: 'oauth_clients', columns: ['client_id', 'client_name', 'grant_type', 'secret_hash', 'redirect_uri'], integers: [], order: 'client_id', since: 6, hostBy: 'server' },
+  // Room archives are owned by the room's bare JID (room@conference.host): a host's export carries its accounts' archives.
+  {
+    name: 'mam_messages',
+    columns: ['owner', 'id', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
+    integers: ['id', 'created_at', 'state'],
+    order: 'owner, id',
+    since: 7,
+    hostBy: 'owner',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

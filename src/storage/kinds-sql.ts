@@ -6,6 +6,7 @@ import type { OfflineAddOptions, OfflineMessage, OfflineStore } from '../modules
 import { SqlAccounts } from './accounts-sql.js';
 import { SqlSharedGroups } from './sharedroster-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
+import { SqlMam } from './mam-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
@@ -317,6 +318,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);

@@ -96,6 +96,7 @@ export interface Transaction extends StoreKinds {
   readonly offline: import('../modules/offline/store.js').OfflineStore;
   readonly sharedGroups: import('../modules/sharedroster/store.js').SharedGroupStore;
   readonly oauth: import('../modules/oauth/store.js').OAuthStore;
+  readonly mam: import('../modules/mam/store.js').MamStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

@@ -3,6 +3,7 @@ import type { RosterStore } from '../modules/roster/store.js';
 import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
+import type { MamStore } from '../modules/mam/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -20,6 +21,8 @@ export interface Storage extends StoreKinds {
   sharedGroups: SharedGroupStore;
   /** OAuth tokens and clients: per server (migration 6). */
   oauth: OAuthStore;
+  /** The message archive (XEP-0313): per account and per room (migration 7). */
+  mam: MamStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

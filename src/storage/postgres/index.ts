@@ -5,6 +5,7 @@ import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
+import { SqlMam } from '../mam-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -361,6 +362,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {

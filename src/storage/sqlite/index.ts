@@ -7,6 +7,7 @@ import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
+import { SqlMam } from '../mam-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -282,6 +283,7 @@ export function openSqlite(path: string): Storage {
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
+    mam: new SqlMam(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     database: {

@@ -1,0 +1,429 @@
+import type { ModuleContext } from '../module.js';
+import type { RouteContext } from '../../router/router.js';
+import type { SessionRecord } from '../../router/session.js';
+import type { ValueStore } from '../../storage/kinds.js';
+import { x, type Element } from '../../xmpp/xml/element.js';
+import { parseElement } from '../../xmpp/xml/parse.js';
+import { JID, tryParseJID } from '../../xmpp/jid.js';
+import { NS } from '../../xmpp/ns.js';
+import { StanzaError } from '../../xmpp/stanza.js';
+import { accountOf, bareOf, type AccountRef } from '../../xmpp/account.js';
+import { badArgument } from '../../errors.js';
+import type { RoomArchive } from './contract.js';
+import type { MamFilter, MamKind, MamRow, MamStore } from './store.js';
+import { ArchiveWriter } from './writer.js';
+import { NS_MAM, NS_MAM1, NS_MAM_EXTENDED, NS_MODERATE, NS_RETRACT, NS_RSM, NS_SID, parseId, parseQuery, queryForm } from './query.js';
+
+export type Policy = 'always' | 'roster' | 'never';
+
+/** An account's archiving preferences (XEP-0313 §5). */
+export interface Prefs {
+  default: Policy;
+  always: string[];
+  never: string[];
+}
+
+export interface MamStores {
+  archive: MamStore;
+  prefs: ValueStore<Prefs>;
+}
+
+const POLICIES: readonly string[] = ['always', 'roster', 'never'];
+const PREFS_CACHE_MAX = 50_000;
+const DAY_MS = 86_400_000;
+
+/** Whether a message is one of a one-to-one conversation worth keeping (XEP-0313 §7, XEP-0334). */
+function archivable(s: Element): boolean {
+  const type = s.attrs.type ?? 'normal';
+  if (type !== 'chat' && type !== 'normal') return false;
+  if (s.getChild('no-store', NS.hints) || s.getChild('no-permanent-store', NS.hints)) return false;
+  return s.getChild('body') !== undefined || s.getChild('store', NS.hints) !== undefined;
+}
+
+/** The message as archived: in the client namespace, so it reads right inside <forwarded/>. */
+function serialize(s: Element): string {
+  const had = s.attrs.xmlns;
+  s.attrs.xmlns = NS.client;
+  const text = s.toString();
+  if (had === undefined) delete s.attrs.xmlns;
+  else s.attrs.xmlns = had;
+  return text;
+}
+
+/** The sender's id of a message (XEP-0359 origin-id, else its id attribute): what a retraction names. */
+function originOf(s: Element): string | null {
+  return s.getChild('origin-id', NS_SID)?.attrs.id ?? s.attrs.id ?? null;
+}
+
+/** A message with its content gone, as XEP-0424 and XEP-0425 keep it in archives: addressing and ids stay. */
+function tombstone(stored: string, marker: Element): string {
+  const original = parseElement(stored);
+  const kept = original.elements().filter((c) => (c.name === 'origin-id' && c.attrs.xmlns === NS_SID) || c.attrs.xmlns === 'urn:xmpp:occupant-id:0');
+  const el = x('message', { ...original.attrs }, ...kept, marker);
+  return el.toString();
+}
+
+/**
+ * The message archive (XEP-0313) of accounts, and of rooms for the group chat module
+ * (`RoomArchive`). Messages are archived on the routing path and written in batches (`ArchiveWriter`);
+ * queries read after the queued writes.
+ */
+export class MamService implements RoomArchive {
+  private readonly writer: ArchiveWriter;
+  private readonly prefsCache = new Map<string, Prefs | null>();
+  /** Stanzas archived for their recipient (a message to an unavailable resource is routed twice). */
+  private readonly archivedIn = new WeakSet<Element>();
+
+  constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco', MamStores>) {
+    const cfg = () => ctx.config.mam;
+    this.writer = new ArchiveWriter(
+      ctx.store.archive,
+      ctx.log,
+      () => cfg().writeQueue,
+      (_owner, kind) => Math.max(1, Math.floor(this.limitOf(kind) / 100)),
+      (owner, kind) => this.trim(owner, kind),
+    );
+    ctx.hooks.on('node-stopping', () => this.writer.flush());
+    ctx.hooks.on('caches-clear', ({ module }) => {
+      if (module === undefined || module === ctx.name) this.prefsCache.clear();
+    });
+    ctx.hooks.on('account-removing', async ({ tx, ...account }) => {
+      const owner = bareOf(account);
+      this.writer.drop(owner);
+      this.prefsCache.delete(owner);
+      await tx.mam.removeOwner(owner);
+    });
+    // Rows of the account queued while its removal ran would outlive it.
+    ctx.hooks.on('account-removed', async (account) => {
+      const owner = bareOf(account);
+      this.writer.drop(owner);
+      await this.writer.flush();
+      await this.archive.removeOwner(owner);
+    });
+    if (!cfg().enabled) return;
+
+    // Below privacy lists (what they block is not archived), above carbons and offline storage
+    // (their copies carry the stanza id), and delivery.
+    ctx.router.on('message/bare', (c) => this.incoming(c), 100);
+    ctx.router.on('message/full', (c) => this.incoming(c), 100);
+    ctx.router.on('message/out', (c) => this.outgoing(c), 50);
+    for (const ns of [NS_MAM, NS_MAM1]) {
+      ctx.iq.register({
+        xmlns: ns,
+        target: 'bare',
+        get: (c) => this.iqGet(c.from, c.to, c.payload, ns),
+        set: (c) => this.iqSet(c.from, c.to, c.iq, c.payload, ns, c.origin),
+      });
+    }
+    for (const f of [NS_MAM, NS_MAM1, NS_MAM_EXTENDED]) ctx.services.disco.accountFeatures.add(f);
+  }
+
+  private get archive(): MamStore {
+    return this.ctx.store.archive;
+  }
+
+  private limitOf(kind: MamKind): number {
+    return kind === 'groupchat' ? this.ctx.config.mam.maxMessagesPerRoom : this.ctx.config.mam.maxMessagesPerAccount;
+  }
+
+  private async trim(owner: string, kind: MamKind): Promise<void> {
+    const limit = this.limitOf(kind);
+    if ((await this.archive.count(owner, {})) > limit) await this.archive.trim(owner, limit);
+  }
+
+  // ---- archiving ------------------------------------------------------------------------------
+
+  /** A message for a local account: its copy in the recipient's archive, and the stanza id on what is delivered. */
+  private async incoming(c: RouteContext): Promise<boolean> {
+    const s = c.stanza;
+    if (s.name !== 'message' || this.archivedIn.has(s)) return false;
+    this.archivedIn.add(s);
+    const owner = c.to.bare;
+    // XEP-0359 §3.1: a stanza id claiming to be ours that we did not add is a forgery.
+    if (s.children.some((n) => typeof n !== 'string' && n.name === 'stanza-id' && n.attrs.xmlns === NS_SID && n.attrs.by === owner)) {
+      s.children = s.children.filter((n) => typeof n === 'string' || !(n.name === 'stanza-id' && n.attrs.xmlns === NS_SID && n.attrs.by === owner));
+    }
+    const retract = s.getChild('retract', NS_RETRACT);
+    if (retract?.attrs.id) await this.retract(owner, c.from.bare, 'in', retract.attrs.id);
+    if (!archivable(s)) return false;
+    const account = accountOf(c.to);
+    if (!this.ctx.sessions.hasSessions(owner) && !(await this.ctx.services.accounts.exists(account))) return false;
+    if (!(await this.wanted(account, c.from.bare))) return false;
+    const id = this.writer.nextId();
+    const row: MamRow = {
+      owner,
+      id,
+      peer: c.from.bare,
+      peerResource: c.from.resource,
+      kind: 'in',
+      originId: originOf(s),
+      createdAt: Math.floor(id / 1000),
+      stanza: serialize(s),
+      state: 0,
+    };
+    s.append(x('stanza-id', { xmlns: NS_SID, by: owner, id: String(id) }));
+    await this.writer.add(row);
+    return false;
+  }
+
+  /** A message a local client sends: its copy in the sender's archive. */
+  private async outgoing(c: RouteContext): Promise<boolean> {
+    const s = c.stanza;
+    if (!c.origin || s.name !== 'message') return false;
+    const owner = c.from.bare;
+    const retract = s.getChild('retract', NS_RETRACT);
+    if (retract?.attrs.id) await this.retract(owner, c.to.bare, 'out', retract.attrs.id);
+    // A note to oneself is archived once, as it arrives.
+    if (!archivable(s) || c.to.bare === owner) return false;
+    const account = accountOf(c.from);
+    if (!(await this.wanted(account, c.to.bare))) return false;
+    const id = this.writer.nextId();
+    await this.writer.add({
+      owner,
+      id,
+      peer: c.to.bare,
+      peerResource: c.to.resource,
+      kind: 'out',
+      originId: originOf(s),
+      createdAt: Math.floor(id / 1000),
+      stanza: serialize(s),
+      state: 0,
+    });
+    return false;
+  }
+
+  /** XEP-0424: the sender retracts a message; its copy in this archive becomes a tombstone. */
+  private async retract(owner: string, peer: string, kind: 'in' | 'out', ref: string): Promise<void> {
+    await this.writer.flush();
+    let row = await this.archive.findByOrigin(owner, peer, kind, ref);
+    if (!row) {
+      const id = parseId(ref);
+      const byId = id !== undefined ? await this.archive.get(owner, id) : undefined;
+      if (byId && byId.peer === peer && byId.kind === kind) row = byId;
+    }
+    if (!row || row.state !== 0) return;
+    const marker = x('retracted', { xmlns: NS_RETRACT, stamp: new Date().toISOString() });
+    await this.archive.replace(owner, row.id, tombstone(row.stanza, marker), 1);
+  }
+
+  /** Whether the account archives its conversation with `peer` (its preferences, XEP-0313 §5). */
+  private async wanted(account: AccountRef, peer: string): Promise<boolean> {
+    const prefs = await this.prefsOf(account);
+    if (prefs.never.includes(peer)) return false;
+    if (prefs.always.includes(peer)) return true;
+    if (prefs.default === 'always') return true;
+    if (prefs.default === 'never') return false;
+    return (await this.ctx.services.roster.contact(account, peer)) !== undefined;
+  }
+
+  async prefsOf(account: AccountRef): Promise<Prefs> {
+    const bare = bareOf(account);
+    let p = this.prefsCache.get(bare);
+    if (p === undefined) {
+      p = (await this.ctx.store.prefs.get(account)) ?? null;
+      if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
+      this.prefsCache.set(bare, p);
+    }
+    return p ?? { default: this.ctx.config.mam.defaultPolicy, always: [], never: [] };
+  }
+
+  async setPrefs(account: AccountRef, prefs: Prefs): Promise<void> {
+    const bare = bareOf(account);
+    this.prefsCache.delete(bare);
+    await this.ctx.store.prefs.set(account, prefs);
+    this.prefsCache.delete(bare);
+  }
+
+  // ---- XMPP ------------------------------------------------------------------------------------
+
+  private checkOwn(from: JID, to: JID): void {
+    // XEP-0313 §4: an account's archive is its own.
+    if (from.bare !== to.bare) throw new StanzaError('forbidden', 'this archive is not yours');
+  }
+
+  private async iqGet(from: JID, to: JID, payload: Element, ns: string): Promise<Element | undefined> {
+    this.checkOwn(from, to);
+    if (payload.name === 'prefs') return prefsElement(await this.prefsOf(accountOf(to)), ns);
+    if (payload.name === 'query') return queryForm(ns);
+    if (payload.name === 'metadata' && ns === NS_MAM) return this.metadata(to.bare);
+    throw new StanzaError('feature-not-implemented');
+  }
+
+  private async iqSet(from: JID, to: JID, iq: Element, payload: Element, ns: string, origin?: SessionRecord): Promise<Element | undefined> {
+    this.checkOwn(from, to);
+    if (payload.name === 'prefs') {
+      const prefs = this.readPrefs(payload);
+      await this.setPrefs(accountOf(to), prefs);
+      return prefsElement(prefs, ns);
+    }
+    if (payload.name !== 'query') throw new StanzaError('feature-not-implemented');
+    return this.query(to.bare, payload, ns, (msg) => {
+      msg.attrs.from = to.bare;
+      msg.attrs.to = from.full;
+      // The requester's own session: straight to it, in order before the IQ result.
+      if (origin) this.ctx.sessions.deliver(origin, msg);
+      else return this.ctx.send(msg, to.bareJID(), from);
+    });
+  }
+
+  private readPrefs(payload: Element): Prefs {
+    const def = payload.attrs.default ?? 'always';
+    if (!POLICIES.includes(def)) throw new StanzaError('bad-request', `default must be always, roster or never`);
+    const list = (name: string): string[] => {
+      const out = new Set<string>();
+      for (const j of payload.getChild(name)?.getChildren('jid') ?? []) {
+        const jid = tryParseJID(j.text().trim());
+        if (!jid) throw new StanzaError('jid-malformed', `${j.text()} is not a valid JID`);
+        out.add(jid.bare);
+      }
+      return [...out];
+    };
+    const always = list('always');
+    const never = list('never');
+    if (always.length + never.length > this.ctx.config.mam.maxPrefsJids) {
+      throw new StanzaError('not-acceptable', `at most ${this.ctx.config.mam.maxPrefsJids} JIDs in the always and never lists (mam.maxPrefsJids)`);
+    }
+    return { default: def as Policy, always, never: never.filter((j) => !always.includes(j)) };
+  }
+
+  private async metadata(owner: string): Promise<Element> {
+    await this.writer.flush();
+    const b = await this.archive.bounds(owner);
+    const el = x('metadata', { xmlns: NS_MAM });
+    if (b) {
+      el.append(x('start', { id: String(b.first.id), timestamp: stamp(b.first.createdAt) }));
+      el.append(x('end', { id: String(b.last.id), timestamp: stamp(b.last.createdAt) }));
+    }
+    return el;
+  }
+
+  /**
+   * Runs a query on one archive: sends each result with `send` (in order) and returns the `<fin/>`.
+   * Pages are keyset pages on (owner, id) or (owner, peer, id); the count is exact, and bounded by
+   * the archive's size limit.
+   */
+  private async query(owner: string, payload: Element, ns: string, send: (msg: Element) => void | Promise<void>): Promise<Element> {
+    const q = parseQuery(payload, ns);
+    const cfg = this.ctx.config.mam;
+    const max = Math.min(q.max ?? cfg.defaultPageSize, cfg.maxPageSize);
+    await this.writer.flush();
+    for (const id of q.mustExist) if (!(await this.archive.get(owner, id))) throw new StanzaError('item-not-found', `no message ${id} in this archive`);
+    const set: MamFilter = q.filter;
+    const pageFilter: MamFilter = { ...set };
+    const backwards = q.before !== undefined;
+    const ref = q.after ?? q.before;
+    if (ref) {
+      const id = parseId(ref);
+      if (id === undefined || !(await this.archive.get(owner, id))) throw new StanzaError('item-not-found', `no message ${ref} in this archive`);
+      if (backwards) pageFilter.beforeId = Math.min(pageFilter.beforeId ?? Number.MAX_SAFE_INTEGER, id);
+      else pageFilter.afterId = Math.max(pageFilter.afterId ?? 0, id);
+    }
+    const count = await this.archive.count(owner, set);
+    let rows: MamRow[] = [];
+    let complete = true;
+    if (max > 0) {
+      rows = await this.archive.page(owner, pageFilter, max + 1, backwards ? 'desc' : 'asc');
+      complete = rows.length <= max;
+      rows = rows.slice(0, max);
+      if (backwards) rows.reverse();
+    } else {
+      complete = count === 0;
+    }
+    if (q.flip) rows.reverse();
+    for (const r of rows) {
+      const result = x('result', { xmlns: ns, id: String(r.id), ...(q.queryId !== undefined ? { queryid: q.queryId } : {}) });
+      result.append(x('forwarded', { xmlns: NS.forward }, x('delay', { xmlns: NS.delay, stamp: stamp(r.createdAt) }), parseElement(r.stanza)));
+      await send(x('message', { id: this.ctx.randomId() }, result));
+    }
+    const rsm = x('set', { xmlns: NS_RSM });
+    if (rows.length > 0) {
+      rsm.append(x('first', {}, String(rows[0]!.id)));
+      rsm.append(x('last', {}, String(rows[rows.length - 1]!.id)));
+    }
+    rsm.append(x('count', {}, String(count)));
+    const fin = x('fin', { xmlns: ns, ...(complete ? { complete: 'true' } : {}) }, rsm);
+    if (q.queryId !== undefined && ns === NS_MAM1) fin.attrs.queryid = q.queryId;
+    return fin;
+  }
+
+  // ---- rooms (RoomArchive) -----------------------------------------------------------------------
+
+  async archiveRoomMessage(room: string, stanza: Element, senderJid: string): Promise<string | undefined> {
+    if (!this.ctx.config.mam.enabled) return undefined;
+    const sender = tryParseJID(senderJid);
+    const from = tryParseJID(stanza.attrs.from ?? '');
+    const id = this.writer.nextId();
+    await this.writer.add({
+      owner: room,
+      id,
+      peer: sender?.bare ?? senderJid,
+      peerResource: from?.resource ?? '',
+      kind: 'groupchat',
+      originId: originOf(stanza),
+      createdAt: Math.floor(id / 1000),
+      stanza: serialize(stanza),
+      state: 0,
+    });
+    return String(id);
+  }
+
+  async queryRoom(room: string, requester: JID, _iq: Element, payload: Element): Promise<Element | undefined> {
+    if (!this.ctx.config.mam.enabled) throw new StanzaError('feature-not-implemented', 'the archive is off');
+    const ns = payload.attrs.xmlns === NS_MAM1 ? NS_MAM1 : NS_MAM;
+    const roomJid = tryParseJID(room);
+    if (!roomJid) throw new StanzaError('item-not-found');
+    return this.query(room, payload, ns, (msg) => this.ctx.send(msg, roomJid, requester));
+  }
+
+  async moderateRoomMessage(room: string, stanzaId: string, moderator: string, reason?: string): Promise<boolean> {
+    const id = parseId(stanzaId);
+    if (id === undefined) return false;
+    await this.writer.flush();
+    const row = await this.archive.get(room, id);
+    if (!row) return false;
+    const marker = x(
+      'retracted',
+      { xmlns: NS_RETRACT, stamp: new Date().toISOString() },
+      x('moderated', { xmlns: NS_MODERATE, by: moderator }),
+      reason ? x('reason', {}, reason) : undefined,
+    );
+    return this.archive.replace(room, id, tombstone(row.stanza, marker), 2);
+  }
+
+  async removeRoomArchive(room: string): Promise<number> {
+    this.writer.drop(room);
+    await this.writer.flush();
+    return this.archive.removeOwner(room);
+  }
+
+  // ---- admin ------------------------------------------------------------------------------------
+
+  /** Removes messages older than `days` days, of one-to-one chats, rooms, or both. */
+  async deleteOlderThan(type: 'chat' | 'groupchat' | 'all', days: number): Promise<number> {
+    if (days < 0) throw badArgument(`Invalid number of days: ${days}`);
+    await this.writer.flush();
+    const kinds: MamKind[] = type === 'chat' ? ['in', 'out'] : type === 'groupchat' ? ['groupchat'] : ['in', 'out', 'groupchat'];
+    return this.archive.removeOlderThan(Date.now() - days * DAY_MS, kinds);
+  }
+
+  /** Removes an account's archive, or its conversation with one peer. */
+  async removeFor(account: AccountRef, peer?: JID): Promise<number> {
+    const owner = bareOf(account);
+    await this.writer.flush();
+    return this.archive.removeOwner(owner, peer?.bare);
+  }
+
+  /** Writes what is queued (tests, benchmarks, and before reading around the service). */
+  flush(): Promise<void> {
+    return this.writer.flush();
+  }
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function prefsElement(p: Prefs, ns: string): Element {
+  const list = (name: string, jids: string[]) => x(name, {}, ...jids.map((j) => x('jid', {}, j)));
+  return x('prefs', { xmlns: ns, default: p.default }, list('always', p.always), list('never', p.never));
+}

@@ -1,0 +1,125 @@
+import type { MamFilter, MamKind, MamRow, MamState, MamStore } from '../modules/mam/store.js';
+import type { Sql } from './sql.js';
+
+/** The message archive (migration 7), in the SQL both backends share. */
+interface Row {
+  owner: string;
+  id: number | string;
+  peer: string;
+  peer_resource: string;
+  kind: string;
+  origin_id: string | null;
+  created_at: number | string;
+  stanza: string;
+  state: number | string;
+}
+
+const COLUMNS = 'owner, id, peer, peer_resource, kind, origin_id, created_at, stanza, state';
+/** Rows per INSERT statement: 9 parameters each, far below either backend's limit on bound parameters. */
+const ROWS_PER_INSERT = 200;
+
+function fromRow(r: Row): MamRow {
+  return {
+    owner: r.owner,
+    id: Number(r.id),
+    peer: r.peer,
+    peerResource: r.peer_resource,
+    kind: r.kind as MamKind,
+    originId: r.origin_id,
+    createdAt: Number(r.created_at),
+    stanza: r.stanza,
+    state: Number(r.state) as MamState,
+  };
+}
+
+/** The WHERE clause and parameters of a filter on one archive. */
+function where(owner: string, f: MamFilter): { sql: string; params: unknown[] } {
+  const parts = ['owner = ?'];
+  const params: unknown[] = [owner];
+  if (f.peer !== undefined) parts.push('peer = ?'), params.push(f.peer);
+  if (f.peerResource !== undefined) parts.push('peer_resource = ?'), params.push(f.peerResource);
+  if (f.afterId !== undefined) parts.push('id > ?'), params.push(f.afterId);
+  if (f.beforeId !== undefined) parts.push('id < ?'), params.push(f.beforeId);
+  if (f.minId !== undefined) parts.push('id >= ?'), params.push(f.minId);
+  if (f.maxId !== undefined) parts.push('id <= ?'), params.push(f.maxId);
+  if (f.ids !== undefined) {
+    if (f.ids.length === 0) parts.push('1 = 0');
+    else parts.push(`id IN (${f.ids.map(() => '?').join(', ')})`), params.push(...f.ids);
+  }
+  if (f.text !== undefined) parts.push("stanza LIKE ? ESCAPE '\\'"), params.push(`%${f.text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  if (f.kinds !== undefined) parts.push(`kind IN (${f.kinds.map(() => '?').join(', ')})`), params.push(...f.kinds);
+  return { sql: parts.join(' AND '), params };
+}
+
+export class SqlMam implements MamStore {
+  constructor(private readonly sql: Sql) {}
+
+  async insert(rows: readonly MamRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.sql.atomic(async (tx) => {
+      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
+        const params: unknown[] = [];
+        for (const r of chunk) params.push(r.owner, r.id, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state);
+        // Statement texts differ only by the chunk's length: full chunks share one prepared statement.
+        const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+        await tx.run(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values} ON CONFLICT (owner, id) DO NOTHING`, params);
+      }
+    });
+  }
+
+  async page(owner: string, filter: MamFilter, limit: number, order: 'asc' | 'desc'): Promise<MamRow[]> {
+    const w = where(owner, filter);
+    const dir = order === 'asc' ? 'ASC' : 'DESC';
+    const rows = await this.sql.all<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE ${w.sql} ORDER BY id ${dir} LIMIT ?`, [...w.params, limit]);
+    return rows.map(fromRow);
+  }
+
+  async count(owner: string, filter: MamFilter): Promise<number> {
+    const w = where(owner, filter);
+    const r = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mam_messages WHERE ${w.sql}`, w.params);
+    return Number(r?.n ?? 0);
+  }
+
+  async get(owner: string, id: number): Promise<MamRow | undefined> {
+    const r = await this.sql.get<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE owner = ? AND id = ?`, [owner, id]);
+    return r && fromRow(r);
+  }
+
+  async findByOrigin(owner: string, peer: string, kind: MamKind, originId: string): Promise<MamRow | undefined> {
+    const r = await this.sql.get<Row>(
+      `SELECT ${COLUMNS} FROM mam_messages WHERE owner = ? AND peer = ? AND kind = ? AND origin_id = ? ORDER BY id DESC LIMIT 1`,
+      [owner, peer, kind, originId],
+    );
+    return r && fromRow(r);
+  }
+
+  async replace(owner: string, id: number, stanza: string, state: MamState): Promise<boolean> {
+    return (await this.sql.run('UPDATE mam_messages SET stanza = ?, state = ? WHERE owner = ? AND id = ?', [stanza, state, owner, id])) > 0;
+  }
+
+  removeOwner(owner: string, peer?: string): Promise<number> {
+    if (peer === undefined) return this.sql.run('DELETE FROM mam_messages WHERE owner = ?', [owner]);
+    return this.sql.run('DELETE FROM mam_messages WHERE owner = ? AND peer = ?', [owner, peer]);
+  }
+
+  removeOlderThan(createdBefore: number, kinds: readonly MamKind[]): Promise<number> {
+    return this.sql.run(`DELETE FROM mam_messages WHERE created_at < ? AND kind IN (${kinds.map(() => '?').join(', ')})`, [createdBefore, ...kinds]);
+  }
+
+  trim(owner: string, keep: number): Promise<number> {
+    // The id of the oldest row kept: OFFSET walks at most `keep` index entries of one archive, on
+    // this maintenance path only (pages never use OFFSET).
+    return this.sql.run(
+      'DELETE FROM mam_messages WHERE owner = ? AND id < (SELECT id FROM mam_messages WHERE owner = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
+      [owner, owner, Math.max(0, keep - 1)],
+    );
+  }
+
+  async bounds(owner: string): Promise<{ first: MamRow; last: MamRow } | undefined> {
+    const first = await this.sql.get<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE owner = ? ORDER BY id ASC LIMIT 1`, [owner]);
+    if (!first) return undefined;
+    const last = await this.sql.get<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE owner = ? ORDER BY id DESC LIMIT 1`, [owner]);
+    return { first: fromRow(first), last: fromRow(last ?? first) };
+  }
+}
