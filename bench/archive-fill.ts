@@ -144,7 +144,7 @@ export function fillArchive(dbFile: string, plan: FillPlan, log: (s: string) => 
     const chunk = 1_000_000;
     const insert = db.prepare(
       `INSERT INTO ${ARCHIVE_TABLE} (${names.join(', ')}) ` +
-        `WITH RECURSIVE c(x) AS (SELECT ? UNION ALL SELECT x + 1 FROM c WHERE x + 1 < ?), d AS (${derive}) ` +
+        `WITH RECURSIVE c(x) AS (SELECT CAST(? AS INTEGER) UNION ALL SELECT x + 1 FROM c WHERE x + 1 < ?), d AS (${derive}) ` +
         `SELECT ${names.map((n) => exprs.get(n)).join(', ')} FROM d`,
     );
     const ti = performance.now();
