@@ -110,11 +110,11 @@ export function fillArchive(dbFile: string, plan: FillPlan, log: (s: string) => 
   try {
     const cols = archiveColumns(db);
     const rowsBefore = (db.prepare(`SELECT count(*) AS n FROM ${ARCHIVE_TABLE}`).get() as { n: number }).n;
-    if (rowsBefore >= plan.rows) {
+    if (rowsBefore === plan.rows) {
       return { rowsBefore, rowsAfter: rowsBefore, inserted: 0, seconds: 0, insertSeconds: 0, indexSeconds: 0, fileBytes: statSync(dbFile).size };
     }
     if (rowsBefore > 0) {
-      log(`  the archive holds ${rowsBefore} rows, fewer than ${plan.rows}: emptying it and filling it again`);
+      log(`  the archive holds ${rowsBefore} rows, not ${plan.rows}: emptying it and filling it again`);
       db.exec(`DELETE FROM ${ARCHIVE_TABLE}`);
     }
     db.pragma('journal_mode = OFF');
@@ -133,8 +133,9 @@ export function fillArchive(dbFile: string, plan: FillPlan, log: (s: string) => 
     const hotTotal = plan.hotOwners * plan.hotRows;
     if (hotTotal > plan.rows) throw new Error('the hot archives hold more rows than the whole fill');
     const coldOwners = plan.owners - plan.hotOwners;
-    const coldPer = Math.floor((plan.rows - hotTotal) / coldOwners);
-    const total = hotTotal + coldPer * coldOwners;
+    // The last cold archive is a little smaller, so that the total is exactly plan.rows.
+    const coldPer = Math.ceil((plan.rows - hotTotal) / coldOwners);
+    const total = plan.rows;
     // x → owner o, rank k, archive size n: hot archives first, then the cold ones, each contiguous.
     const derive =
       `SELECT x, ` +

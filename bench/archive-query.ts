@@ -70,15 +70,17 @@ export async function archiveQueryPhase(o: ArchiveQueryOptions): Promise<Archive
   const planFile = join(o.dir, 'fill-plan.json');
   const res: ArchiveQueryResult = { dir: o.dir, plan, seeds: { ids: 0, withIds: 0 }, runs: [] };
   // A directory filled with another plan is started over.
+  // The fill's own version: a change of the generated data makes old directories stale.
+  const stamp = JSON.stringify({ fill: 2, ...plan });
   if (existsSync(planFile)) {
     const old = readFileSync(planFile, 'utf8');
-    if (old !== JSON.stringify(plan)) {
+    if (old !== stamp) {
       o.out(`  ${o.dir} was filled with another plan; starting it over`);
       rmSync(o.dir, { recursive: true, force: true });
     }
   }
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(planFile, JSON.stringify(plan));
+  writeFileSync(planFile, stamp);
 
   let server = await startServer({ projectRoot: o.projectRoot, profile: false, nofile: o.nofile, cpu: o.cpu, configure: o.configure, dataDir });
   try {
@@ -93,7 +95,7 @@ export async function archiveQueryPhase(o: ArchiveQueryOptions): Promise<Archive
 
     const before = archiveRowCount(dbFile);
     if (before === undefined) throw new Error(`no table ${ARCHIVE_TABLE} in ${dbFile}: is the mam module in this build?`);
-    if (before < plan.rows) {
+    if (before !== plan.rows) {
       o.out(`  filling ${ARCHIVE_TABLE} with ${fmt(plan.rows)} rows (${plan.hotOwners} archives of ${fmt(plan.hotRows)}, the rest over ${fmt(plan.owners - plan.hotOwners)} accounts, ${plan.peers} peers each)…`);
       res.fill = fillArchive(dbFile, plan, (s) => o.out(s));
       o.out(

@@ -312,7 +312,12 @@ async function main(): Promise<void> {
   }
   pinned = info.serverCpus === String(SERVER_CPU) && info.generatorCpus === String(GENERATOR_CPU);
   if (!pinned) out(`  NOTE: the server is not on CPU ${SERVER_CPU} alone and the generator on CPU ${GENERATOR_CPU} alone; results are not comparable to pinned runs`);
-  const needFds = Math.max(cfg.sessions, cfg.msgUsers) + 200;
+  const needFds =
+    Math.max(
+      phases.has('sessions') || phases.has('sessions-caps') ? cfg.sessions : 0,
+      phases.has('messages') || phases.has('archive') ? cfg.msgUsers : 0,
+      phases.has('room') ? cfg.roomOccupants : 0,
+    ) + 200;
   if ((info.generatorMaxOpenFiles ?? Infinity) < needFds) {
     out(`  WARNING: the generator may open only ${fmt(info.generatorMaxOpenFiles)} files (${fmt(needFds)} wanted); idle sessions will be capped below that`);
   }
