@@ -139,10 +139,9 @@ export class MamService implements RoomArchive {
     if (s.name !== 'message' || this.archivedIn.has(s)) return false;
     this.archivedIn.add(s);
     const owner = c.to.bare;
-    // XEP-0359 §3.1: a stanza id claiming to be ours that we did not add is a forgery.
-    if (s.children.some((n) => typeof n !== 'string' && n.name === 'stanza-id' && n.attrs.xmlns === NS_SID && n.attrs.by === owner)) {
-      s.children = s.children.filter((n) => typeof n === 'string' || !(n.name === 'stanza-id' && n.attrs.xmlns === NS_SID && n.attrs.by === owner));
-    }
+    // Clients' stanza ids are stripped as they send (outgoing): one by this archive was given here,
+    // and the message is routed again (a session ended before its client acknowledged it).
+    if (s.getChildren('stanza-id', NS_SID).some((n) => n.attrs.by === owner)) return false;
     const retract = s.getChild('retract', NS_RETRACT);
     if (retract?.attrs.id) await this.retract(owner, c.from.bare, 'in', retract.attrs.id);
     if (!archivable(s)) return false;
@@ -170,6 +169,9 @@ export class MamService implements RoomArchive {
   private async outgoing(c: RouteContext): Promise<boolean> {
     const s = c.stanza;
     if (!c.origin || s.name !== 'message') return false;
+    // XEP-0359 §3.1: stanza ids are given by the archives they name; a client's are forgeries
+    // (clients name their messages with origin-id).
+    if (s.getChild('stanza-id', NS_SID)) s.removeChildren('stanza-id', NS_SID);
     const owner = c.from.bare;
     const retract = s.getChild('retract', NS_RETRACT);
     if (retract?.attrs.id) await this.retract(owner, c.to.bare, 'out', retract.attrs.id);
