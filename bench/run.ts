@@ -63,7 +63,8 @@ Options:
                            more than 10% of a benchmark core during it; the least disturbed attempt is kept
   --room-occupants N       occupants of the room (default 1000; --quick: 200)
   --room-senders N         occupants that post, in turn (default 4)
-  --room-rates LIST        room messages/s offered, one run each (default 5,10,20,40; --quick: 5,20)
+  --room-rates LIST        room messages/s offered, one run each, up to the first overloaded
+                           (default 5,10,20,40,80; --quick: 5,20)
   --room-join-concurrency N joins in flight (default 20)
   --archive-rates LIST     offered msg/s in the archive phase (default 5000,10000,15000; --quick: 10000)
   --archive-windows LIST   closed-loop runs in the archive phase (default 1; --quick: none)
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
     registerConcurrency: 16,
     roomOccupants: num(opt['room-occupants'], quick ? 200 : 1000),
     roomSenders: Math.max(1, num(opt['room-senders'], 4)),
-    roomRates: (opt['room-rates'] ?? (quick ? '5,20' : '5,10,20,40')).split(',').filter(Boolean).map(Number),
+    roomRates: (opt['room-rates'] ?? (quick ? '5,20' : '5,10,20,40,80')).split(',').filter(Boolean).map(Number),
     roomJoinConcurrency: Math.max(1, num(opt['room-join-concurrency'], 20)),
     archiveRates: (opt['archive-rates'] ?? (quick ? '10000' : '5000,10000,15000')).split(',').filter(Boolean).map(Number),
     archiveWindows: (opt['archive-windows'] ?? (quick ? '' : '1')).split(',').filter(Boolean).map(Number),
