@@ -747,10 +747,12 @@ async function main(): Promise<void> {
       if (!files.length) problem('no .cpuprofile was written (the server did not exit cleanly?)');
       else {
         // One profile per server process (the server restarts before the sessions phase).
-        const readers = files.map((f) => new ProfileReader(f, projectRoot));
+        const readers = files.map((f) => ({ r: new ProfileReader(f, projectRoot), archiveQuery: !!results.archiveQuery?.profileDir && f.startsWith(results.archiveQuery.profileDir) }));
         const wanted = windows.filter((w) => /^(admin api|logins|sessions open|sessions-caps open|messages |archive |archive-query |room )/.test(w.name));
         for (const w of wanted) {
-          const r = readers.find((x) => x.startUs <= w.startUs && w.endUs <= x.endUs);
+          // The archive queries ran against their own server; the main server idled meanwhile.
+          const own = w.name.startsWith('archive-query ');
+          const r = readers.find((x) => x.archiveQuery === own && x.r.startUs <= w.startUs && w.endUs <= x.r.endUs)?.r;
           if (r) profiles.push(r.summarize(w.name, w.startUs, w.endUs));
         }
         out();
