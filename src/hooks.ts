@@ -6,6 +6,7 @@ import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
 import type { Element } from './xmpp/xml/element.js';
 import type { AccountRef } from './xmpp/account.js';
+import type { JID } from './xmpp/jid.js';
 
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
@@ -35,6 +36,22 @@ export interface HookMap {
   'caches-clear': { module?: string; tables?: readonly string[] };
   /** The node is stopping: sessions are closed and storage is still open (write what is held in memory). */
   'node-stopping': Record<string, never>;
+  /**
+   * A message for an account with no resource to take it was kept in offline storage (push
+   * notifications tell the account's app servers, XEP-0357).
+   */
+  'message-offline': { from: JID; to: JID; stanza: Element };
+  /**
+   * A session's connection dropped and it waits for XEP-0198 resumption, holding messages the client
+   * may never have received (sent but not acknowledged): their count, and the last of them.
+   */
+  'session-hibernating': { session: SessionRecord; unackedMessages: number; lastMessage: Element | undefined };
+  /**
+   * Elements were stored in an account's private XML storage (XEP-0049), committed, by a client or
+   * a command; an element with no content means it was removed (XEP-0402 compat keeps PEP
+   * bookmarks in step with `storage:bookmarks`).
+   */
+  'private-stored': { account: AccountRef; elements: readonly Element[] };
 }
 
 /**

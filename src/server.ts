@@ -36,6 +36,7 @@ import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
+import { pepModule } from './modules/pep/index.js';
 import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { portabilityModule } from './modules/portability/index.js';
@@ -43,10 +44,14 @@ import { compatModule } from './modules/compat/index.js';
 import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
 import { mamModule } from './modules/mam/index.js';
+import { mucModule } from './modules/muc/index.js';
+import { pushModule } from './modules/push/index.js';
+import { uploadModule } from './modules/upload/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
 import { prepareAdmins } from './admin/auth.js';
+import type { Dialect } from './http/layer.js';
 
 /** The features of the server. Adding one is its folder, its stores, and a line here. */
 export const MODULES: readonly AnyModule[] = [
@@ -73,6 +78,10 @@ export const MODULES: readonly AnyModule[] = [
   docsModule,
   backupModule,
   mamModule,
+  mucModule,
+  pushModule,
+  uploadModule,
+  pepModule,
 ];
 
 export interface ServerOptions {
@@ -122,6 +131,8 @@ export class Server {
   readonly resumable = new Map<string, C2SSession>();
   storage!: Storage;
   tls!: TlsMaterial;
+  /** The HTTP dialects modules mount (ModuleContext.http), served by the listeners. */
+  readonly moduleDialects: Dialect[] = [];
   /** The services of the running modules, by module name. */
   private readonly services = new Map<string, unknown>();
   startedAt = 0;
@@ -259,6 +270,12 @@ export class Server {
         isAdmin: (account) => this.admins().has(bareOf(account)),
         authFailures: this.authLimiter,
         node: this.node,
+        http: {
+          mount: (dialect) => {
+            this.moduleDialects.push(dialect);
+          },
+          address: (listener) => this.addresses[listener],
+        },
       };
       const service: unknown = m.setup?.(ctx);
       this.running.push({ name: m.name, summary: m.summary });

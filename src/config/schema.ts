@@ -380,6 +380,19 @@ export const configSchema = z
           .min(100)
           .default(20_000)
           .describe('archived messages waiting to be written (in batches, one transaction per turn); past it, delivery waits for the writes'),
+        maxCount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe("messages a query's RSM <count> counts at most (an index range of that many entries); a larger set reports this number"),
+        flushInterval: z
+          .number()
+          .int()
+          .min(0)
+          .max(1000)
+          .default(50)
+          .describe('milliseconds an archived message may wait in memory to be written with others (queries and a stop write it at once); 0: at the end of the turn of the event loop'),
       })
       .strict()
       .default({
@@ -391,7 +404,140 @@ export const configSchema = z
         defaultPageSize: 50,
         maxPrefsJids: 1000,
         writeQueue: 20_000,
+        flushInterval: 50,
+        maxCount: 100_000,
       }),
+    muc: z
+      .object({
+        enabled: z.boolean().default(true).describe('group chat (XEP-0045) on a service domain of every host'),
+        domain: z.string().min(1).default('conference.{host}').describe('the service domain of each host; {host} is replaced by the host'),
+        maxRoomsPerService: z.number().int().min(1).default(10_000).describe('rooms (persistent or with occupants) one service holds; creating one more is refused (not-allowed, API 403)'),
+        maxRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account owns; creating one more is refused (not-allowed)'),
+        maxPersistentRoomsPerAccount: z.number().int().min(0).default(20).describe('persistent rooms one account owns; making one more persistent is refused (not-acceptable)'),
+        maxOccupantsPerRoom: z.number().int().min(1).default(1000).describe("occupants of one room (a room's own maxUsers may be lower); one more is refused (service-unavailable), owners and admins excepted"),
+        maxJoinedRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account is in at once; joining one more is refused (resource-constraint)'),
+        maxHistory: z.number().int().min(0).default(100).describe('messages of discussion history one room keeps in memory (a room asks for up to this many)'),
+        defaultHistory: z.number().int().min(0).default(20).describe('history length of a new room'),
+        maxNickLength: z.number().int().min(1).default(64).describe('characters of a nick; a longer one is refused (not-acceptable)'),
+        maxSubjectLength: z.number().int().min(1).default(1024).describe('characters of a subject; a longer one is refused (not-acceptable)'),
+        maxTitleLength: z.number().int().min(1).default(256).describe('characters of a room title; a longer one is refused (not-acceptable)'),
+        maxDescriptionLength: z.number().int().min(1).default(1024).describe('characters of a room description; a longer one is refused (not-acceptable)'),
+        maxAffiliationsPerRoom: z.number().int().min(1).default(10_000).describe('affiliations (owners, admins, members, outcasts) of one room; one more is refused (not-allowed)'),
+        maxSubscribersPerRoom: z.number().int().min(1).default(1000).describe('MUC/Sub subscribers of one room; one more is refused (not-allowed)'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        domain: 'conference.{host}',
+        maxRoomsPerService: 10_000,
+        maxRoomsPerAccount: 100,
+        maxPersistentRoomsPerAccount: 20,
+        maxOccupantsPerRoom: 1000,
+        maxJoinedRoomsPerAccount: 100,
+        maxHistory: 100,
+        defaultHistory: 20,
+        maxNickLength: 64,
+        maxSubjectLength: 1024,
+        maxTitleLength: 256,
+        maxDescriptionLength: 1024,
+        maxAffiliationsPerRoom: 10_000,
+        maxSubscribersPerRoom: 1000,
+      })
+      .describe('group chat (XEP-0045 multi-user chat, ejabberd MUC/Sub)'),
+    push: z
+      .object({
+        maxSessionsPerAccount: z
+          .number()
+          .int()
+          .min(0)
+          .default(10)
+          .describe('push registrations (XEP-0357 enable) kept per account; one more is refused with resource-constraint until one is disabled'),
+        includeSender: z.boolean().default(false).describe("notifications name the last message's sender (ejabberd's include_sender)"),
+        includeBody: z
+          .union([z.boolean(), z.string()])
+          .default('New message')
+          .describe("notifications carry the last message's body (true), none (false), or this text instead of it (ejabberd's include_body)"),
+        notificationsPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('notifications sent to one push registration per minute; more are dropped (the app server already knows there is news)'),
+        replyTimeout: z.number().int().min(1).default(30).describe('seconds to wait for the app server to answer a notification'),
+      })
+      .strict()
+      .default({ maxSessionsPerAccount: 10, includeSender: false, includeBody: 'New message', notificationsPerMinute: 30, replyTimeout: 30 })
+      .describe('push notifications (XEP-0357) to the app servers clients register'),
+    upload: z
+      .object({
+        enabled: z.boolean().default(false).describe('HTTP File Upload (XEP-0363) on upload.<host>'),
+        domain: z.string().min(1).default('upload.{host}').describe('the upload service\'s domain; {host} is replaced by each served host'),
+        maxFileSize: z.number().int().min(1).default(10_485_760).describe('bytes of one file; a larger slot request is refused (not-acceptable, file-too-large)'),
+        quotaPerAccount: z
+          .number()
+          .int()
+          .min(0)
+          .default(104_857_600)
+          .describe('bytes one account may hold in uploaded files and open slots; a request past it is refused (resource-constraint)'),
+        expireAfterDays: z.number().min(0).default(30).describe('uploaded files are deleted this many days after their upload (0: kept until their account is removed)'),
+        slotTimeout: z.number().int().min(1).default(300).describe('seconds a slot waits for its PUT before it is dropped'),
+        publicUrl: z
+          .string()
+          .url()
+          .optional()
+          .describe('base URL of the PUT and GET URLs given to clients (https://upload.example.org); default: upload.listen if set, else the https listener, else the http listener'),
+        directory: z.string().min(1).default('upload').describe('where files are stored, relative to dataDir'),
+        listen: z
+          .union([
+            z
+              .object({
+                address: z.string().min(1).default('0.0.0.0').describe('address to bind'),
+                port: port.default(5444).describe('TCP port (0 picks a free one)'),
+                tls: z.boolean().default(true).describe('serve HTTPS with the server certificate'),
+              })
+              .strict(),
+            z.null(),
+          ])
+          .default(null)
+          .describe('a listener serving only /upload (public) while /api stays on the loopback http/https listeners; null: /upload is served on the http and https listeners only'),
+      })
+      .strict()
+      .default({
+        enabled: false,
+        domain: 'upload.{host}',
+        maxFileSize: 10_485_760,
+        quotaPerAccount: 104_857_600,
+        expireAfterDays: 30,
+        slotTimeout: 300,
+        directory: 'upload',
+        listen: null,
+      })
+      .describe('HTTP File Upload (XEP-0363): slots requested over XMPP, files PUT and GET over HTTP'),
+    pep: z
+      .object({
+        maxNodes: z.number().int().min(1).default(100).describe("PEP (XEP-0163): nodes one account may have; creating one more is refused (not-allowed, max-nodes-exceeded)"),
+        maxItemsPerNode: z
+          .number()
+          .int()
+          .min(1)
+          .default(256)
+          .describe('PEP: items one node keeps at most, whatever its pubsub#max_items (`max` means this); the oldest go first'),
+        maxItemSize: z
+          .number()
+          .int()
+          .min(256)
+          .default(131_072)
+          .describe('PEP: bytes of one item payload, serialized as UTF-8; a larger one is refused (not-acceptable, payload-too-big). Keep it below limits.maxStanzaSize'),
+        capsCacheSize: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('entity capabilities (XEP-0115): verified client feature sets kept in memory, by hash; the least recently used go first'),
+      })
+      .strict()
+      .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 131_072, capsCacheSize: 10_000 })
+      .describe("PEP (XEP-0163) limits and entity capabilities"),
   })
   .strict()
   .superRefine((c, issues) => {

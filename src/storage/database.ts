@@ -88,10 +88,35 @@ export const TABLES: readonly TableSpec[] = [
   // Room archives are owned by the room's bare JID (room@conference.host): a host's export carries its accounts' archives.
   {
     name: 'mam_messages',
-    columns: ['owner', 'id', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
+    columns: ['id', 'owner', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
     integers: ['id', 'created_at', 'state'],
-    order: 'owner, id',
+    order: 'id',
     since: 7,
+    hostBy: 'owner',
+  },
+  // Rooms belong to services (conference.<host>), not to a host column: every host's export carries them all.
+  { name: 'muc_rooms', columns: ['service', 'name', 'config_json', 'subject', 'subject_by', 'created_at'], integers: ['created_at'], order: 'service, name', since: 8, hostBy: 'server' },
+  { name: 'muc_affiliations', columns: ['service', 'room', 'jid', 'affiliation', 'reason'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_nicks', columns: ['service', 'jid', 'nick'], integers: [], order: 'service, jid', since: 8, hostBy: 'server' },
+  { name: 'muc_subscriptions', columns: ['service', 'room', 'jid', 'nick', 'nodes_json'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  {
+    name: 'push_sessions',
+    columns: ['owner', 'service', 'node', 'options_json', 'resource', 'session_id', 'created_at', 'last_used'],
+    integers: ['created_at', 'last_used'],
+    order: 'owner, service, node',
+    since: 9,
+    hostBy: 'owner',
+  },
+  // Metadata only: the files themselves lie under the upload directory, outside the database.
+  { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 10, hostBy: 'owner' },
+  {
+    name: 'pep_items',
+    columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
+    integers: ['seq', 'published_at'],
+    order: 'seq',
+    serial: 'seq',
+    since: 10,
     hostBy: 'owner',
   },
 ];

@@ -97,6 +97,10 @@ export interface Transaction extends StoreKinds {
   readonly sharedGroups: import('../modules/sharedroster/store.js').SharedGroupStore;
   readonly oauth: import('../modules/oauth/store.js').OAuthStore;
   readonly mam: import('../modules/mam/store.js').MamStore;
+  readonly muc: import('../modules/muc/store.js').MucStore;
+  readonly push: import('../modules/push/store.js').PushStore;
+  readonly uploads: import('../modules/upload/store.js').UploadStore;
+  readonly pep: import('../modules/pep/store.js').PepStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

@@ -154,24 +154,125 @@ CREATE TABLE oauth_clients (
   {
     version: 7,
     description: 'message archive (XEP-0313): one row per archived message per account or room archive',
-    // The id is the stanza id, time-ordered (microseconds): (owner, id) pages an archive and serves
-    // start/end as id ranges; (owner, peer, id) pages a conversation (the 'with' filter) and finds
-    // what a retraction names; created_at serves retention (delete_old_mam_messages) across archives.
+    // The id is the stanza id, time-ordered (microseconds) and unique across archives: rows are
+    // appended in id order (SQLite: it is the rowid), retention (delete_old_mam_messages) is an id
+    // range, (owner, id) pages an archive and serves start/end as id ranges, (owner, peer, id)
+    // pages a conversation (the 'with' filter) and finds what a retraction names.
     sql: `
 CREATE TABLE mam_messages (
+  id {{bigint}} PRIMARY KEY,
   owner TEXT NOT NULL,
-  id {{bigint}} NOT NULL,
   peer TEXT NOT NULL,
   peer_resource TEXT NOT NULL DEFAULT '',
   kind TEXT NOT NULL,
   origin_id TEXT,
   created_at {{bigint}} NOT NULL,
   stanza TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (owner, id)
+  state INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX mam_messages_owner ON mam_messages (owner, id);
 CREATE INDEX mam_messages_peer ON mam_messages (owner, peer, id);
-CREATE INDEX mam_messages_created ON mam_messages (created_at);
+`,
+  },
+  {
+    version: 8,
+    description: 'group chat: persistent rooms, their affiliations and MUC/Sub subscriptions, registered nicks',
+    // Rooms are per service domain (conference.<host>), not per account. An account's affiliations,
+    // nicks and subscriptions are found by its JID (the indexes) when it is removed; a nick is unique
+    // per service (XEP-0045 §7.10: a nick registered by one account is refused to the others).
+    sql: `
+CREATE TABLE muc_rooms (
+  service TEXT NOT NULL,
+  name {{bytetext}} NOT NULL,
+  config_json TEXT NOT NULL,
+  subject TEXT NOT NULL DEFAULT '',
+  subject_by TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (service, name)
+);
+CREATE TABLE muc_affiliations (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  affiliation TEXT NOT NULL,
+  reason TEXT NOT NULL DEFAULT '',
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_affiliations_jid ON muc_affiliations (jid);
+CREATE TABLE muc_nicks (
+  service TEXT NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  PRIMARY KEY (service, jid)
+);
+CREATE UNIQUE INDEX muc_nicks_nick ON muc_nicks (service, nick);
+CREATE INDEX muc_nicks_jid ON muc_nicks (jid);
+CREATE TABLE muc_subscriptions (
+  service TEXT NOT NULL,
+  room {{bytetext}} NOT NULL,
+  jid {{bytetext}} NOT NULL,
+  nick TEXT NOT NULL,
+  nodes_json TEXT NOT NULL,
+  PRIMARY KEY (service, room, jid)
+);
+CREATE INDEX muc_subscriptions_jid ON muc_subscriptions (jid);
+`,
+  },
+  {
+    version: 9,
+    description: 'push sessions (XEP-0357) and HTTP upload slots (XEP-0363)',
+    // Push sessions are found by account (notifications, account removal) and purged by age. Upload
+    // slots are found by their random id (PUT, GET), summed per account (the quota) and purged by age.
+    sql: `
+CREATE TABLE push_sessions (
+  owner {{bytetext}} NOT NULL,
+  service TEXT NOT NULL,
+  node TEXT NOT NULL,
+  options_json TEXT NOT NULL DEFAULT '[]',
+  resource TEXT NOT NULL DEFAULT '',
+  session_id TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  last_used {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (owner, service, node)
+);
+CREATE INDEX push_sessions_created ON push_sessions (created_at);
+CREATE TABLE upload_files (
+  slot_id TEXT PRIMARY KEY,
+  owner {{bytetext}} NOT NULL,
+  filename TEXT NOT NULL,
+  size {{bigint}} NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  uploaded_at {{bigint}}
+);
+CREATE INDEX upload_files_owner ON upload_files (owner);
+CREATE INDEX upload_files_created ON upload_files (created_at);
+`,
+  },
+  {
+    version: 10,
+    description: 'PEP (XEP-0163): nodes of each account and their published items',
+    // Items are read newest first by node (seq, which a republished id gets anew) and found by id;
+    // removing an account's nodes and items goes by owner first.
+    sql: `
+CREATE TABLE pep_nodes (
+  owner TEXT NOT NULL,
+  node {{bytetext}} NOT NULL,
+  config_json TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (owner, node)
+);
+CREATE TABLE pep_items (
+  seq {{autoid}},
+  owner TEXT NOT NULL,
+  node {{bytetext}} NOT NULL,
+  item_id {{bytetext}} NOT NULL,
+  payload TEXT NOT NULL,
+  published_at {{bigint}} NOT NULL,
+  publisher TEXT NOT NULL
+);
+CREATE UNIQUE INDEX pep_items_id ON pep_items (owner, node, item_id);
+CREATE INDEX pep_items_order ON pep_items (owner, node, seq);
 `,
   },
 ];

@@ -4,6 +4,10 @@ import type { OfflineStore } from '../modules/offline/store.js';
 import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
 import type { MamStore } from '../modules/mam/store.js';
+import type { MucStore } from '../modules/muc/store.js';
+import type { PushStore } from '../modules/push/store.js';
+import type { UploadStore } from '../modules/upload/store.js';
+import type { PepStore } from '../modules/pep/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -23,6 +27,14 @@ export interface Storage extends StoreKinds {
   oauth: OAuthStore;
   /** The message archive (XEP-0313): per account and per room (migration 7). */
   mam: MamStore;
+  /** Group chat rooms, affiliations, registered nicks, MUC/Sub subscriptions: per service (migration 7). */
+  muc: MucStore;
+  /** Push sessions (XEP-0357): per account (migration 7). */
+  push: PushStore;
+  /** HTTP upload slots (XEP-0363): per account (migration 7). */
+  uploads: UploadStore;
+  /** PEP nodes and items: per account (migration 10). */
+  pep: PepStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

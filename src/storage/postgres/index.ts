@@ -4,8 +4,12 @@ import { TABLES } from '../database.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
+import { SqlPush } from '../push-sql.js';
+import { SqlUploads } from '../upload-sql.js';
+import { SqlPep } from '../pep-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -363,6 +367,10 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
+    muc: new SqlMuc(sql),
+    push: new SqlPush(sql),
+    uploads: new SqlUploads(sql),
+    pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {
