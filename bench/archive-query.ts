@@ -13,6 +13,7 @@ import { fillArchive, archiveRowCount, ARCHIVE_TABLE, type FillPlan, type FillRe
 import { IqClient, benchMamQueries, attr, xmlEscape, type MamQueryRunResult, type MamVariant } from './step5.js';
 import { fmt, ms } from './stats.js';
 import type { ScramCache } from './xmpp-raw.js';
+import { MIGRATIONS } from '../src/storage/migrations.js';
 
 export interface ArchiveQueryOptions {
   projectRoot: string;
@@ -70,12 +71,13 @@ export async function archiveQueryPhase(o: ArchiveQueryOptions): Promise<Archive
   const planFile = join(o.dir, 'fill-plan.json');
   const res: ArchiveQueryResult = { dir: o.dir, plan, seeds: { ids: 0, withIds: 0 }, runs: [] };
   // A directory filled with another plan is started over.
-  // The fill's own version: a change of the generated data makes old directories stale.
-  const stamp = JSON.stringify({ fill: 2, ...plan });
+  // The fill's own version and the schema's migrations: a change of either makes an old directory stale
+  // (a database migrated under other version numbers would not start).
+  const stamp = JSON.stringify({ fill: 2, ...plan, migrations: MIGRATIONS.map((m) => `${m.version} ${m.description}`) });
   if (existsSync(planFile)) {
     const old = readFileSync(planFile, 'utf8');
     if (old !== stamp) {
-      o.out(`  ${o.dir} was filled with another plan; starting it over`);
+      o.out(`  ${o.dir} was filled with another plan or schema; starting it over`);
       rmSync(o.dir, { recursive: true, force: true });
     }
   }
