@@ -4,11 +4,11 @@
  * rows, secondary indexes dropped during the fill and built again after (a sort each, far cheaper
  * than ten million random index inserts).
  *
- * Shape of the data: `owners` accounts (bench0@host …). The first `hotOwners` accounts own
+ * Shape of the data: `owners` accounts (bench0@host …). The first `hotOwners` accounts own about
  * `hotRows` messages each (the accounts the queries read); the other rows are spread evenly over
  * the remaining accounts. Each archive talks with `peers` other accounts in turn, alternates
  * incoming and outgoing messages, and spans one year; ids are microseconds since the epoch (as
- * the module writes them), increasing within each archive and unique across archives.
+ * the module writes them), increasing with time across all archives (the table's key).
  */
 import Database from 'better-sqlite3';
 import { statSync, existsSync } from 'node:fs';
@@ -59,8 +59,8 @@ export function archiveColumns(db: Database.Database, table = ARCHIVE_TABLE): Ma
 }
 
 /**
- * The SELECT expression of each archive column, over the CTE's `x` (0-based row number) and the
- * derived `o` (owner number), `k` (rank in the owner's archive) and `n` (rows in that archive).
+ * The SELECT expression of each archive column, over the CTE's `x` (0-based row number, in id order)
+ * and the derived `o` (owner number) and `k` (the row's period: a rank within each hot archive).
  * Unknown NOT NULL columns without a default make the fill refuse, rather than guess.
  */
 function columnExpressions(cols: Map<string, { type: string; notnull: boolean; pk: number }>, plan: FillPlan, createdAtUnit: 'ms' | 's' | 'us'): Map<string, string> {
@@ -68,8 +68,8 @@ function columnExpressions(cols: Map<string, { type: string; notnull: boolean; p
   const owner = `'bench' || o || '@${host}'`;
   const peerNo = `((o + 1 + ((k * 7 + o * 13) % ${plan.peers})) % ${plan.owners})`;
   const peer = `'bench' || ${peerNo} || '@${host}'`;
-  // Unique across archives (≡ o mod owners), increasing within one, spread over a year.
-  const id = `(${BASE_US} + ((k * (${YEAR_US} / n)) / ${plan.owners}) * ${plan.owners} + o)`;
+  // Increasing with x (rows are appended in id order, as the server writes them), spread over a year.
+  const id = `(${BASE_US} + x * ${Math.floor(YEAR_US / plan.rows)})`;
   const createdAt = createdAtUnit === 'us' ? id : createdAtUnit === 'ms' ? `(${id} / 1000)` : `(${id} / 1000000)`;
   const out = `(k % 2 = 0)`;
   const body = `'Message ' || k || ' of a benchmark archive: some ordinary words so that rows have a typical size.'`;
@@ -121,8 +121,8 @@ export function fillArchive(dbFile: string, plan: FillPlan, log: (s: string) => 
     db.pragma('synchronous = OFF');
     db.pragma('cache_size = -1000000'); // 1 GB of page cache for the fill and the index builds
     db.pragma('temp_store = MEMORY');
-    // Secondary indexes go and come back after; the primary key (if any) stays: rows are generated
-    // in its order (owner, then id), so its inserts are appends.
+    // Secondary indexes go and come back after; the primary key (id, the rowid) stays: rows are
+    // generated in id order, so its inserts are appends.
     const indexes = db
       .prepare(`SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL`)
       .all(ARCHIVE_TABLE) as { name: string; sql: string }[];
@@ -133,15 +133,18 @@ export function fillArchive(dbFile: string, plan: FillPlan, log: (s: string) => 
     const hotTotal = plan.hotOwners * plan.hotRows;
     if (hotTotal > plan.rows) throw new Error('the hot archives hold more rows than the whole fill');
     const coldOwners = plan.owners - plan.hotOwners;
-    // The last cold archive is a little smaller, so that the total is exactly plan.rows.
-    const coldPer = Math.ceil((plan.rows - hotTotal) / coldOwners);
+    // Rows in time (id) order, owners interleaved as real traffic is: of every `period` rows, one goes
+    // to each hot archive and the rest, in turn, to the cold ones. k counts the periods (a rank in each
+    // hot archive).
+    const period = Math.max(plan.hotOwners + 1, Math.round(plan.rows / plan.hotRows));
+    const coldSlots = period - plan.hotOwners;
     const total = plan.rows;
-    // x → owner o, rank k, archive size n: hot archives first, then the cold ones, each contiguous.
+    void hotTotal;
     const derive =
       `SELECT x, ` +
-      `CASE WHEN x < ${hotTotal} THEN x / ${plan.hotRows} ELSE ${plan.hotOwners} + (x - ${hotTotal}) / ${coldPer} END AS o, ` +
-      `CASE WHEN x < ${hotTotal} THEN x % ${plan.hotRows} ELSE (x - ${hotTotal}) % ${coldPer} END AS k, ` +
-      `CASE WHEN x < ${hotTotal} THEN ${plan.hotRows} ELSE ${coldPer} END AS n FROM c`;
+      `CASE WHEN x % ${period} < ${plan.hotOwners} THEN x % ${period} ` +
+      `ELSE ${plan.hotOwners} + ((x / ${period}) * ${coldSlots} + x % ${period} - ${plan.hotOwners}) % ${coldOwners} END AS o, ` +
+      `x / ${period} AS k FROM c`;
     const chunk = 1_000_000;
     const insert = db.prepare(
       `INSERT INTO ${ARCHIVE_TABLE} (${names.join(', ')}) ` +

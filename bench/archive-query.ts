@@ -73,7 +73,7 @@ export async function archiveQueryPhase(o: ArchiveQueryOptions): Promise<Archive
   // A directory filled with another plan is started over.
   // The fill's own version and the schema's migrations: a change of either makes an old directory stale
   // (a database migrated under other version numbers would not start).
-  const stamp = JSON.stringify({ fill: 2, ...plan, migrations: MIGRATIONS.map((m) => `${m.version} ${m.description}`) });
+  const stamp = JSON.stringify({ fill: 3, ...plan, migrations: MIGRATIONS.map((m) => `${m.version} ${m.description}`) });
   if (existsSync(planFile)) {
     const old = readFileSync(planFile, 'utf8');
     if (old !== stamp) {
