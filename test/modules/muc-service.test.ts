@@ -112,3 +112,16 @@ test('destroyRoom: occupants get the notice with reason and alternate venue; the
   await rejects(muc.destroyRoom(ROOM), 'not-found');
   assert.deepEqual(await muc.roomsOf('alice@localhost'), []);
 });
+
+test('a restore brings stored rooms back as they were backed up (the service reads them again)', async () => {
+  const room = `saved@${SERVICE}`;
+  await muc.createRoom(room, 'alice@localhost', { persistent: true, title: 'Saved' });
+  await muc.setAffiliation(room, 'bob@localhost', 'member');
+  assert.equal((await parley.api('backup', { file: 'muc.backup' })).status, 200);
+  await muc.destroyRoom(room);
+  assert.equal(await muc.room(room), undefined);
+  assert.equal((await parley.api('restore', { file: 'muc.backup' })).status, 200);
+  const info = await muc.room(room);
+  assert.equal(info?.config.title, 'Saved');
+  assert.equal(await muc.affiliationOf(room, 'bob@localhost'), 'member');
+});

@@ -79,7 +79,47 @@ export class MucService implements RoomService, RoomHost {
     ctx.hooks.on('session-closed', ({ session }) => this.sessionGone(session.jid));
     ctx.hooks.on('account-removing', ({ tx, user, host }) => tx.muc.removeAccount(`${user}@${host}`));
     ctx.hooks.on('account-removed', ({ user, host }) => this.forgetAccount(`${user}@${host}`));
+    ctx.hooks.on('caches-clear', ({ module, tables }) => {
+      if (module !== undefined && module !== 'muc') return;
+      if (tables !== undefined && !tables.some((t) => t.startsWith('muc_'))) return;
+      return this.reload();
+    });
     this.ready = this.load();
+  }
+
+  /**
+   * Reads the stored rooms again (a restore replaced them): rooms with occupants keep their
+   * occupants and take the stored options and affiliations; persistent rooms no longer stored go.
+   */
+  private async reload(): Promise<void> {
+    await this.ready;
+    const stored = await this.ctx.store.loadRooms([...this.domains.keys()]);
+    const seen = new Set<string>();
+    for (const s of stored) {
+      const fresh = Room.fromStored(this, s);
+      seen.add(fresh.bare);
+      const current = this.active.get(fresh.bare);
+      if (!current || current.occupants.size === 0) {
+        if (current) current.gone = true;
+        this.active.set(fresh.bare, fresh);
+        continue;
+      }
+      await current.run(() => {
+        current.config = fresh.config;
+        current.subject = fresh.subject;
+        current.subjectBy = fresh.subjectBy;
+        current.affiliations.clear();
+        for (const [k, v] of fresh.affiliations) current.affiliations.set(k, v);
+        current.subscribers.clear();
+        for (const [k, v] of fresh.subscribers) current.subscribers.set(k, v);
+      });
+    }
+    for (const room of [...this.active.values()]) {
+      if (room.config.persistent && !seen.has(room.bare) && room.occupants.size === 0) {
+        room.gone = true;
+        this.active.delete(room.bare);
+      }
+    }
   }
 
   private async load(): Promise<void> {
