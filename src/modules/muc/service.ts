@@ -317,7 +317,7 @@ export class MucService implements RoomService, RoomHost {
       if (payload.attrs.node) throw new StanzaError('item-not-found');
       result = x('query', { xmlns: MUC_NS.discoInfo });
       result.c('identity', { category: 'conference', type: 'text', name: 'Chatrooms' });
-      const features = [MUC_NS.muc, MUC_NS.discoInfo, MUC_NS.discoItems, MUC_NS.register, MUC_NS.mucsub, 'urn:xmpp:ping', 'vcard-temp', MUC_NS.moderate, 'http://jabber.org/protocol/muc#self-ping-optimization'];
+      const features = [MUC_NS.muc, MUC_NS.discoInfo, MUC_NS.discoItems, MUC_NS.register, MUC_NS.mucsub, 'urn:xmpp:ping', MUC_NS.moderate, 'http://jabber.org/protocol/muc#self-ping-optimization'];
       if (this.archive()) features.push(MUC_NS.mam);
       for (const f of features.sort()) result.c('feature', { var: f });
     } else if (ns === MUC_NS.discoItems && type === 'get') {
