@@ -380,6 +380,19 @@ export const configSchema = z
           .min(100)
           .default(20_000)
           .describe('archived messages waiting to be written (in batches, one transaction per turn); past it, delivery waits for the writes'),
+        maxCount: z
+          .number()
+          .int()
+          .min(1)
+          .default(100_000)
+          .describe("messages a query's RSM <count> counts at most (an index range of that many entries); a larger set reports this number"),
+        flushInterval: z
+          .number()
+          .int()
+          .min(0)
+          .max(1000)
+          .default(50)
+          .describe('milliseconds an archived message may wait in memory to be written with others (queries and a stop write it at once); 0: at the end of the turn of the event loop'),
       })
       .strict()
       .default({
@@ -391,6 +404,8 @@ export const configSchema = z
         defaultPageSize: 50,
         maxPrefsJids: 1000,
         writeQueue: 20_000,
+        flushInterval: 50,
+        maxCount: 100_000,
       }),
     muc: z
       .object({

@@ -88,9 +88,9 @@ export const TABLES: readonly TableSpec[] = [
   // Room archives are owned by the room's bare JID (room@conference.host): a host's export carries its accounts' archives.
   {
     name: 'mam_messages',
-    columns: ['owner', 'id', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
+    columns: ['id', 'owner', 'peer', 'peer_resource', 'kind', 'origin_id', 'created_at', 'stanza', 'state'],
     integers: ['id', 'created_at', 'state'],
-    order: 'owner, id',
+    order: 'id',
     since: 7,
     hostBy: 'owner',
   },

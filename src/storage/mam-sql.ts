@@ -14,7 +14,7 @@ interface Row {
   state: number | string;
 }
 
-const COLUMNS = 'owner, id, peer, peer_resource, kind, origin_id, created_at, stanza, state';
+const COLUMNS = 'id, owner, peer, peer_resource, kind, origin_id, created_at, stanza, state';
 /** Rows per INSERT statement: 9 parameters each, far below either backend's limit on bound parameters. */
 const ROWS_PER_INSERT = 200;
 
@@ -60,10 +60,10 @@ export class SqlMam implements MamStore {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         const chunk = rows.slice(i, i + ROWS_PER_INSERT);
         const params: unknown[] = [];
-        for (const r of chunk) params.push(r.owner, r.id, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state);
+        for (const r of chunk) params.push(r.id, r.owner, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state);
         // Statement texts differ only by the chunk's length: full chunks share one prepared statement.
         const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-        await tx.run(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values} ON CONFLICT (owner, id) DO NOTHING`, params);
+        await tx.run(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values} ON CONFLICT (id) DO NOTHING`, params);
       }
     });
   }
@@ -75,14 +75,17 @@ export class SqlMam implements MamStore {
     return rows.map(fromRow);
   }
 
-  async count(owner: string, filter: MamFilter): Promise<number> {
+  async count(owner: string, filter: MamFilter, cap?: number): Promise<number> {
     const w = where(owner, filter);
-    const r = await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mam_messages WHERE ${w.sql}`, w.params);
+    const r =
+      cap === undefined
+        ? await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM mam_messages WHERE ${w.sql}`, w.params)
+        : await this.sql.get<{ n: number | string }>(`SELECT COUNT(*) AS n FROM (SELECT 1 AS x FROM mam_messages WHERE ${w.sql} LIMIT ?) capped`, [...w.params, cap]);
     return Number(r?.n ?? 0);
   }
 
   async get(owner: string, id: number): Promise<MamRow | undefined> {
-    const r = await this.sql.get<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE owner = ? AND id = ?`, [owner, id]);
+    const r = await this.sql.get<Row>(`SELECT ${COLUMNS} FROM mam_messages WHERE id = ? AND owner = ?`, [id, owner]);
     return r && fromRow(r);
   }
 
@@ -95,7 +98,7 @@ export class SqlMam implements MamStore {
   }
 
   async replace(owner: string, id: number, stanza: string, state: MamState): Promise<boolean> {
-    return (await this.sql.run('UPDATE mam_messages SET stanza = ?, state = ? WHERE owner = ? AND id = ?', [stanza, state, owner, id])) > 0;
+    return (await this.sql.run('UPDATE mam_messages SET stanza = ?, state = ? WHERE id = ? AND owner = ?', [stanza, state, id, owner])) > 0;
   }
 
   removeOwner(owner: string, peer?: string): Promise<number> {
@@ -104,7 +107,8 @@ export class SqlMam implements MamStore {
   }
 
   removeOlderThan(createdBefore: number, kinds: readonly MamKind[]): Promise<number> {
-    return this.sql.run(`DELETE FROM mam_messages WHERE created_at < ? AND kind IN (${kinds.map(() => '?').join(', ')})`, [createdBefore, ...kinds]);
+    // Ids are microseconds of archiving: the age is an id range of the primary key.
+    return this.sql.run(`DELETE FROM mam_messages WHERE id < ? AND kind IN (${kinds.map(() => '?').join(', ')})`, [createdBefore * 1000, ...kinds]);
   }
 
   trim(owner: string, keep: number): Promise<number> {
@@ -114,6 +118,11 @@ export class SqlMam implements MamStore {
       'DELETE FROM mam_messages WHERE owner = ? AND id < (SELECT id FROM mam_messages WHERE owner = ? ORDER BY id DESC LIMIT 1 OFFSET ?)',
       [owner, owner, Math.max(0, keep - 1)],
     );
+  }
+
+  async maxId(): Promise<number> {
+    const r = await this.sql.get<{ m: number | string | null }>('SELECT MAX(id) AS m FROM mam_messages');
+    return Number(r?.m ?? 0);
   }
 
   async bounds(owner: string): Promise<{ first: MamRow; last: MamRow } | undefined> {

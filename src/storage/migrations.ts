@@ -154,24 +154,24 @@ CREATE TABLE oauth_clients (
   {
     version: 7,
     description: 'message archive (XEP-0313): one row per archived message per account or room archive',
-    // The id is the stanza id, time-ordered (microseconds): (owner, id) pages an archive and serves
-    // start/end as id ranges; (owner, peer, id) pages a conversation (the 'with' filter) and finds
-    // what a retraction names; created_at serves retention (delete_old_mam_messages) across archives.
+    // The id is the stanza id, time-ordered (microseconds) and unique across archives: rows are
+    // appended in id order (SQLite: it is the rowid), retention (delete_old_mam_messages) is an id
+    // range, (owner, id) pages an archive and serves start/end as id ranges, (owner, peer, id)
+    // pages a conversation (the 'with' filter) and finds what a retraction names.
     sql: `
 CREATE TABLE mam_messages (
+  id {{bigint}} PRIMARY KEY,
   owner TEXT NOT NULL,
-  id {{bigint}} NOT NULL,
   peer TEXT NOT NULL,
   peer_resource TEXT NOT NULL DEFAULT '',
   kind TEXT NOT NULL,
   origin_id TEXT,
   created_at {{bigint}} NOT NULL,
   stanza TEXT NOT NULL,
-  state INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (owner, id)
+  state INTEGER NOT NULL DEFAULT 0
 );
+CREATE INDEX mam_messages_owner ON mam_messages (owner, id);
 CREATE INDEX mam_messages_peer ON mam_messages (owner, peer, id);
-CREATE INDEX mam_messages_created ON mam_messages (created_at);
 `,
   },
   {

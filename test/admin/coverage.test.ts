@@ -105,3 +105,10 @@ test("issue 8: every command of the reference outside group chat, archives, PEP 
   assert.equal(EJABBERD_001_EXTRA.length, 37);
   assert.deepEqual(olderCoverage(commands).filter((l) => l.status !== 'implemented').map((l) => l.name), []);
 });
+
+test('issue 9: the message archive commands of the reference are implemented', () => {
+  const registered = new Set(commands.map((c) => c.name));
+  const mam = EJABBERD_COMMANDS.map((c) => c.name).filter((n) => /mam/.test(n));
+  assert.deepEqual(mam, ['delete_old_mam_messages', 'remove_mam_for_user', 'remove_mam_for_user_with_peer']);
+  assert.deepEqual(mam.filter((n) => !registered.has(n)), []);
+});

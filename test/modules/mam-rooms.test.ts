@@ -21,7 +21,7 @@ let bob: TestClient;
 let queries = 0;
 
 before(async () => {
-  parley = await startParley({ mam: { maxMessagesPerRoom: 5, maxMessagesPerAccount: 4 } });
+  parley = await startParley({ mam: { maxMessagesPerRoom: 5, maxMessagesPerAccount: 4, maxCount: 4 } });
   await parley.register('alice', 'bob');
   [alice, bob] = await Promise.all([parley.login('alice', 'a'), parley.login('bob', 'b')]);
   mam = parley.server.service('mam');
@@ -88,10 +88,12 @@ test('moderateRoomMessage replaces a message by a tombstone naming the moderator
   assert.deepEqual(after.items.map((i) => i.body), ['one', undefined, 'three']);
 });
 
-test('a room archive keeps mam.maxMessagesPerRoom messages, the oldest removed; removeRoomArchive removes it all', async () => {
+test('a room archive keeps mam.maxMessagesPerRoom messages, the oldest removed; counts stop at mam.maxCount; removeRoomArchive removes it all', async () => {
   for (let i = 0; i < 6; i++) await mam.archiveRoomMessage(ROOM, groupchat('bert', `more-${i}`), 'bert@localhost');
   await eventually(async () => (await roomQuery()).items.length === 5, 3000, 'trimmed to 5');
-  assert.deepEqual((await roomQuery()).items.map((i) => i.body), ['more-1', 'more-2', 'more-3', 'more-4', 'more-5']);
+  const kept = await roomQuery();
+  assert.deepEqual(kept.items.map((i) => i.body), ['more-1', 'more-2', 'more-3', 'more-4', 'more-5']);
+  assert.equal(kept.fin.getChild('set')!.getChildText('count'), '4', 'counted up to mam.maxCount');
   assert.equal(await mam.removeRoomArchive(ROOM), 5);
   assert.deepEqual((await roomQuery()).items, []);
   assert.equal(await mam.removeRoomArchive(ROOM), 0);

@@ -80,6 +80,7 @@ export class MamService implements RoomArchive {
       ctx.store.archive,
       ctx.log,
       () => cfg().writeQueue,
+      () => cfg().flushInterval,
       (_owner, kind) => Math.max(1, Math.floor(this.limitOf(kind) / 100)),
       (owner, kind) => this.trim(owner, kind),
     );
@@ -128,7 +129,7 @@ export class MamService implements RoomArchive {
 
   private async trim(owner: string, kind: MamKind): Promise<void> {
     const limit = this.limitOf(kind);
-    if ((await this.archive.count(owner, {})) > limit) await this.archive.trim(owner, limit);
+    if ((await this.archive.count(owner, {}, limit + 1)) > limit) await this.archive.trim(owner, limit);
   }
 
   // ---- archiving ------------------------------------------------------------------------------
@@ -148,6 +149,7 @@ export class MamService implements RoomArchive {
     const account = accountOf(c.to);
     if (!this.ctx.sessions.hasSessions(owner) && !(await this.ctx.services.accounts.exists(account))) return false;
     if (!(await this.wanted(account, c.from.bare))) return false;
+    await this.writer.ready;
     const id = this.writer.nextId();
     const row: MamRow = {
       owner,
@@ -179,6 +181,7 @@ export class MamService implements RoomArchive {
     if (!archivable(s) || c.to.bare === owner) return false;
     const account = accountOf(c.from);
     if (!(await this.wanted(account, c.to.bare))) return false;
+    await this.writer.ready;
     const id = this.writer.nextId();
     await this.writer.add({
       owner,
@@ -320,7 +323,9 @@ export class MamService implements RoomArchive {
       if (backwards) pageFilter.beforeId = Math.min(pageFilter.beforeId ?? Number.MAX_SAFE_INTEGER, id);
       else pageFilter.afterId = Math.max(pageFilter.afterId ?? 0, id);
     }
-    const count = await this.archive.count(owner, set);
+    // Exact up to mam.maxCount (by default the archive's size limit, so exact); past it a lower bound,
+    // as XEP-0059 §2.6 lets an expensive count be approximate.
+    const count = await this.archive.count(owner, set, cfg.maxCount);
     let rows: MamRow[] = [];
     let complete = true;
     if (max > 0) {
@@ -354,6 +359,7 @@ export class MamService implements RoomArchive {
     if (!this.ctx.config.mam.enabled) return undefined;
     const sender = tryParseJID(senderJid);
     const from = tryParseJID(stanza.attrs.from ?? '');
+    await this.writer.ready;
     const id = this.writer.nextId();
     await this.writer.add({
       owner: room,

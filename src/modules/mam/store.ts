@@ -3,8 +3,9 @@
  * archive. An archive is an account's (owner = its bare JID) or a room's (owner = the room's bare JID).
  *
  * `id` is the archive's stanza id (XEP-0359) as a number: microseconds since the epoch when the
- * message was archived, made unique and increasing by the writer. Ordering by id is ordering by
- * time, so the (owner, id) key serves paging, `start`/`end` and `before-id`/`after-id` alike.
+ * message was archived, made unique (across archives) and increasing by the writer. Ordering by id
+ * is ordering by time, so the (owner, id) index serves paging, `start`/`end` and
+ * `before-id`/`after-id` alike, and an age is an id range.
  */
 export type MamKind = 'in' | 'out' | 'groupchat';
 
@@ -45,12 +46,12 @@ export interface MamFilter {
 }
 
 export interface MamStore {
-  /** Writes rows in one transaction; a row whose (owner, id) exists is skipped. */
+  /** Writes rows in one transaction; a row whose id exists is skipped. */
   insert(rows: readonly MamRow[]): Promise<void>;
   /** Up to `limit` rows of the archive matching the filter, by id ascending or descending. */
   page(owner: string, filter: MamFilter, limit: number, order: 'asc' | 'desc'): Promise<MamRow[]>;
-  /** How many rows of the archive match the filter. */
-  count(owner: string, filter: MamFilter): Promise<number>;
+  /** How many rows of the archive match the filter (at most `cap`, when given). */
+  count(owner: string, filter: MamFilter, cap?: number): Promise<number>;
   get(owner: string, id: number): Promise<MamRow | undefined>;
   /** The newest row of the archive with this peer and kind whose origin id is `originId`. */
   findByOrigin(owner: string, peer: string, kind: MamKind, originId: string): Promise<MamRow | undefined>;
@@ -62,6 +63,8 @@ export interface MamStore {
   removeOlderThan(createdBefore: number, kinds: readonly MamKind[]): Promise<number>;
   /** Keeps the newest `keep` rows of the archive; returns how many were removed. */
   trim(owner: string, keep: number): Promise<number>;
+  /** The highest id of every archive (0 when empty): new ids are given above it. */
+  maxId(): Promise<number>;
   /** The first and last ids of the archive (undefined when empty). */
   bounds(owner: string): Promise<{ first: MamRow; last: MamRow } | undefined>;
 }
