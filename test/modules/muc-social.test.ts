@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { iqError, settle, xml, type TestClient } from '../support/client.js';
-import { SERVICE, DATA, codes, configure, createInstant, groupchat, itemOf, join } from '../support/muc.js';
+import { SERVICE, DATA, codes, configure, createInstant, groupchat, itemOf, join, messageFrom } from '../support/muc.js';
 
 let parley: Parley;
 let alice: TestClient;
@@ -170,6 +170,11 @@ test('MUC/Sub: a subscriber who is not in the room gets its messages and subject
   await alice.sync();
   const bob2 = await parley.login('bob', 'again');
   await bob2.waitFor((el) => el.getChild('event', 'http://jabber.org/protocol/pubsub#event')?.getChild('items')?.getChild('item')?.getChild('message')?.getChildText('body') === 'while you were away', 5000, 'stored event');
+
+  // A subscriber speaks without entering, under its subscribed nick.
+  const aliceMark = alice.received.length;
+  await groupchat(bob2, room, 'from afar');
+  await messageFrom(alice, `${room}/Bob`, 'from afar', aliceMark);
 
   await bob2.iq(xml('iq', { type: 'set', to: room }, xml('unsubscribe', { xmlns: 'urn:xmpp:mucsub:0' })));
   const after = await alice.iq(xml('iq', { type: 'get', to: room }, xml('subscriptions', { xmlns: 'urn:xmpp:mucsub:0' })));

@@ -557,7 +557,15 @@ export class Room {
 
   private async groupchat(stanza: Element, from: JID): Promise<void> {
     const o = this.byJid.get(from.full);
-    if (!o) return this.messageError(stanza, from, this.bare, 'not-acceptable', 'only occupants may send messages to the room');
+    if (!o) {
+      // A MUC/Sub subscriber speaks without being present (as in ejabberd), under its nick, if its affiliation gives it voice.
+      const sub = this.subscribers.get(from.bare);
+      if (!sub) return this.messageError(stanza, from, this.bare, 'not-acceptable', 'only occupants may send messages to the room');
+      if (this.defaultRole(this.effectiveAffiliation(from.bare)) === 'visitor') return this.messageError(stanza, from, this.bare, 'forbidden', 'visitors may not speak in a moderated room');
+      if (stanza.getChild('subject') && !stanza.getChild('body')) return this.messageError(stanza, from, this.bare, 'forbidden', 'only occupants change the subject');
+      await this.post(stanza, sub.nick, from.bare);
+      return;
+    }
     if (o.role === 'visitor') return this.messageError(stanza, from, this.bare, 'forbidden', 'visitors may not speak in a moderated room');
     const subject = stanza.getChild('subject');
     const body = stanza.getChild('body');

@@ -26,6 +26,9 @@ function mamFields(): Element {
   return x('query', { xmlns: MUC_NS.mam }, form);
 }
 
+/** Queries between occupants waiting for an answer, across rooms (each forgotten after a minute). */
+const MAX_FORWARDED_IQS = 10_000;
+
 type Ctx = ModuleContext<'accounts' | 'disco', MucStore>;
 
 interface ForwardedIq {
@@ -593,6 +596,7 @@ export class MucService implements RoomService, RoomHost {
     if (!target) throw new StanzaError('item-not-found', 'no such occupant');
     if (!sender) throw new StanzaError('not-acceptable', 'only occupants query occupants');
     if (!room.config.allowQueryUsers) throw new StanzaError('not-allowed', 'occupants may not query each other in this room');
+    if (this.forwarded.size >= MAX_FORWARDED_IQS) throw new StanzaError('resource-constraint', 'too many queries between occupants are waiting for answers');
     const targetJid = target.jids.values().next().value as JID;
     const id = this.randomId();
     this.forwarded.set(id, { requester: from, id: iq.attrs.id!, targetNick: target.nick, room });
