@@ -75,8 +75,13 @@ test('a persistent room keeps its configuration, subject, affiliations, nicks an
   await alice.iq(xml('iq', { type: 'set', to: room }, xml('subscribe', { xmlns: 'urn:xmpp:mucsub:0', nick: 'AliceSub' }, xml('event', { node: 'urn:xmpp:mucsub:nodes:messages' }))));
   await createInstant(alice, `fleeting@${SERVICE}`, 'Alice');
   await alice.stop();
+  const early = await parley.login('bob', 'before');
+  await join(early, room, 'Bob');
 
   await parley.server.stop();
+  // Those in a room when the node stops are told why they leave (332).
+  const shutdown = await early.waitFor((el) => el.name === 'presence' && el.attrs.from === `${room}/Bob` && el.attrs.type === 'unavailable', 3000, '332');
+  assert.deepEqual(codes(shutdown), ['110', '332']);
   restarted = new Server({ config: parley.server.config, logger: pino({ level: 'silent' }) });
   await restarted.start();
 

@@ -82,6 +82,7 @@ export class MucService implements RoomService, RoomHost {
     ctx.hooks.on('session-closed', ({ session }) => this.sessionGone(session.jid));
     ctx.hooks.on('account-removing', ({ tx, user, host }) => tx.muc.removeAccount(`${user}@${host}`));
     ctx.hooks.on('account-removed', ({ user, host }) => this.forgetAccount(`${user}@${host}`));
+    ctx.hooks.on('node-closing-sessions', () => this.shutdown());
     ctx.hooks.on('caches-clear', ({ module, tables }) => {
       if (module !== undefined && module !== 'muc') return;
       if (tables !== undefined && !tables.some((t) => t.startsWith('muc_'))) return;
@@ -244,6 +245,11 @@ export class MucService implements RoomService, RoomHost {
     if (persistent) await this.ctx.store.deleteRoom(room.jid.domain, room.jid.local);
     const archive = this.archive();
     if (archive) await archive.removeRoomArchive(room.bare).catch((err) => this.ctx.log.warn({ err, room: room.bare }, 'removing the archive of a destroyed room failed'));
+  }
+
+  /** The node stops: everyone in a room is told (332) while the sessions are still open. */
+  private async shutdown(): Promise<void> {
+    for (const room of [...this.active.values()]) if (room.occupants.size > 0) await room.run(() => room.shutdown());
   }
 
   // ---- hooks -----------------------------------------------------------------------------
