@@ -6,6 +6,7 @@ import type { SessionRecord } from './router/session.js';
 import type { Transaction } from './storage/kinds.js';
 import type { Element } from './xmpp/xml/element.js';
 import type { AccountRef } from './xmpp/account.js';
+import type { JID } from './xmpp/jid.js';
 
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
@@ -37,6 +38,16 @@ export interface HookMap {
   'node-stopping': Record<string, never>;
   /** The node is stopping and its sessions are still open: features tell them what ends (rooms send status 332). */
   'node-closing-sessions': Record<string, never>;
+  /**
+   * A message for an account with no resource to take it was kept in offline storage (push
+   * notifications tell the account's app servers, XEP-0357).
+   */
+  'message-offline': { from: JID; to: JID; stanza: Element };
+  /**
+   * A session's connection dropped and it waits for XEP-0198 resumption, holding messages the client
+   * may never have received (sent but not acknowledged): their count, and the last of them.
+   */
+  'session-hibernating': { session: SessionRecord; unackedMessages: number; lastMessage: Element | undefined };
 }
 
 /**

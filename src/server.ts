@@ -44,10 +44,13 @@ import { docsModule } from './modules/docs/index.js';
 import { backupModule } from './modules/backup/index.js';
 import { mamModule } from './modules/mam/index.js';
 import { mucModule } from './modules/muc/index.js';
+import { pushModule } from './modules/push/index.js';
+import { uploadModule } from './modules/upload/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
 import { prepareAdmins } from './admin/auth.js';
+import type { Dialect } from './http/layer.js';
 
 /** The features of the server. Adding one is its folder, its stores, and a line here. */
 export const MODULES: readonly AnyModule[] = [
@@ -75,6 +78,8 @@ export const MODULES: readonly AnyModule[] = [
   backupModule,
   mamModule,
   mucModule,
+  pushModule,
+  uploadModule,
 ];
 
 export interface ServerOptions {
@@ -124,6 +129,8 @@ export class Server {
   readonly resumable = new Map<string, C2SSession>();
   storage!: Storage;
   tls!: TlsMaterial;
+  /** The HTTP dialects modules mount (ModuleContext.http), served by the listeners. */
+  readonly moduleDialects: Dialect[] = [];
   /** The services of the running modules, by module name. */
   private readonly services = new Map<string, unknown>();
   startedAt = 0;
@@ -261,6 +268,12 @@ export class Server {
         isAdmin: (account) => this.admins().has(bareOf(account)),
         authFailures: this.authLimiter,
         node: this.node,
+        http: {
+          mount: (dialect) => {
+            this.moduleDialects.push(dialect);
+          },
+          address: (listener) => this.addresses[listener],
+        },
       };
       const service: unknown = m.setup?.(ctx);
       this.running.push({ name: m.name, summary: m.summary });

@@ -306,6 +306,15 @@ export class C2SSession implements SessionHandle {
     this.server.log.debug({ jid: this.jid.full }, 'session hibernating for resumption');
     this.hibernateTimer = setTimeout(() => this.end('resumption timeout'), this.server.config.c2s.resumeTimeout * 1000);
     this.hibernateTimer.unref?.();
+    const messages = this.unacked.filter((q) => q.xml.startsWith('<message'));
+    const last = messages[messages.length - 1];
+    let lastMessage: Element | undefined;
+    try {
+      lastMessage = last && parseElement(last.xml, Infinity);
+    } catch {
+      lastMessage = undefined;
+    }
+    void this.server.hooks.emit('session-hibernating', { session: this.record, unackedMessages: messages.length, lastMessage });
   }
 
   /**

@@ -444,6 +444,75 @@ export const configSchema = z
         maxSubscribersPerRoom: 1000,
       })
       .describe('group chat (XEP-0045 multi-user chat, ejabberd MUC/Sub)'),
+    push: z
+      .object({
+        maxSessionsPerAccount: z
+          .number()
+          .int()
+          .min(0)
+          .default(10)
+          .describe('push registrations (XEP-0357 enable) kept per account; one more is refused with resource-constraint until one is disabled'),
+        includeSender: z.boolean().default(false).describe("notifications name the last message's sender (ejabberd's include_sender)"),
+        includeBody: z
+          .union([z.boolean(), z.string()])
+          .default('New message')
+          .describe("notifications carry the last message's body (true), none (false), or this text instead of it (ejabberd's include_body)"),
+        notificationsPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .default(30)
+          .describe('notifications sent to one push registration per minute; more are dropped (the app server already knows there is news)'),
+        replyTimeout: z.number().int().min(1).default(30).describe('seconds to wait for the app server to answer a notification'),
+      })
+      .strict()
+      .default({ maxSessionsPerAccount: 10, includeSender: false, includeBody: 'New message', notificationsPerMinute: 30, replyTimeout: 30 })
+      .describe('push notifications (XEP-0357) to the app servers clients register'),
+    upload: z
+      .object({
+        enabled: z.boolean().default(false).describe('HTTP File Upload (XEP-0363) on upload.<host>'),
+        domain: z.string().min(1).default('upload.{host}').describe('the upload service\'s domain; {host} is replaced by each served host'),
+        maxFileSize: z.number().int().min(1).default(10_485_760).describe('bytes of one file; a larger slot request is refused (not-acceptable, file-too-large)'),
+        quotaPerAccount: z
+          .number()
+          .int()
+          .min(0)
+          .default(104_857_600)
+          .describe('bytes one account may hold in uploaded files and open slots; a request past it is refused (resource-constraint)'),
+        expireAfterDays: z.number().min(0).default(30).describe('uploaded files are deleted this many days after their upload (0: kept until their account is removed)'),
+        slotTimeout: z.number().int().min(1).default(300).describe('seconds a slot waits for its PUT before it is dropped'),
+        publicUrl: z
+          .string()
+          .url()
+          .optional()
+          .describe('base URL of the PUT and GET URLs given to clients (https://upload.example.org); default: upload.listen if set, else the https listener, else the http listener'),
+        directory: z.string().min(1).default('upload').describe('where files are stored, relative to dataDir'),
+        listen: z
+          .union([
+            z
+              .object({
+                address: z.string().min(1).default('0.0.0.0').describe('address to bind'),
+                port: port.default(5444).describe('TCP port (0 picks a free one)'),
+                tls: z.boolean().default(true).describe('serve HTTPS with the server certificate'),
+              })
+              .strict(),
+            z.null(),
+          ])
+          .default(null)
+          .describe('a listener serving only /upload (public) while /api stays on the loopback http/https listeners; null: /upload is served on the http and https listeners only'),
+      })
+      .strict()
+      .default({
+        enabled: false,
+        domain: 'upload.{host}',
+        maxFileSize: 10_485_760,
+        quotaPerAccount: 104_857_600,
+        expireAfterDays: 30,
+        slotTimeout: 300,
+        directory: 'upload',
+        listen: null,
+      })
+      .describe('HTTP File Upload (XEP-0363): slots requested over XMPP, files PUT and GET over HTTP'),
   })
   .strict()
   .superRefine((c, issues) => {

@@ -1,4 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { createGunzip, gzip as gzipCallback } from 'node:zlib';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
@@ -9,7 +11,7 @@ import { compilePath, decodeParams, matchPath, splitPath, type PathTemplate } fr
 
 const gzip = promisify(gzipCallback);
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
 
 /** An answer: its status, its body (encoded by `codec`, or the negotiated one) and extra headers. */
 export class Reply {
@@ -22,6 +24,18 @@ export class Reply {
 }
 
 export const reply = (status: number, body: unknown, codec?: Codec): Reply => new Reply(status, body, codec);
+
+/**
+ * A body streamed as it is (a stored file), not encoded by a codec: the body of a Reply. `open` is
+ * called only when the body is sent (not for HEAD).
+ */
+export class StreamBody {
+  constructor(
+    readonly open: () => Readable,
+    readonly length: number,
+    readonly contentType: string,
+  ) {}
+}
 
 /** What a route's handler sees. */
 export interface RequestContext {
@@ -44,9 +58,10 @@ export interface Route {
   path: string;
   /**
    * How the request body is read: a codec, `negotiated` (by Content-Type among the dialect's codecs),
-   * or absent (the body is discarded).
+   * `raw` (left unread in `req` for the handler to stream, limits.maxHttpBodySize not applied: the
+   * handler applies its own), or absent (the body is discarded).
    */
-  body?: Codec | 'negotiated';
+  body?: Codec | 'negotiated' | 'raw';
   /** `required`: a request without valid credentials is refused before its body is read; `optional`: the handler calls authenticate(). */
   auth?: 'required' | 'optional';
   /** The status of a handler's plain return value (default 200). */
@@ -209,7 +224,9 @@ export class HttpLayer {
       const r = await ctx.authenticate();
       if (!r?.ok) return fail(d.errors.unauthorized(r));
     }
-    if (route.body) {
+    if (route.body === 'raw') {
+      // The handler streams it.
+    } else if (route.body) {
       let codec: Codec | undefined = route.body === 'negotiated' ? undefined : route.body;
       if (!codec) {
         const type = mediaTypeOf(req.headers['content-type']);
@@ -288,6 +305,7 @@ export class HttpLayer {
   /** Writes the answer; a promise only while a gzip answer is being compressed. */
   private send(m: Mounted, req: IncomingMessage, res: ServerResponse, r: Reply): void | Promise<void> {
     const d = m.dialect;
+    if (r.body instanceof StreamBody) return this.stream(m, req, res, r, r.body);
     if (r.body === undefined) {
       res.writeHead(r.status, { ...d.cors?.headers, 'content-length': 0, ...r.headers });
       res.end();
@@ -307,6 +325,17 @@ export class HttpLayer {
       return gzip(text).then((zipped) => this.write(m, res, r, codec, zipped, 'gzip'));
     }
     this.write(m, res, r, codec, text, undefined);
+  }
+
+  private stream(m: Mounted, req: IncomingMessage, res: ServerResponse, r: Reply, body: StreamBody): void {
+    res.writeHead(r.status, { ...m.dialect.cors?.headers, 'content-type': body.contentType, 'content-length': body.length, ...r.headers });
+    if (req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    pipeline(body.open(), res, (err) => {
+      if (err) this.env.log.debug({ err, dialect: m.dialect.name }, 'streamed HTTP answer cut short');
+    });
   }
 
   private write(m: Mounted, res: ServerResponse, r: Reply, codec: Codec, payload: string | Buffer, encoding: 'gzip' | undefined): void {

@@ -30,6 +30,7 @@ import type { Element } from '../xmpp/xml/element.js';
 import type { JID } from '../xmpp/jid.js';
 import type { AccountRef } from '../xmpp/account.js';
 import type { ArgSpec, Caller, CommandDef, ResultSpec } from '../admin/registry.js';
+import type { Dialect } from '../http/layer.js';
 
 /**
  * The service each module provides, by module name. A module adds its entry from its `index.ts`:
@@ -105,6 +106,19 @@ export interface ModuleContext<D extends ServiceName = never, St = undefined> {
   readonly authFailures: { clear(match: (ip: string) => boolean): number };
   /** This node as a whole: stop, restart, its modules, logging and configuration (operations commands). */
   readonly node: NodeControl;
+  /** HTTP endpoints of the module (file upload), on the node's HTTP listeners. */
+  readonly http: ModuleHttp;
+}
+
+/** Where a module serves HTTP: a dialect of its own, beside the admin dialects. */
+export interface ModuleHttp {
+  /**
+   * Serves the dialect on the http and https listeners, and on the public upload listener
+   * (`upload.listen`) when there is one. Call it in `setup`: the listeners start after the modules.
+   */
+  mount(dialect: Dialect): void;
+  /** The address a listener is bound to, once the node has started; undefined before, or when it is off. */
+  address(listener: 'http' | 'https' | 'upload'): { readonly address: string; readonly port: number } | undefined;
 }
 
 /** A module as the operations commands list it. */

@@ -99,6 +99,16 @@ export const TABLES: readonly TableSpec[] = [
   { name: 'muc_affiliations', columns: ['service', 'room', 'jid', 'affiliation', 'reason'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
   { name: 'muc_nicks', columns: ['service', 'jid', 'nick'], integers: [], order: 'service, jid', since: 8, hostBy: 'server' },
   { name: 'muc_subscriptions', columns: ['service', 'room', 'jid', 'nick', 'nodes_json'], integers: [], order: 'service, room, jid', since: 8, hostBy: 'server' },
+  {
+    name: 'push_sessions',
+    columns: ['owner', 'service', 'node', 'options_json', 'resource', 'session_id', 'created_at', 'last_used'],
+    integers: ['created_at', 'last_used'],
+    order: 'owner, service, node',
+    since: 9,
+    hostBy: 'owner',
+  },
+  // Metadata only: the files themselves lie under the upload directory, outside the database.
+  { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

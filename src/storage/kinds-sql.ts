@@ -8,6 +8,8 @@ import { SqlSharedGroups } from './sharedroster-sql.js';
 import { SqlMuc } from './muc-sql.js';
 import { SqlOAuth } from './oauth-sql.js';
 import { SqlMam } from './mam-sql.js';
+import { SqlPush } from './push-sql.js';
+import { SqlUploads } from './upload-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
@@ -321,6 +323,8 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
     muc: new SqlMuc(sql),
+    push: new SqlPush(sql),
+    uploads: new SqlUploads(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);

@@ -98,6 +98,8 @@ export interface Transaction extends StoreKinds {
   readonly oauth: import('../modules/oauth/store.js').OAuthStore;
   readonly mam: import('../modules/mam/store.js').MamStore;
   readonly muc: import('../modules/muc/store.js').MucStore;
+  readonly push: import('../modules/push/store.js').PushStore;
+  readonly uploads: import('../modules/upload/store.js').UploadStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

@@ -218,6 +218,37 @@ CREATE TABLE muc_subscriptions (
 CREATE INDEX muc_subscriptions_jid ON muc_subscriptions (jid);
 `,
   },
+  {
+    version: 9,
+    description: 'push sessions (XEP-0357) and HTTP upload slots (XEP-0363)',
+    // Push sessions are found by account (notifications, account removal) and purged by age. Upload
+    // slots are found by their random id (PUT, GET), summed per account (the quota) and purged by age.
+    sql: `
+CREATE TABLE push_sessions (
+  owner {{bytetext}} NOT NULL,
+  service TEXT NOT NULL,
+  node TEXT NOT NULL,
+  options_json TEXT NOT NULL DEFAULT '[]',
+  resource TEXT NOT NULL DEFAULT '',
+  session_id TEXT NOT NULL DEFAULT '',
+  created_at {{bigint}} NOT NULL,
+  last_used {{bigint}} NOT NULL DEFAULT 0,
+  PRIMARY KEY (owner, service, node)
+);
+CREATE INDEX push_sessions_created ON push_sessions (created_at);
+CREATE TABLE upload_files (
+  slot_id TEXT PRIMARY KEY,
+  owner {{bytetext}} NOT NULL,
+  filename TEXT NOT NULL,
+  size {{bigint}} NOT NULL,
+  content_type TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  uploaded_at {{bigint}}
+);
+CREATE INDEX upload_files_owner ON upload_files (owner);
+CREATE INDEX upload_files_created ON upload_files (created_at);
+`,
+  },
 ];
 
 const TYPES = {

@@ -5,6 +5,8 @@ import type { SharedGroupStore } from '../modules/sharedroster/store.js';
 import type { OAuthStore } from '../modules/oauth/store.js';
 import type { MamStore } from '../modules/mam/store.js';
 import type { MucStore } from '../modules/muc/store.js';
+import type { PushStore } from '../modules/push/store.js';
+import type { UploadStore } from '../modules/upload/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -26,6 +28,10 @@ export interface Storage extends StoreKinds {
   mam: MamStore;
   /** Group chat rooms, affiliations, registered nicks, MUC/Sub subscriptions: per service (migration 7). */
   muc: MucStore;
+  /** Push sessions (XEP-0357): per account (migration 7). */
+  push: PushStore;
+  /** HTTP upload slots (XEP-0363): per account (migration 7). */
+  uploads: UploadStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

@@ -10,11 +10,13 @@ import type { TlsMaterial } from './tls-material.js';
 /** What the listeners need of the node: what its streams and admin surfaces need, and its TLS material. */
 export interface ListenerHost extends StreamHost, AdminHost {
   readonly tls: TlsMaterial;
+  /** What modules serve over HTTP (file upload): on the http and https listeners, and alone on the upload listener. */
+  readonly moduleDialects?: readonly Dialect[];
 }
 import type { ConnectionKind } from '../router/session.js';
 import { adminDialects } from '../admin/mounts.js';
 import { xmlRpcApi } from '../admin/xmlrpc/http.js';
-import { HttpLayer } from '../http/layer.js';
+import { HttpLayer, type Dialect } from '../http/layer.js';
 import { startCtlServer } from '../admin/ctl/server.js';
 import { resolveIn } from '../config/load.js';
 import { clientAddress, forwardedOverTls, isLoopbackBind, normalizeIp, trustedProxiesOf, type TrustedProxies } from './address.js';
@@ -30,6 +32,8 @@ export interface BoundAddresses {
   http?: BoundAddress;
   https?: BoundAddress;
   xmlrpc?: BoundAddress;
+  /** The public listener of module dialects (upload.listen). */
+  upload?: BoundAddress;
   ctl?: string;
 }
 
@@ -377,7 +381,7 @@ class WebSocketTransport implements Transport {
   }
 }
 
-type ListenerName = 'c2s' | 'c2sTls' | 'http' | 'https' | 'xmlrpc';
+type ListenerName = 'c2s' | 'c2sTls' | 'http' | 'https' | 'xmlrpc' | 'upload';
 
 const POLICY_VIOLATION =
   `<?xml version='1.0'?><stream:stream xmlns="jabber:client" xmlns:stream="http://etherx.jabber.org/streams" version="1.0">` +
@@ -414,6 +418,8 @@ export class Listeners {
   private readonly http: HttpLayer;
   /** The XML-RPC listener's own layer: every request, whatever its path, is an XML-RPC call (as ejabberd's `[]` handler path). */
   private readonly xmlrpc: HttpLayer;
+  /** The upload listener's own layer: the module dialects only, never the admin API. */
+  private readonly files: HttpLayer;
 
   constructor(private readonly server: ListenerHost) {
     (this.wss.options as { maxPayload: number }).maxPayload = server.config.limits.maxStanzaSize + 1024;
@@ -424,6 +430,13 @@ export class Listeners {
       clientIp: (req) => clientAddress(server, req),
     });
     for (const dialect of adminDialects(server)) this.http.mount(dialect);
+    for (const dialect of server.moduleDialects ?? []) this.http.mount(dialect);
+    this.files = new HttpLayer({
+      log: server.log,
+      bodyLimit: () => server.config.limits.maxHttpBodySize,
+      clientIp: (req) => clientAddress(server, req),
+    });
+    for (const dialect of server.moduleDialects ?? []) this.files.mount(dialect);
     this.xmlrpc = new HttpLayer({
       log: server.log,
       bodyLimit: () => server.config.limits.maxHttpBodySize,
@@ -457,6 +470,16 @@ export class Listeners {
         );
       }
     }
+    const upload = this.server.config.upload;
+    if (upload.enabled && upload.listen) {
+      out.upload = await this.listen('upload', upload.listen, false);
+      if (!upload.listen.tls && !isLoopbackBind(upload.listen.address)) {
+        this.server.log.warn(
+          { address: upload.listen.address, port: out.upload.port },
+          'the upload listener (without TLS) is reachable from other machines: files and their upload authorizations cross the network in clear text; set upload.listen.tls or put a TLS proxy in front (upload.publicUrl)',
+        );
+      }
+    }
     const ctlPath = resolveIn(this.server.dataDir, this.server.config.ctl.socket);
     this.closeCtl = await startCtlServer(this.server, ctlPath);
     out.ctl = ctlPath;
@@ -468,11 +491,12 @@ export class Listeners {
   }
 
   private listen(name: ListenerName, where: { address: string; port: number }, proxyProtocol: boolean): Promise<BoundAddress> {
-    const web = name === 'http' || name === 'https' || name === 'xmlrpc';
+    const web = name === 'http' || name === 'https' || name === 'xmlrpc' || name === 'upload';
     // Half-open as http.Server's own sockets are; the HTTP code closes them.
     const srv = net.createServer({ allowHalfOpen: web, noDelay: true }, (s) => this.accept(s, name, proxyProtocol));
     this.servers.push(srv);
-    const httpServer = name === 'xmlrpc' ? this.xmlRpcServer() : web ? this.httpServer(name === 'https') : undefined;
+    const httpServer =
+      name === 'xmlrpc' ? this.xmlRpcServer() : name === 'upload' ? this.filesServer(this.server.config.upload.listen?.tls === true) : web ? this.httpServer(name === 'https') : undefined;
     this.route[name] = (socket) => httpServer!.emit('connection', socket);
     return new Promise((resolve, reject) => {
       srv.once('error', reject);
@@ -546,6 +570,10 @@ export class Listeners {
       case 'https':
         this.handshake(raw, (secure) => this.route.https!(secure));
         break;
+      case 'upload':
+        if (this.server.config.upload.listen?.tls) this.handshake(raw, (secure) => this.route.upload!(secure));
+        else this.route.upload!(raw);
+        break;
     }
   }
 
@@ -574,7 +602,7 @@ export class Listeners {
    * never closes cannot hold the descriptor. Before a TLS handshake there is nobody to tell: closed at once.
    */
   private refuse(raw: net.Socket, name: ListenerName): void {
-    if (name === 'c2sTls' || name === 'https') {
+    if (name === 'c2sTls' || name === 'https' || (name === 'upload' && this.server.config.upload.listen?.tls)) {
       raw.destroy();
       return;
     }
@@ -615,6 +643,22 @@ export class Listeners {
       req.url = XMLRPC_PATH;
       this.xmlrpc.handle(req, res, false);
     });
+    srv.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket) => {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();
+    });
+    return srv;
+  }
+
+  /**
+   * The upload listener's HTTP server: module dialects only, no WebSocket. A file of
+   * upload.maxFileSize over a slow mobile link takes longer than an API call: the request deadline
+   * is longer than the admin listeners' (requests still idle for 30 s are dropped by the handler).
+   */
+  private filesServer(secure: boolean): http.Server {
+    const srv = this.plainHttpServer();
+    srv.requestTimeout = 900_000;
+    srv.on('request', (req, res) => this.files.handle(req, res, secure));
     srv.on('upgrade', (_req: http.IncomingMessage, socket: net.Socket) => {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       setTimeout(() => socket.destroy(), REFUSED_GRACE_MS).unref();

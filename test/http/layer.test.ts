@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { pino } from 'pino';
-import { HttpLayer, reply, type Dialect } from '../../src/http/layer.js';
+import { Readable } from 'node:stream';
+import { HttpLayer, Reply, StreamBody, reply, type Dialect } from '../../src/http/layer.js';
 import { apiKey, bearer, sharedSecret, type Principal } from '../../src/http/auth.js';
 import { json, xml, negotiate } from '../../src/http/codecs.js';
 import { notFound } from '../../src/errors.js';
@@ -84,6 +85,37 @@ const tokens: Dialect = {
   errors,
 };
 
+/** Bodies the handler streams itself (`body: 'raw'`, past limits.maxHttpBodySize) and answers streamed back (StreamBody, HEAD). */
+const stored = new Map<string, Buffer>();
+const files: Dialect = {
+  name: 'test-files',
+  prefix: '/files',
+  auth: [],
+  routes: [
+    {
+      method: 'PUT',
+      path: '/files/:name',
+      body: 'raw',
+      handle: async ({ req, params }) => {
+        const chunks: Buffer[] = [];
+        for await (const c of req) chunks.push(c as Buffer);
+        stored.set(params.name!, Buffer.concat(chunks));
+        return reply(201, { stored: Buffer.concat(chunks).length }, json);
+      },
+    },
+    ...(['GET', 'HEAD'] as const).map((method) => ({
+      method,
+      path: '/files/:name',
+      handle: ({ params }: { params: Record<string, string> }) => {
+        const b = stored.get(params.name!);
+        if (!b) return reply(404, { error: 'none' });
+        return new Reply(200, new StreamBody(() => Readable.from([b.subarray(0, 10), b.subarray(10)]), b.length, 'application/octet-stream'), undefined, { 'x-kind': 'file' });
+      },
+    })),
+  ],
+  errors,
+};
+
 let server: http.Server;
 let base: string;
 let port: number;
@@ -92,6 +124,7 @@ before(async () => {
   const layer = new HttpLayer({ log: pino({ level: 'silent' }), bodyLimit: () => LIMIT, clientIp: (req) => req.socket.remoteAddress ?? '' });
   layer.mount(users_);
   layer.mount(tokens);
+  layer.mount(files);
   server = http.createServer((req, res) => layer.handle(req, res, false));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as { port: number }).port;
@@ -287,4 +320,22 @@ test('request targets split without a URL object give what URL parsing gives', a
     const got = splitPath(t)!;
     assert.deepEqual({ segments: got.segments, query: [...got.query] }, viaUrl(t), t);
   }
+});
+
+test('a raw body is the handler\'s to stream (no body limit of the layer); a StreamBody is streamed with its length and type, HEAD without it', async () => {
+  const big = Buffer.alloc(LIMIT * 3, 7);
+  const put = await raw('PUT', '/files/big', { 'content-type': 'application/x-anything' }, big);
+  assert.equal(put.status, 201, put.body.toString());
+  assert.deepEqual(JSON.parse(put.body.toString()), { stored: LIMIT * 3 });
+  const get = await raw('GET', '/files/big');
+  assert.equal(get.status, 200);
+  assert.equal(get.headers['content-type'], 'application/octet-stream');
+  assert.equal(get.headers['content-length'], String(LIMIT * 3));
+  assert.equal(get.headers['x-kind'], 'file');
+  assert.deepEqual(get.body, big);
+  const head = await raw('HEAD', '/files/big');
+  assert.equal(head.status, 200);
+  assert.equal(head.headers['content-length'], String(LIMIT * 3));
+  assert.equal(head.body.length, 0);
+  assert.equal((await raw('GET', '/files/none', { accept: 'application/json' })).status, 404);
 });

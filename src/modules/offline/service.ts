@@ -74,6 +74,7 @@ export class OfflineService {
     if (!stored && (await this.ctx.store.deleteExpired(now, owner)) > 0) stored = await this.ctx.store.add(owner, text, now, opts);
     // RFC 6120 §8.3.3.18 and ejabberd's mod_offline: the sender learns the message was not kept.
     if (!stored) await this.ctx.router.bounce(ctx, 'resource-constraint', QUEUE_FULL_TEXT);
+    else await this.ctx.hooks.emit('message-offline', { from: ctx.from, to: ctx.to, stanza: ctx.stanza });
     return true;
   }
 

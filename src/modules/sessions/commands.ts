@@ -1,10 +1,11 @@
 import { commandsIn, intResult, listOf, rescode, str, int, strResult, tupleOf } from '../../admin/define.js';
-import { badArgument, notFound } from '../../errors.js';
+import { badArgument, DomainError, notFound } from '../../errors.js';
+import { errorReply } from '../../xmpp/stanza.js';
 import type { SessionRecord } from '../../router/session.js';
 import { tryParseJID, JID } from '../../xmpp/jid.js';
 import { x } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
-import type { CommandContext } from '../module.js';
+import type { CommandContext, ServiceMap } from '../module.js';
 import { showOf, statusTextOf } from '../presence/index.js';
 import { bareOf } from '../../xmpp/account.js';
 
@@ -149,6 +150,11 @@ export const sessionCommands = [
       if (!['normal', 'chat', 'headline', 'groupchat'].includes(type)) throw badArgument(`Invalid message type: ${type}`);
       const f = parseArgJID(from, 'from');
       const t = parseArgJID(to, 'to');
+      const muc = type === 'groupchat' && t.local && !t.resource ? ctx.optional('muc') : undefined;
+      if (muc?.serviceDomains().includes(t.domain)) {
+        await postToRoom(ctx, muc, f, t, subject, body);
+        return true;
+      }
       const msg = x('message', { type, id: ctx.randomId() });
       if (subject) msg.c('subject').t(subject);
       msg.c('body').t(body);
@@ -182,6 +188,24 @@ export const sessionCommands = [
     },
   }),
 ];
+
+/**
+ * A groupchat message to a room goes through the room's rules (H21): from an occupant's full JID,
+ * a service admin's or a MUC/Sub subscriber's bare JID. Otherwise ejabberd routes it all the same
+ * and the room bounces it to the sender with an error, while the command answers 0: so here.
+ */
+async function postToRoom(ctx: Context, muc: ServiceMap['muc'], from: JID, room: JID, subject: string, body: string): Promise<void> {
+  try {
+    await muc.postMessage(room.bare, from.full, body, subject || undefined);
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    const condition = err.kind === 'not-found' ? 'item-not-found' : err.kind === 'forbidden' ? 'not-acceptable' : 'bad-request';
+    const sent = x('message', { type: 'groupchat', id: ctx.randomId(), from: from.full, to: room.bare });
+    if (subject) sent.c('subject').t(subject);
+    sent.c('body').t(body);
+    await ctx.send(errorReply(sent, condition, err.message), room, from);
+  }
+}
 
 function parseStanza(text: string) {
   let el;

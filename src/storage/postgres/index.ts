@@ -7,6 +7,8 @@ import { SqlSharedGroups } from '../sharedroster-sql.js';
 import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
+import { SqlPush } from '../push-sql.js';
+import { SqlUploads } from '../upload-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -365,6 +367,8 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     oauth: new SqlOAuth(sql),
     mam: new SqlMam(sql),
     muc: new SqlMuc(sql),
+    push: new SqlPush(sql),
+    uploads: new SqlUploads(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {
