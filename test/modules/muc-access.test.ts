@@ -14,7 +14,7 @@ let bob: TestClient;
 let carol: TestClient;
 
 before(async () => {
-  parley = await startParley({ muc: { maxNickLength: 10, maxJoinedRoomsPerAccount: 3, maxRoomsPerAccount: 5, maxHistory: 5 } });
+  parley = await startParley({ muc: { maxNickLength: 10, maxJoinedRoomsPerAccount: 3, maxRoomsPerAccount: 5, maxHistory: 5, maxHistoryChars: 2000 } });
   await parley.register('alice', 'bob', 'carol');
   [alice, bob, carol] = await Promise.all([parley.login('alice', 'a'), parley.login('bob', 'b'), parley.login('carol', 'c')]);
 });
@@ -197,4 +197,21 @@ test('the subject: anyone may change it by default; when the owner forbids it, o
   await leave(alice, room, 'Alice');
   await leave(bob, room, 'Bob');
   await leave(carol, room, 'Carol');
+});
+
+test('muc.maxHistoryChars: a room keeps no more history than this many characters, the oldest going first', async () => {
+  const room = `big@${SERVICE}`;
+  await createInstant(alice, room, 'Alice');
+  await groupchat(alice, room, 'small 1');
+  await groupchat(alice, room, 'small 2');
+  const long = 'x'.repeat(1700);
+  await groupchat(alice, room, long);
+  await messageFrom(alice, `${room}/Alice`, long);
+  const mark = bob.received.length;
+  await join(bob, room, 'Bob');
+  await bob.waitFor((el) => bob.received.indexOf(el) >= mark && el.name === 'message' && el.getChild('subject') !== undefined, 3000, 'subject');
+  const history = bob.received.slice(mark).filter((el) => el.name === 'message' && el.getChild('body'));
+  assert.deepEqual(history.map((m) => m.getChildText('body')!.slice(0, 7)), ['xxxxxxx']);
+  await leave(alice, room, 'Alice');
+  await leave(bob, room, 'Bob');
 });

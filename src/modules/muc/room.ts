@@ -161,6 +161,7 @@ export class Room {
   readonly byJid = new Map<string, Occupant>();
   readonly subscribers = new Map<string, StoredSubscriber>();
   private history: HistoryEntry[] = [];
+  private historyChars = 0;
   subject = '';
   subjectBy = '';
   locked = false;
@@ -607,8 +608,10 @@ export class Room {
     if (limit <= 0) return;
     const at = Date.now();
     const el = delayed(m, this.bare, at);
-    this.history.push({ el, at, chars: el.toString().length, stanzaId });
-    if (this.history.length > limit) this.history.splice(0, this.history.length - limit);
+    const chars = el.toString().length;
+    this.history.push({ el, at, chars, stanzaId });
+    this.historyChars += chars;
+    while (this.history.length > 0 && (this.history.length > limit || this.historyChars > this.host.limits.maxHistoryChars)) this.historyChars -= this.history.shift()!.chars;
   }
 
   async changeSubject(text: string, nick: string, stanza?: Element): Promise<void> {
@@ -1022,7 +1025,7 @@ export class Room {
     const archive = this.host.archive();
     const archived = archive ? await archive.moderateRoomMessage(this.bare, id, o ? this.occupantJid(o.nick) : from.bare, reason || undefined) : false;
     if (!archived && inHistory < 0) throw new StanzaError('item-not-found', 'no such message in this room');
-    if (inHistory >= 0) this.history.splice(inHistory, 1);
+    if (inHistory >= 0) this.historyChars -= this.history.splice(inHistory, 1)[0]!.chars;
     const m = x('message', { type: 'groupchat', from: this.bare, id: this.host.randomId() });
     const r = m.c('retract', { xmlns: MUC_NS.retract, id });
     r.c('moderated', { xmlns: MUC_NS.moderate, by: o ? this.occupantJid(o.nick) : this.bare });
