@@ -80,6 +80,9 @@ interface PresenceOptions {
   role?: Role;
 }
 
+/** One message asks the room to send this many invitations at most. */
+const MAX_INVITES_PER_MESSAGE = 20;
+
 const RANK: Record<Affiliation, number> = { outcast: -1, none: 0, member: 1, admin: 2, owner: 3 };
 
 /**
@@ -660,7 +663,9 @@ export class Room {
     const admin = RANK[aff] >= RANK.admin;
     if (!admin && !this.config.allowInvites && o?.role !== 'moderator') return this.messageError(stanza, from, this.bare, 'forbidden', 'invitations are not allowed in this room');
     if (this.config.membersOnly && !admin && !this.config.allowInvites) return this.messageError(stanza, from, this.bare, 'forbidden', 'only admins may invite to this members-only room');
-    for (const inv of userX.getChildren('invite')) {
+    const invites = userX.getChildren('invite');
+    if (invites.length > MAX_INVITES_PER_MESSAGE) return this.messageError(stanza, from, this.bare, 'policy-violation', `at most ${MAX_INVITES_PER_MESSAGE} invitations per message`);
+    for (const inv of invites) {
       const to = tryParseJID(inv.attrs.to ?? '');
       if (!to) return this.messageError(stanza, from, this.bare, 'jid-malformed', 'bad invitee');
       const reason = inv.getChildText('reason') ?? '';
