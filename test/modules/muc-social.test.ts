@@ -192,3 +192,18 @@ test('moderation (XEP-0425) is for moderators; an unknown message is item-not-fo
   assert.equal((await iqError(carol, moderate('x'))).condition, 'forbidden');
   assert.equal((await iqError(alice, moderate('nope'))).condition, 'item-not-found');
 });
+
+test('the room directory pages (XEP-0059): max, after, count', async () => {
+  const muc = parley.server.service('muc');
+  for (const n of ['d1', 'd2', 'd3', 'd4', 'd5']) await muc.createRoom(`${n}@${SERVICE}`, 'alice@localhost', { title: n.toUpperCase() });
+  const page = async (set: ReturnType<typeof xml>) => (await carol.iq(xml('iq', { type: 'get', to: SERVICE }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' }, set)))).getChild('query')!;
+  const first = await page(xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '2')));
+  const items = first.getChildren('item').map((i: any) => i.attrs.jid);
+  assert.deepEqual(items, [`d1@${SERVICE}`, `d2@${SERVICE}`]);
+  const rsm = first.getChild('set', 'http://jabber.org/protocol/rsm')!;
+  const total = Number(rsm.getChildText('count'));
+  assert.ok(total >= 7, `count ${total}`);
+  const second = await page(xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '2'), xml('after', {}, rsm.getChildText('last')!)));
+  assert.deepEqual(second.getChildren('item').map((i: any) => i.attrs.jid), [`d3@${SERVICE}`, `d4@${SERVICE}`]);
+  assert.equal(second.getChildren('item')[0].attrs.name, 'D3 (0)');
+});

@@ -26,6 +26,10 @@ function mamFields(): Element {
   return x('query', { xmlns: MUC_NS.mam }, form);
 }
 
+/** Public rooms in one answer of the room directory at most. */
+const DIRECTORY_PAGE = 500;
+const NS_RSM = 'http://jabber.org/protocol/rsm';
+
 /** Queries between occupants waiting for an answer, across rooms (each forgotten after a minute). */
 const MAX_FORWARDED_IQS = 10_000;
 
@@ -331,12 +335,7 @@ export class MucService implements RoomService, RoomHost {
       for (const f of features.sort()) result.c('feature', { var: f });
     } else if (ns === MUC_NS.discoItems && type === 'get') {
       if (payload.attrs.node) throw new StanzaError('item-not-found');
-      result = x('query', { xmlns: MUC_NS.discoItems });
-      for (const room of this.active.values()) {
-        if (room.jid.domain !== to.domain || !room.config.public || room.locked) continue;
-        const name = room.config.title || room.jid.local;
-        result.c('item', { jid: room.bare, name: `${name} (${room.occupants.size})` });
-      }
+      result = this.directory(to.domain, payload.getChild('set', NS_RSM));
     } else if (ns === MUC_NS.register) {
       result = await this.registerIq(stanza, payload, from, to.domain, undefined);
     } else if (ns === MUC_NS.mucsub && type === 'get' && payload.name === 'subscriptions') {
@@ -354,6 +353,49 @@ export class MucService implements RoomService, RoomHost {
       throw new StanzaError('service-unavailable');
     }
     this.reply(stanza, from, to, result);
+  }
+
+  /**
+   * The public rooms of a service (disco#items), in pages (XEP-0059): at most DIRECTORY_PAGE items
+   * per answer, the rest through `<set><after/>` like ejabberd's max_rooms_discoitems.
+   */
+  private directory(service: string, rsm: Element | undefined): Element {
+    const rooms = [...this.active.values()].filter((r) => r.jid.domain === service && r.config.public && !r.locked && !r.gone).sort((a, b) => (a.bare < b.bare ? -1 : a.bare > b.bare ? 1 : 0));
+    let start = 0;
+    let end = rooms.length;
+    let max = DIRECTORY_PAGE;
+    if (rsm) {
+      const m = rsm.getChildText('max');
+      if (m !== undefined) {
+        const n = Number(m);
+        if (!Number.isInteger(n) || n < 0) throw new StanzaError('bad-request', 'bad RSM max');
+        max = Math.min(n, DIRECTORY_PAGE);
+      }
+      const after = rsm.getChildText('after');
+      const before = rsm.getChild('before');
+      const index = rsm.getChildText('index');
+      if (after !== undefined) start = rooms.findIndex((r) => r.bare > after);
+      if (start < 0) start = rooms.length;
+      if (index !== undefined && Number.isInteger(Number(index))) start = Math.max(0, Number(index));
+      if (before !== undefined) {
+        const b = before.text();
+        end = b === '' ? rooms.length : rooms.findIndex((r) => r.bare >= b);
+        if (end < 0) end = rooms.length;
+        start = Math.max(0, end - max);
+      }
+    }
+    const page = rooms.slice(start, Math.min(end, start + max));
+    const q = x('query', { xmlns: MUC_NS.discoItems });
+    for (const room of page) q.c('item', { jid: room.bare, name: `${room.config.title || room.jid.local} (${room.occupants.size})` });
+    if (rsm || rooms.length > page.length) {
+      const set = q.c('set', { xmlns: NS_RSM });
+      if (page.length > 0) {
+        set.c('first', { index: String(start) }).t(page[0]!.bare);
+        set.c('last').t(page[page.length - 1]!.bare);
+      }
+      set.c('count').t(String(rooms.length));
+    }
+    return q;
   }
 
   /** jabber:iq:register on the service (a service-wide nick, as ejabberd) or on a room (XEP-0045 §7.10: the nick, and membership). */
