@@ -892,7 +892,8 @@ export class Room {
     if (next.membersOnly && !before.membersOnly) {
       for (const o of [...this.occupants.values()]) if (RANK[this.effectiveAffiliation(o.bare)] < RANK.member) this.expel(o, ['322'], undefined, undefined);
     }
-    if (!next.persistent && this.occupants.size === 0) this.host.emptied(this);
+    // A room no longer persistent and empty goes, as when its last occupant leaves.
+    if (before.persistent && !next.persistent && this.occupants.size === 0) this.host.emptied(this);
   }
 
   /** Every occupant leaves with the destruction notice (reason, alternate venue). */

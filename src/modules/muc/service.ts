@@ -715,9 +715,7 @@ export class MucService implements RoomService, RoomHost {
         this.active.delete(r.bare);
         throw err;
       }
-      // A room nobody entered stays until it is destroyed, like one created by ejabberd's create_room.
-      if (!r.config.persistent && this.active.get(r.bare) !== r) this.active.set(r.bare, r);
-      r.gone = false;
+      // A temporary room nobody entered stays until someone leaves it empty, or it is destroyed.
       return r.info();
     });
   }
