@@ -155,3 +155,13 @@ test('leaving is announced; the temporary room vanishes when the last one leaves
   assert.deepEqual(codes(p), ['110']);
   void createInstant;
 });
+
+test('cancelling the first configuration of a new room destroys it (XEP-0045 §10.1.3)', async () => {
+  const room = `never@${SERVICE}`;
+  const self = await join(alice, room, 'Alice');
+  assert.deepEqual(codes(self), ['110', '201']);
+  await alice.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('x', { xmlns: DATA, type: 'cancel' }))));
+  await presenceFrom(alice, `${room}/Alice`, (el) => el.attrs.type === 'unavailable');
+  const gone = await iqError(bob, xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+  assert.equal(gone.condition, 'item-not-found');
+});
