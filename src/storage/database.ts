@@ -109,6 +109,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
   { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 10, hostBy: 'owner' },
+  {
+    name: 'pep_items',
+    columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
+    integers: ['seq', 'published_at'],
+    order: 'seq',
+    serial: 'seq',
+    since: 10,
+    hostBy: 'owner',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

@@ -9,6 +9,7 @@ import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
+import { SqlPep } from '../pep-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -369,6 +370,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {

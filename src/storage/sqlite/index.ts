@@ -11,6 +11,7 @@ import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
+import { SqlPep } from '../pep-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -290,6 +291,7 @@ export function openSqlite(path: string): Storage {
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    pep: new SqlPep(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     database: {
