@@ -60,6 +60,14 @@ test('messages reach every occupant from room/nick; the subject changes and reac
   assert.equal(atCarol.attrs.type, 'groupchat');
   assert.equal(atCarol.attrs.id, 'm1');
   await messageFrom(bob, `${ROOM}/Bob`, 'hello witches'); // the sender gets its echo
+  // XEP-0421: the room names who spoke by an id of its own, the same in messages and presence.
+  const oid = atCarol.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id;
+  assert.ok(oid && oid.length >= 16);
+  const bobPresence = carol.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Bob`)!;
+  assert.equal(bobPresence.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, oid);
+  const alicePresence = carol.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Alice`)!;
+  assert.notEqual(alicePresence.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, oid);
+  assert.ok(!oid.includes('bob'));
   await messageFrom(alice, `${ROOM}/Bob`, 'hello witches');
 
   await carol.send(xml('message', { to: ROOM, type: 'groupchat' }, xml('subject', {}, 'Cauldrons')));
@@ -82,7 +90,9 @@ test('a nick change is announced with 303 then the new presence; a taken nick is
   const gone = await presenceFrom(alice, `${ROOM}/Carol`, (el) => el.attrs.type === 'unavailable');
   assert.deepEqual(codes(gone), ['303']);
   assert.equal(itemOf(gone)?.attrs.nick, 'Hecate');
-  await presenceFrom(alice, `${ROOM}/Hecate`, (el) => el.attrs.type === undefined);
+  const renamed = await presenceFrom(alice, `${ROOM}/Hecate`, (el) => el.attrs.type === undefined);
+  const before = alice.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Carol`)!;
+  assert.equal(renamed.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, before.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id);
   const selfGone = await presenceFrom(carol, `${ROOM}/Carol`, (el) => el.attrs.type === 'unavailable');
   assert.deepEqual(codes(selfGone), ['110', '303']);
   const mark = bob.received.length;

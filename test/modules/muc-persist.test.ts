@@ -76,7 +76,7 @@ test('a persistent room keeps its configuration, subject, affiliations, nicks an
   await createInstant(alice, `fleeting@${SERVICE}`, 'Alice');
   await alice.stop();
   const early = await parley.login('bob', 'before');
-  await join(early, room, 'Bob');
+  const beforeRestart = await join(early, room, 'Bob');
 
   await parley.server.stop();
   // Those in a room when the node stops are told why they leave (332).
@@ -89,6 +89,10 @@ test('a persistent room keeps its configuration, subject, affiliations, nicks an
   const self = await join(bob, room, 'Bob');
   assert.deepEqual(codes(self), ['110']);
   assert.equal(itemOf(self)?.attrs.affiliation, 'member');
+  // Bob keeps his occupant id (XEP-0421) across the restart.
+  const oid = (el: typeof self) => el.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id;
+  assert.ok(oid(self));
+  assert.equal(oid(self), oid(beforeRestart));
   const subject = await bob.waitFor((el) => el.name === 'message' && el.attrs.from?.startsWith(room) && el.getChild('subject') !== undefined, 3000, 'subject');
   assert.equal(subject.getChildText('subject'), 'Stays');
   const info = await bob.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));

@@ -22,6 +22,8 @@ export type MucLimits = Config['muc'];
 export interface RoomHost {
   readonly limits: MucLimits;
   randomId(): string;
+  /** The occupant id (XEP-0421) of an account in a room: stable, and not its real JID. */
+  occupantId(room: string, bare: string): string;
   /** A configured server admin: an owner of every room, as in ejabberd. */
   isServiceAdmin(bare: string): boolean;
   /** Delivers a stanza (its `to` set) to a full JID now, without routing: the fan-out path. */
@@ -79,6 +81,8 @@ interface PresenceOptions {
   affiliation?: Affiliation;
   role?: Role;
 }
+
+const NS_OCCUPANT_ID = 'urn:xmpp:occupant-id:0';
 
 /** One message asks the room to send this many invitations at most. */
 const MAX_INVITES_PER_MESSAGE = 20;
@@ -293,6 +297,7 @@ export class Room {
       const status = o.presence.getChild('status');
       if (status && (opts.codes === undefined || opts.codes.length === 0)) p.append(status.clone());
     } else for (const c of o.presence.children) p.append(typeof c === 'string' ? c : c.clone());
+    p.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, o.bare) });
     const xe = p.c('x', { xmlns: MUC_NS.user });
     const item = xe.c('item', { affiliation: opts.affiliation ?? this.affiliationOf(o.bare), role: opts.role ?? o.role });
     if (withJid) {
@@ -393,6 +398,7 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c === 'string') continue;
       if (c.name === 'x' && (c.attrs.xmlns === MUC_NS.muc || c.attrs.xmlns === MUC_NS.user)) continue;
+      if (c.name === 'occupant-id' && c.attrs.xmlns === NS_OCCUPANT_ID) continue; // only the room says who is who
       if (role === 'visitor' && !this.config.allowVisitorStatus && c.name === 'status') continue;
       p.append(c.clone());
     }
@@ -592,8 +598,10 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c !== 'string' && c.name === 'stanza-id' && c.attrs.xmlns === MUC_NS.sid && c.attrs.by === this.bare) continue; // only the room says which id it gave
       if (typeof c !== 'string' && c.name === 'delay') continue;
+      if (typeof c !== 'string' && c.name === 'occupant-id' && c.attrs.xmlns === NS_OCCUPANT_ID) continue;
       m.append(typeof c === 'string' ? c : c.clone());
     }
+    m.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, senderBare) });
     let stanzaId: string | undefined;
     const archive = this.config.mam ? this.host.archive() : undefined;
     if (archive) {
@@ -650,6 +658,8 @@ export class Room {
       if (typeof c !== 'string' && c.name === 'x' && c.attrs.xmlns === MUC_NS.user) continue;
       m.append(typeof c === 'string' ? c : c.clone());
     }
+    m.removeChildren('occupant-id', NS_OCCUPANT_ID);
+    m.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, o.bare) });
     m.c('x', { xmlns: MUC_NS.user });
     this.deliverTo(target, m);
   }
@@ -988,6 +998,7 @@ export class Room {
       'http://jabber.org/protocol/muc#self-ping-optimization',
       'http://jabber.org/protocol/muc#request',
       MUC_NS.moderate,
+      NS_OCCUPANT_ID,
       c.public ? 'muc_public' : 'muc_hidden',
       c.persistent ? 'muc_persistent' : 'muc_temporary',
       c.membersOnly ? 'muc_membersonly' : 'muc_open',

@@ -4,6 +4,9 @@
  * asked (disco, nick registration, MUC/Sub subscriptions), and offers the same operations to the
  * admin surfaces (RoomService).
  */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ModuleContext } from '../module.js';
 import type { RouteContext } from '../../router/router.js';
 import type { Element } from '../../xmpp/xml/element.js';
@@ -24,6 +27,19 @@ function mamFields(): Element {
   field(form, 'FORM_TYPE', 'hidden', MUC_NS.mam);
   for (const v of ['with', 'start', 'end']) form.c('field', { var: v, type: v === 'with' ? 'jid-single' : 'text-single' });
   return x('query', { xmlns: MUC_NS.mam }, form);
+}
+
+/** The occupant-id key in `file`, made (random, owner-only) on first use. */
+function loadSecret(file: string): Buffer {
+  try {
+    const key = readFileSync(file);
+    if (key.length >= 32) return key;
+  } catch {
+    // made below
+  }
+  const key = randomBytes(32);
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
 }
 
 /** Public rooms in one answer of the room directory at most. */
@@ -72,9 +88,15 @@ export class MucService implements RoomService, RoomHost {
   private readonly roomsOfBare = new Map<string, Map<Room, number>>();
   private readonly forwarded = new Map<string, ForwardedIq>();
   private readonly ready: Promise<void>;
+  /**
+   * The key occupant ids (XEP-0421) are made with: kept in the data directory, so an account keeps its id
+   * in a room across restarts while nobody can compute it from a real JID.
+   */
+  private readonly occupantSecret: Buffer;
 
   constructor(private readonly ctx: Ctx) {
     this.limits = ctx.config.muc;
+    this.occupantSecret = loadSecret(join(ctx.dataDir, 'muc-occupant-id.key'));
     if (this.limits.enabled) {
       for (const host of ctx.hosts) {
         const domain = nameprep(this.limits.domain.replaceAll('{host}', host));
@@ -145,6 +167,10 @@ export class MucService implements RoomService, RoomHost {
 
   randomId(): string {
     return this.ctx.randomId();
+  }
+
+  occupantId(room: string, bare: string): string {
+    return createHmac('sha256', this.occupantSecret).update(room).update('\u0000').update(bare).digest('base64url').slice(0, 22);
   }
 
   isServiceAdmin(bare: string): boolean {
