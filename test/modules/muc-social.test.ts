@@ -167,7 +167,7 @@ test('MUC/Sub: a subscriber who is not in the room gets its messages and subject
   await bob.stop();
   await eventually(() => !parley.server.sessions.hasSessions('bob@localhost'), 3000, 'bob offline');
   await groupchat(alice, room, 'while you were away');
-  await alice.sync();
+  await eventually(async () => (await parley.api('get_offline_count', { user: 'bob', server: 'localhost' })).body?.value >= 1, 3000, 'the event stored offline');
   const bob2 = await parley.login('bob', 'again');
   await bob2.waitFor((el) => el.getChild('event', 'http://jabber.org/protocol/pubsub#event')?.getChild('items')?.getChild('item')?.getChild('message')?.getChildText('body') === 'while you were away', 5000, 'stored event');
 
@@ -175,6 +175,8 @@ test('MUC/Sub: a subscriber who is not in the room gets its messages and subject
   const aliceMark = alice.received.length;
   await groupchat(bob2, room, 'from afar');
   await messageFrom(alice, `${room}/Bob`, 'from afar', aliceMark);
+  // Not in the room, Bob gets his own message as an event too.
+  await bob2.waitFor((el) => el.getChild('event', 'http://jabber.org/protocol/pubsub#event')?.getChild('items')?.getChild('item')?.getChild('message')?.getChildText('body') === 'from afar', 3000, 'own event');
 
   await bob2.iq(xml('iq', { type: 'set', to: room }, xml('unsubscribe', { xmlns: 'urn:xmpp:mucsub:0' })));
   const after = await alice.iq(xml('iq', { type: 'get', to: room }, xml('subscriptions', { xmlns: 'urn:xmpp:mucsub:0' })));
