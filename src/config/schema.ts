@@ -540,6 +540,33 @@ export const configSchema = z
       .strict()
       .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 131_072, capsCacheSize: 10_000 })
       .describe("PEP (XEP-0163) limits and entity capabilities"),
+    audit: z
+      .object({
+        enabled: z.boolean().default(true).describe('record every admin action (ejabberd /api, XML-RPC, parley ctl, OAuth grants, Openfire, hosting) and failed admin logins'),
+        maxEntries: z.number().int().min(1).default(100_000).describe('entries kept in the database; older ones are trimmed'),
+        maxAgeDays: z.number().min(0).default(90).describe('entries older than this are trimmed (0: kept until maxEntries pushes them out)'),
+        trimIntervalSeconds: z.number().int().min(1).default(600).describe('how often the log is trimmed to maxEntries and maxAgeDays'),
+        maxPending: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('entries waiting to be written; past it new entries are dropped (and counted in the log) rather than held in memory'),
+        file: z.string().min(1).optional().describe('also append each entry as a JSON line to this file, inside dataDir'),
+      })
+      .strict()
+      .default({ enabled: true, maxEntries: 100_000, maxAgeDays: 90, trimIntervalSeconds: 600, maxPending: 10_000 })
+      .describe('the audit log of admin actions'),
+    userService: z
+      .object({
+        enabled: z.boolean().default(false).describe("Openfire's User Service (/plugins/restapi/v1/userservice, /plugins/restapi/userservice, /plugins/userService/userservice); off: every request gets UserServiceDisabled"),
+        secret: z.string().min(1).optional().describe('the shared secret each request passes as `secret`; unset: every request gets RequestNotAuthorised'),
+        allowedIps: z.array(z.string()).default([]).describe('addresses or CIDR ranges allowed to call it; empty: any address'),
+        host: z.string().min(1).optional().describe('the host whose accounts it manages (default: the first of hosts)'),
+      })
+      .strict()
+      .default({ enabled: false, allowedIps: [] })
+      .describe("Openfire's legacy User Service: account and roster provisioning by shared secret"),
   })
   .strict()
   .superRefine((c, issues) => {

@@ -119,6 +119,16 @@ export const TABLES: readonly TableSpec[] = [
     since: 10,
     hostBy: 'owner',
   },
+  // The server's, not a host's: every host's export carries it.
+  {
+    name: 'audit_log',
+    columns: ['id', 'at', 'surface', 'who', 'from_addr', 'action', 'details', 'result'],
+    integers: ['id', 'at'],
+    order: 'id',
+    serial: 'id',
+    since: 11,
+    hostBy: 'server',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

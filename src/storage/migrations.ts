@@ -275,6 +275,25 @@ CREATE UNIQUE INDEX pep_items_id ON pep_items (owner, node, item_id);
 CREATE INDEX pep_items_order ON pep_items (owner, node, seq);
 `,
   },
+  {
+    version: 11,
+    description: 'the admin audit log',
+    // Read newest first, by time window and by actor (Openfire's security log); trimmed by age and count.
+    sql: `
+CREATE TABLE audit_log (
+  id {{autoid}},
+  at {{bigint}} NOT NULL,
+  surface TEXT NOT NULL,
+  who TEXT NOT NULL,
+  from_addr TEXT NOT NULL,
+  action TEXT NOT NULL,
+  details TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_who ON audit_log (who, at);
+`,
+  },
 ];
 
 const TYPES = {

@@ -8,6 +8,7 @@ import type { MucStore } from '../modules/muc/store.js';
 import type { PushStore } from '../modules/push/store.js';
 import type { UploadStore } from '../modules/upload/store.js';
 import type { PepStore } from '../modules/pep/store.js';
+import type { AuditStore } from '../admin/audit.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -35,6 +36,8 @@ export interface Storage extends StoreKinds {
   uploads: UploadStore;
   /** PEP nodes and items: per account (migration 10). */
   pep: PepStore;
+  /** The admin audit log: per server (migration 11). */
+  audit: AuditStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

@@ -10,6 +10,7 @@ import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
+import { SqlAudit } from '../audit-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -371,6 +372,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
     pep: new SqlPep(sql),
+    audit: new SqlAudit(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {

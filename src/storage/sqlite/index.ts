@@ -12,6 +12,7 @@ import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
+import { SqlAudit } from '../audit-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -292,6 +293,7 @@ export function openSqlite(path: string): Storage {
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
     pep: new SqlPep(sql),
+    audit: new SqlAudit(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     database: {
