@@ -109,6 +109,17 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
   { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  // The hosting API's queue is the server's: a host's export carries every pending change.
+  { name: 'hosting_tokens', columns: ['token', 'key_name', 'changes', 'created_at', 'due_at', 'claimed_by', 'claimed_at'], integers: ['changes', 'created_at', 'due_at', 'claimed_at'], order: 'token', since: 10, hostBy: 'server' },
+  {
+    name: 'hosting_changes',
+    columns: ['id', 'token', 'key_name', 'host', 'username', 'action', 'credentials_json', 'created_at'],
+    integers: ['id', 'created_at'],
+    order: 'id',
+    serial: 'id',
+    since: 10,
+    hostBy: 'server',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

@@ -7,6 +7,7 @@ import type { MamStore } from '../modules/mam/store.js';
 import type { MucStore } from '../modules/muc/store.js';
 import type { PushStore } from '../modules/push/store.js';
 import type { UploadStore } from '../modules/upload/store.js';
+import type { HostingQueueStore } from '../modules/hosting/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -32,6 +33,8 @@ export interface Storage extends StoreKinds {
   push: PushStore;
   /** HTTP upload slots (XEP-0363): per account (migration 7). */
   uploads: UploadStore;
+  /** The hosting API's pending account changes, by service token: per server (migration 10). */
+  hosting: HostingQueueStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

@@ -1,5 +1,6 @@
 import type { ScramCredentials } from '../../c2s/sasl.js';
 import type { AccountRef } from '../../xmpp/account.js';
+import type { ValueStore } from '../../storage/kinds.js';
 
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
@@ -27,4 +28,16 @@ export interface AccountStore {
   delete(account: AccountRef): Promise<boolean>;
   list(host: string): Promise<string[]>;
   count(host: string): Promise<number>;
+}
+
+/** Why and since when an account is disabled: it keeps its data, and no credential of it opens a session. */
+export interface DisabledMark {
+  at: number;
+  reason: string;
+}
+
+/** What the accounts module keeps: the accounts, and the mark of those that are disabled. */
+export interface AccountStores {
+  accounts: AccountStore;
+  disabled: ValueStore<DisabledMark>;
 }

@@ -4,6 +4,7 @@ import { TABLES } from '../database.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
@@ -369,6 +370,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    hosting: new SqlHostingQueue(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {

@@ -6,6 +6,7 @@ import type { Storage } from '../types.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
+import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
@@ -290,6 +291,7 @@ export function openSqlite(path: string): Storage {
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    hosting: new SqlHostingQueue(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     database: {
