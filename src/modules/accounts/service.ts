@@ -6,7 +6,14 @@ import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountRecord, AccountStores, DisabledMark, StoredCredentials } from './store.js';
+import type { ValueStore } from '../../storage/kinds.js';
+import type { AccountRecord, AccountStore, DisabledMark, StoredCredentials } from './store.js';
+
+/** What the accounts module keeps: the accounts, and the mark of those that are disabled. */
+export interface AccountStores {
+  accounts: AccountStore;
+  disabled: ValueStore<DisabledMark>;
+}
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {

@@ -1,6 +1,5 @@
 import type { ScramCredentials } from '../../c2s/sasl.js';
 import type { AccountRef } from '../../xmpp/account.js';
-import type { ValueStore } from '../../storage/kinds.js';
 
 export interface StoredCredentials {
   scramSha1?: ScramCredentials;
@@ -34,10 +33,4 @@ export interface AccountStore {
 export interface DisabledMark {
   at: number;
   reason: string;
-}
-
-/** What the accounts module keeps: the accounts, and the mark of those that are disabled. */
-export interface AccountStores {
-  accounts: AccountStore;
-  disabled: ValueStore<DisabledMark>;
 }

@@ -4,6 +4,7 @@ import { DomainError } from '../../errors.js';
 import { nodeprep } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { ChangeAction, HostingQueueStore, PendingChange } from './store.js';
+import type { StoredCredentials } from '../accounts/index.js';
 
 /** The error codes of the hosting API (seed 004), each a failure the panel can act on. */
 export type HostingErrorCode =
@@ -251,7 +252,7 @@ export class HostingService {
     };
     switch (c.action) {
       case 'add':
-        if (!c.credentials || !(await this.accounts.createImported(p, c.credentials, c.createdAt))) {
+        if (!c.credentials || !(await this.accounts.createImported(p, c.credentials as StoredCredentials, c.createdAt))) {
           this.ctx.log.warn({ account: bareOf(p) }, 'hosting change: the account exists already');
         }
         return;

@@ -1,5 +1,3 @@
-import type { StoredCredentials } from '../accounts/store.js';
-
 /** What a queued change does to its account when its token is applied. */
 export type ChangeAction = 'add' | 'remove' | 'deactivate' | 'reactivate';
 
@@ -11,8 +9,11 @@ export interface PendingChange {
   host: string;
   user: string;
   action: ChangeAction;
-  /** The new account's credentials (add only), derived when the change was queued. */
-  credentials?: StoredCredentials;
+  /**
+   * The new account's credentials (add only), as the accounts service derived them when the change
+   * was queued: opaque here, stored as JSON.
+   */
+  credentials?: { plain?: string };
   createdAt: number;
 }
 
