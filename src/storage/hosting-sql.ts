@@ -45,7 +45,8 @@ export class SqlHostingQueue implements HostingQueueStore {
       let token = open?.token;
       if (token === undefined) {
         token = o.newToken();
-        await tx.run('INSERT INTO hosting_tokens (token, key_name, changes, created_at, due_at) VALUES (?, ?, 0, ?, ?)', [token, c.keyName, o.now, o.due]);
+        // due_at holds a token back after a failed application; a new one is held by nothing.
+        await tx.run('INSERT INTO hosting_tokens (token, key_name, changes, created_at, due_at) VALUES (?, ?, 0, ?, ?)', [token, c.keyName, o.now, o.now]);
       }
       await tx.run('INSERT INTO hosting_changes (token, key_name, host, username, action, credentials_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
         token,
@@ -72,10 +73,10 @@ export class SqlHostingQueue implements HostingQueueStore {
     return row && fromRow(row);
   }
 
-  async due(now: number, staleBefore: number): Promise<string[]> {
+  async due(openedBefore: number, now: number, staleBefore: number): Promise<string[]> {
     const rows = await this.sql.all<{ token: string }>(
-      'SELECT token FROM hosting_tokens WHERE due_at <= ? AND (claimed_by IS NULL OR claimed_at < ?) ORDER BY due_at, token',
-      [now, staleBefore],
+      'SELECT token FROM hosting_tokens WHERE created_at <= ? AND due_at <= ? AND (claimed_by IS NULL OR claimed_at < ?) ORDER BY created_at, token',
+      [openedBefore, now, staleBefore],
     );
     return rows.map((r) => r.token);
   }
@@ -97,8 +98,8 @@ export class SqlHostingQueue implements HostingQueueStore {
     return this.sql.run('UPDATE hosting_tokens SET claimed_by = NULL, claimed_at = NULL WHERE claimed_by = ?', [node]);
   }
 
-  async retry(token: string, due: number): Promise<void> {
-    await this.sql.run('UPDATE hosting_tokens SET claimed_by = NULL, claimed_at = NULL, due_at = ? WHERE token = ?', [due, token]);
+  async retry(token: string, notBefore: number): Promise<void> {
+    await this.sql.run('UPDATE hosting_tokens SET claimed_by = NULL, claimed_at = NULL, due_at = ? WHERE token = ?', [notBefore, token]);
   }
 
   async changes(token: string): Promise<PendingChange[]> {

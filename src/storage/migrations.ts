@@ -265,7 +265,7 @@ CREATE TABLE hosting_tokens (
   claimed_by TEXT,
   claimed_at {{bigint}}
 );
-CREATE INDEX hosting_tokens_due ON hosting_tokens (due_at);
+CREATE INDEX hosting_tokens_created ON hosting_tokens (created_at);
 CREATE TABLE hosting_changes (
   id {{autoid}},
   token TEXT NOT NULL,

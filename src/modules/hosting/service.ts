@@ -192,7 +192,7 @@ export class HostingService {
     const now = Date.now();
     const outcome = await this.ctx.store.enqueue(
       { keyName, host, user, action, ...(credentials ? { credentials } : {}) },
-      { now, due: now + cfg.applyDelay * 1000, maxPendingPerKey: cfg.maxPendingPerKey, maxChangesPerToken: cfg.maxChangesPerToken, newToken },
+      { now, maxPendingPerKey: cfg.maxPendingPerKey, maxChangesPerToken: cfg.maxChangesPerToken, newToken },
     );
     if (!outcome.ok) {
       if (outcome.reason === 'key-full') throw new HostingError('slow_down_bucko', `${cfg.maxPendingPerKey} changes are waiting already (hosting.maxPendingPerKey)`);
@@ -220,7 +220,7 @@ export class HostingService {
   private async applyDueTokens(): Promise<void> {
     const now = Date.now();
     const staleBefore = now - STALE_CLAIM_MS;
-    for (const token of await this.ctx.store.due(now, staleBefore)) {
+    for (const token of await this.ctx.store.due(now - this.ctx.config.hosting.applyDelay * 1000, now, staleBefore)) {
       if (this.stopped) return;
       if (!(await this.ctx.store.claim(token, this.ctx.nodeName, Date.now(), staleBefore))) continue;
       try {

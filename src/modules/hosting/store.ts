@@ -21,8 +21,6 @@ export type NewChange = Omit<PendingChange, 'id' | 'token' | 'createdAt'>;
 
 export interface EnqueueOptions {
   now: number;
-  /** When a token opened by this change is due. */
-  due: number;
   maxPendingPerKey: number;
   maxChangesPerToken: number;
   /** A fresh token, for when the key has no open one. */
@@ -44,14 +42,18 @@ export interface HostingQueueStore {
   pending(hosts: readonly string[]): Promise<PendingChange[]>;
   /** The change waiting for this account, if any. */
   pendingFor(host: string, user: string): Promise<PendingChange | undefined>;
-  /** Tokens due at `now` that no node holds (or whose holder claimed them before `staleBefore`). */
-  due(now: number, staleBefore: number): Promise<string[]>;
+  /**
+   * Tokens opened at or before `openedBefore` (the delay is the configured one, read when they are
+   * due, so a restart with another delay applies it), not held back by a retry at `now`, that no
+   * node holds (or whose holder claimed them before `staleBefore`).
+   */
+  due(openedBefore: number, now: number, staleBefore: number): Promise<string[]>;
   /** Takes a token for `node`: false when another node holds it (or it is gone). */
   claim(token: string, node: string, now: number, staleBefore: number): Promise<boolean>;
   /** Lets the tokens `node` held go (that node restarted: it is applying none of them). */
   release(node: string): Promise<number>;
-  /** Gives a claimed token back, due again at `due` (its application failed). */
-  retry(token: string, due: number): Promise<void>;
+  /** Gives a claimed token back, held until `notBefore` (its application failed). */
+  retry(token: string, notBefore: number): Promise<void>;
   /** A token's changes, oldest first. */
   changes(token: string): Promise<PendingChange[]>;
   /** Removes an applied change, and its token with its last change. */
