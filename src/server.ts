@@ -52,6 +52,7 @@ import { Listeners, type BoundAddresses, type ListenerStats } from './transports
 import { ensureAdminAccount } from './admin/bootstrap.js';
 import { prepareAdmins } from './admin/auth.js';
 import type { Dialect } from './http/layer.js';
+import { AuditRecorder, auditFilePath } from './admin/audit-log.js';
 
 /** The features of the server. Adding one is its folder, its stores, and a line here. */
 export const MODULES: readonly AnyModule[] = [
@@ -130,6 +131,8 @@ export class Server {
   /** Sessions that enabled XEP-0198 resumption, by stream-management id. */
   readonly resumable = new Map<string, C2SSession>();
   storage!: Storage;
+  /** The admin audit log (AdminHost.audit), open from start() on. */
+  audit!: AuditRecorder;
   tls!: TlsMaterial;
   /** The HTTP dialects modules mount (ModuleContext.http), served by the listeners. */
   readonly moduleDialects: Dialect[] = [];
@@ -236,7 +239,10 @@ export class Server {
 
   async start(): Promise<void> {
     mkdirSync(this.dataDir, { recursive: true, mode: 0o750 });
+    // A file outside dataDir stops the start before anything is opened.
+    const auditFile = this.config.audit.file === undefined ? undefined : auditFilePath(this.dataDir, this.config.audit.file);
     this.storage = await openStorage(this.config, this.dataDir);
+    this.audit = new AuditRecorder(this.storage.audit, this.config.audit, this.log.child({ module: 'audit' }), auditFile);
     this.tls = await loadTls(this.config, this.dataDir, this.hosts[0]!);
     setupDelivery(this);
     this.setupModules([...MODULES, ...(this.options.modules ?? [])]);
@@ -299,6 +305,8 @@ export class Server {
       await new Promise((r) => setImmediate(r));
       if (this.listeners) await this.listeners.stop();
       await this.hooks.emit('node-stopping', {});
+      // What was recorded until now is written before the database closes.
+      if (this.audit) await this.audit.close();
       if (this.storage) await this.storage.close();
       this.logDestination?.flushSync?.();
     })());

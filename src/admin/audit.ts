@@ -40,3 +40,13 @@ export interface AuditLog {
   /** Newest first. */
   query(q: AuditQuery): Promise<AuditEntry[]>;
 }
+
+/** Where entries are kept (one table, both backends; migration 10). */
+export interface AuditStore {
+  /** Appends entries in the order given; ids are assigned by the store. */
+  append(entries: readonly Omit<AuditEntry, 'id'>[]): Promise<void>;
+  /** Newest first. */
+  query(q: AuditQuery): Promise<AuditEntry[]>;
+  /** Removes entries older than `before` (ms) and all but the newest `keep`; returns how many went. */
+  trim(keep: number, before: number): Promise<number>;
+}

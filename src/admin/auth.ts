@@ -3,6 +3,7 @@ import { ConfigError } from '../config/load.js';
 import { parseJID, tryParseJID } from '../xmpp/jid.js';
 import { accountOf, bareOf } from '../xmpp/account.js';
 import type { Principal } from '../http/auth.js';
+import type { AuditSurface } from './audit.js';
 
 /**
  * The configured `admins`, prepared as callers' JIDs are (nodeprep, nameprep, bare), so that
@@ -30,13 +31,20 @@ export function prepareAdmins(entries: string[]): Set<string> {
  * caller's bare JID, or undefined when the credentials are not valid. Failures count
  * against the address like failed XMPP logins (limits.authFailuresPerMinute).
  */
-export async function authenticateBasic(server: AdminHost, header: string, ip: string): Promise<string | undefined> {
+export async function authenticateBasic(server: AdminHost, header: string, ip: string, surface: AuditSurface = 'api'): Promise<string | undefined> {
   const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
   const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return authenticatePassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip);
+  if (colon < 0) {
+    auditFailedLogin(server, surface, '(malformed credentials)', ip, 'bad-credentials');
+    return undefined;
+  }
+  return authenticatePassword(server, decoded.slice(0, colon), decoded.slice(colon + 1), ip, surface);
+}
+
+/** A refused admin login in the audit log: who is the name the caller claimed. */
+export function auditFailedLogin(server: AdminHost, surface: AuditSurface, claimed: string, ip: string, result: string): void {
+  server.audit.record({ surface, who: claimed, from: ip, action: 'authenticate', details: '', result });
 }
 
 /**
@@ -45,13 +53,23 @@ export async function authenticateBasic(server: AdminHost, header: string, ip: s
  * undefined when the credentials are not valid; failures count against the address like failed
  * XMPP logins (limits.authFailuresPerMinute).
  */
-export async function authenticatePassword(server: AdminHost, jidText: string, password: string, ip: string): Promise<string | undefined> {
+export async function authenticatePassword(server: AdminHost, jidText: string, password: string, ip: string, surface: AuditSurface = 'api'): Promise<string | undefined> {
   const jid = tryParseJID(jidText);
-  if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) return undefined;
+  if (!jid || jid.local === '' || !server.isLocalHost(jid.domain)) {
+    auditFailedLogin(server, surface, jidText, ip, 'bad-credentials');
+    return undefined;
+  }
   // A password verified lately cannot fail: no ticket to wait for, but a blocked address stays refused.
-  if (server.accounts.verifiedRecently(jid.bare, password)) return server.authLimiter.blocked(ip) ? undefined : jid.bare;
+  if (server.accounts.verifiedRecently(jid.bare, password)) {
+    if (!server.authLimiter.blocked(ip)) return jid.bare;
+    auditFailedLogin(server, surface, jid.bare, ip, 'rate-limited');
+    return undefined;
+  }
   const ticket = await server.authLimiter.acquire(ip);
-  if (!ticket) return undefined;
+  if (!ticket) {
+    auditFailedLogin(server, surface, jid.bare, ip, 'rate-limited');
+    return undefined;
+  }
   let ok: boolean;
   try {
     ok = await server.accounts.checkPassword(accountOf(jid), password);
@@ -61,6 +79,7 @@ export async function authenticatePassword(server: AdminHost, jidText: string, p
   }
   if (!ok) {
     ticket.failed();
+    auditFailedLogin(server, surface, jid.bare, ip, 'bad-credentials');
     return undefined;
   }
   ticket.release();

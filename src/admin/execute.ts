@@ -5,6 +5,8 @@ import { DomainError } from '../errors.js';
 import { parseJID, tryParseJID } from '../xmpp/jid.js';
 import { matchesWhat, type AnyCommand, type Args, type Caller, type ResultSpec } from './registry.js';
 import { accountOf, bareOf } from '../xmpp/account.js';
+import type { AuditSurface } from './audit.js';
+import { auditDetails } from './audit-log.js';
 
 /** ejabberd's usual three rules, used when `apiPermissions` is not configured. */
 const DEFAULT_RULES: Record<string, PermissionRule> = {
@@ -148,6 +150,12 @@ export function nonConforming(spec: ResultSpec, value: unknown, path = spec.name
 
 /** Runs a command; domain errors are results, anything else is logged and reported as internal. */
 export async function runCommand(server: AdminHost, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
+  const outcome = await execute(server, def, args, caller);
+  auditCommand(server, def, args, caller, outcome.ok ? 'ok' : outcome.error === 'internal' ? 'internal' : outcome.error.kind);
+  return outcome;
+}
+
+async function execute(server: AdminHost, def: AnyCommand, args: Args, caller: Caller): Promise<Outcome> {
   try {
     const value = await server.commands.run(def, args, caller);
     const wrong = nonConforming(def.result, value);
@@ -162,4 +170,25 @@ export async function runCommand(server: AdminHost, def: AnyCommand, args: Args,
     server.log.error({ err, command: def.name }, 'admin command failed');
     return { ok: false, error: 'internal' };
   }
+}
+
+const AUDIT_SURFACE: Record<Caller['surface'], AuditSurface> = { http: 'api', xmlrpc: 'xmlrpc', ctl: 'ctl' };
+
+/**
+ * Records a command call in the audit log: who (the caller's JID, `ctl` on the console), from
+ * where, the command, its arguments with secrets left out, and how it ended (`ok`, the error's
+ * kind, `forbidden` when the rules refused it). Used by runCommand and by the surfaces for the
+ * calls they refuse before running.
+ */
+export function auditCommand(server: AdminHost, def: AnyCommand, args: Args | readonly (readonly [string, unknown])[], caller: Caller, result: string): void {
+  const surface = caller.auditAs === undefined ? AUDIT_SURFACE[caller.surface] : caller.auditAs;
+  if (surface === null) return;
+  server.audit.record({
+    surface,
+    who: caller.jid ?? (caller.surface === 'ctl' ? 'ctl' : 'anonymous'),
+    from: caller.ip ?? 'local',
+    action: def.name,
+    details: auditDetails(args),
+    result,
+  });
 }

@@ -5,6 +5,7 @@ import type { OAuthService } from '../modules/oauth/index.js';
 import type { HostingService } from '../modules/hosting/index.js';
 import type { AuthLimiter } from '../c2s/auth-limiter.js';
 import type { CommandRegistry } from './registry.js';
+import type { AuditLog } from './audit.js';
 
 /**
  * What the admin surfaces (the HTTP dialects, `parley ctl`, the admin account bootstrap) need of the
@@ -20,6 +21,8 @@ export interface AdminHost {
   readonly authLimiter: AuthLimiter;
   /** OAuth tokens (bearer credentials, /oauth), when the module runs. */
   readonly oauth: OAuthService | undefined;
+  /** Where every admin surface records what it was asked to do (never throws, never waits). */
+  readonly audit: AuditLog;
   /** The hosting API's queue, when the module runs. */
   readonly hosting?: HostingService | undefined;
   /** The configured admin accounts, as prepared bare JIDs. */

@@ -80,6 +80,11 @@ export interface Caller {
   scopes?: readonly string[];
   /** Where a long command reports progress as it goes (`parley ctl` prints it on stderr); absent elsewhere. */
   progress?: (message: string) => void;
+  /**
+   * The surface the audit log names for the call (default: `api`, `xmlrpc` or `ctl` from `surface`);
+   * null: the caller records the action itself (a dialect that runs several commands for one request).
+   */
+  auditAs?: import('./audit.js').AuditSurface | null;
 }
 
 /** Bound arguments of a command whose declaration is not known statically (surfaces, permissions). */

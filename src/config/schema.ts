@@ -513,6 +513,23 @@ export const configSchema = z
         listen: null,
       })
       .describe('HTTP File Upload (XEP-0363): slots requested over XMPP, files PUT and GET over HTTP'),
+    audit: z
+      .object({
+        enabled: z.boolean().default(true).describe('record every admin action (ejabberd /api, XML-RPC, parley ctl, OAuth grants, Openfire, hosting) and failed admin logins'),
+        maxEntries: z.number().int().min(1).default(100_000).describe('entries kept in the database; older ones are trimmed'),
+        maxAgeDays: z.number().min(0).default(90).describe('entries older than this are trimmed (0: kept until maxEntries pushes them out)'),
+        trimIntervalSeconds: z.number().int().min(1).default(600).describe('how often the log is trimmed to maxEntries and maxAgeDays'),
+        maxPending: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('entries waiting to be written; past it new entries are dropped (and counted in the log) rather than held in memory'),
+        file: z.string().min(1).optional().describe('also append each entry as a JSON line to this file, inside dataDir'),
+      })
+      .strict()
+      .default({ enabled: true, maxEntries: 100_000, maxAgeDays: 90, trimIntervalSeconds: 600, maxPending: 10_000 })
+      .describe('the audit log of admin actions'),
     hosting: z
       .object({
         enabled: z.boolean().default(false).describe('the hosting-panel jabber-* API (DreamHost-style cmd=... with an API key) on the http/https listeners'),

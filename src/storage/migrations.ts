@@ -251,6 +251,25 @@ CREATE INDEX upload_files_created ON upload_files (created_at);
   },
   {
     version: 10,
+    description: 'the admin audit log',
+    // Read newest first, by time window and by actor (Openfire's security log); trimmed by age and count.
+    sql: `
+CREATE TABLE audit_log (
+  id {{autoid}},
+  at {{bigint}} NOT NULL,
+  surface TEXT NOT NULL,
+  who TEXT NOT NULL,
+  from_addr TEXT NOT NULL,
+  action TEXT NOT NULL,
+  details TEXT NOT NULL,
+  result TEXT NOT NULL
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+CREATE INDEX audit_log_who ON audit_log (who, at);
+`,
+  },
+  {
+    version: 11,
     description: 'the hosting API queue: account changes waiting under service tokens',
     // A token is one batch of changes, applied together once due; a node claims it first (claimed_by),
     // so a batch is applied by one node, and again only after a crash. One change per account at a

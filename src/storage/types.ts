@@ -8,6 +8,7 @@ import type { MucStore } from '../modules/muc/store.js';
 import type { PushStore } from '../modules/push/store.js';
 import type { UploadStore } from '../modules/upload/store.js';
 import type { HostingQueueStore } from '../modules/hosting/store.js';
+import type { AuditStore } from '../admin/audit.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -33,7 +34,9 @@ export interface Storage extends StoreKinds {
   push: PushStore;
   /** HTTP upload slots (XEP-0363): per account (migration 7). */
   uploads: UploadStore;
-  /** The hosting API's pending account changes, by service token: per server (migration 10). */
+  /** The admin audit log: per server (migration 10). */
+  audit: AuditStore;
+  /** The hosting API's pending account changes, by service token: per server (migration 11). */
   hosting: HostingQueueStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it

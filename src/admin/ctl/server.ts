@@ -2,7 +2,7 @@ import net from 'node:net';
 import { chmodSync, rmSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AdminHost } from '../host.js';
-import { isAllowed, runCommand } from '../execute.js';
+import { auditCommand, isAllowed, runCommand } from '../execute.js';
 import { ArgumentError, bindPositionalArgs } from '../ejabberd/args.js';
 import { renderCtl, usageOf } from './render.js';
 
@@ -61,7 +61,10 @@ export async function executeCtl(server: AdminHost, argv: string[], progress?: (
     if (err instanceof ArgumentError) return { stdout: `Error: bad_argument: ${err.message}\n`, exitCode: 1 };
     throw err;
   }
-  if (!isAllowed(server, def, caller, args)) return { stdout: `Error: not_allowed: the command '${name}' is not allowed from the command line\n`, exitCode: 1 };
+  if (!isAllowed(server, def, caller, args)) {
+    auditCommand(server, def, args, caller, 'forbidden');
+    return { stdout: `Error: not_allowed: the command '${name}' is not allowed from the command line\n`, exitCode: 1 };
+  }
   return renderCtl(def, await runCommand(server, def, args, caller));
 }
 

@@ -1,12 +1,12 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, Caller } from '../registry.js';
-import { callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
+import { auditCommand, callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
 import { ArgumentError, bindNamedArgs } from './args.js';
 import { STATUS_OF, errorAnswer, successBody } from './render.js';
 import { openApiDocument } from '../docs/openapi.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
-import { authenticateBasic, bearerPrincipal } from '../auth.js';
+import { auditFailedLogin, authenticateBasic, bearerPrincipal } from '../auth.js';
 import { basicJid, bearer } from '../../http/auth.js';
 import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
 import { reply, type Dialect, type Reply, type RequestContext, type Route } from '../../http/layer.js';
@@ -117,7 +117,11 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
   const caller: Caller = { surface: 'http', admin: false, ip: ctx.ip };
   const auth = await ctx.authenticate();
   if (auth !== undefined) {
-    if (!auth.ok) return unauthorized(auth.scheme);
+    if (!auth.ok) {
+      // Refused passwords are recorded where they are checked; a refused token here.
+      if (auth.scheme === 'bearer') auditFailedLogin(server, 'api', '(bearer token)', ctx.ip, 'bad-token');
+      return unauthorized(auth.scheme);
+    }
     const jid = auth.principal.jid!;
     caller.jid = jid;
     const scopes = auth.principal.scopes;
@@ -133,6 +137,7 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
     throw err;
   }
   if (!isAllowed(server, def, caller, args)) {
+    auditCommand(server, def, args, caller, 'forbidden');
     return envelope(403, 32, 'AccessRules: Account does not have the right to perform the operation.');
   }
   const outcome = await runCommand(server, def, args, caller);

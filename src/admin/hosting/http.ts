@@ -1,5 +1,4 @@
 import type { AdminHost } from '../host.js';
-import type { AuditLog } from '../audit.js';
 import { sameSecret } from '../../http/auth.js';
 import { bodyText, type Codec } from '../../http/codecs.js';
 import { Reply, type Dialect, type RequestContext, type Route } from '../../http/layer.js';
@@ -86,11 +85,10 @@ async function handle(server: AdminHost, ctx: RequestContext): Promise<Reply> {
   const requested = (param('format') ?? 'tab').toLowerCase();
   const format = (FORMATS as readonly string[]).includes(requested) ? (requested as Format) : 'tab';
   const cmd = param('cmd');
-  const audit = (server as { audit?: AuditLog }).audit;
   const record = (who: string, result: string) => {
     const user = param('username');
     const domain = param('domain');
-    audit?.record({
+    server.audit.record({
       surface: 'hosting',
       who,
       from: ctx.ip,

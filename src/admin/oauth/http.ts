@@ -1,5 +1,6 @@
 import type { AdminHost } from '../host.js';
-import { authenticatePassword } from '../auth.js';
+import { auditFailedLogin, authenticatePassword } from '../auth.js';
+import { auditDetails } from '../audit-log.js';
 import { DomainError } from '../../errors.js';
 import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
 import { Reply, type Dialect, type RequestContext } from '../../http/layer.js';
@@ -59,17 +60,23 @@ function ttlOf(server: AdminHost, text: string | null): number | undefined {
 }
 
 /** Issues a token through the module, mapping its refusals to RFC 6749 errors. */
-async function issue(server: AdminHost, jid: string, ttl: number, scope: string): Promise<{ token: string; scopes: readonly string[]; expiresIn: number } | Reply> {
+async function issue(server: AdminHost, ip: string, grant: string, jid: string, ttl: number, scope: string): Promise<{ token: string; scopes: readonly string[]; expiresIn: number } | Reply> {
   const oauth = server.oauth!;
+  const audit = (result: string) =>
+    server.audit.record({ surface: 'oauth', who: jid, from: ip, action: `oauth_grant_${grant}`, details: auditDetails({ scope, ttl }), result });
   let scopes: string[];
   try {
     scopes = parseScopes(scope, /\s+/);
   } catch (err) {
+    audit('invalid_scope');
     return oauthError(400, 'invalid_scope', (err as Error).message);
   }
   try {
-    return await oauth.issue(accountOf(tryParseJID(jid)!), ttl, scopes);
+    const issued = await oauth.issue(accountOf(tryParseJID(jid)!), ttl, scopes);
+    audit('ok');
+    return issued;
   } catch (err) {
+    audit(err instanceof DomainError ? err.kind : 'internal');
     if (err instanceof DomainError) return oauthError(400, 'invalid_request', err.message);
     throw err;
   }
@@ -92,15 +99,16 @@ async function token(server: AdminHost, ctx: RequestContext): Promise<Reply> {
     }
   }
   if (clientId !== null && !(await server.oauth!.clientSecretMatches(clientId, clientSecret ?? ''))) {
+    auditFailedLogin(server, 'oauth', clientId, ctx.ip, 'invalid_client');
     return oauthError(401, 'invalid_client', 'Unknown client or wrong client secret');
   }
   const username = p.get('username') ?? '';
   const password = p.get('password') ?? '';
   const ttl = ttlOf(server, p.get('ttl'));
   if (ttl === undefined) return oauthError(400, 'invalid_request', 'ttl must be a number of seconds');
-  const jid = await authenticatePassword(server, username, password, ctx.ip);
+  const jid = await authenticatePassword(server, username, password, ctx.ip, 'oauth');
   if (!jid) return oauthError(400, 'invalid_grant', 'Wrong username or password');
-  const issued = await issue(server, jid, ttl, p.get('scope') ?? '');
+  const issued = await issue(server, ctx.ip, 'password', jid, ttl, p.get('scope') ?? '');
   if (issued instanceof Reply) return issued;
   return new Reply(200, { access_token: issued.token, token_type: 'bearer', scope: issued.scopes.join(' '), expires_in: issued.expiresIn }, json, NO_STORE);
 }
@@ -147,9 +155,9 @@ async function authorizationToken(server: AdminHost, ctx: RequestContext): Promi
   const withState = (f: Record<string, string>) => (state === '' ? f : { ...f, state });
   const ttl = ttlOf(server, p.get('ttl'));
   if (ttl === undefined) return redirect(client.redirectUri, withState({ error: 'invalid_request', error_description: 'ttl must be a number of seconds' }));
-  const jid = await authenticatePassword(server, p.get('username') ?? '', p.get('password') ?? '', ctx.ip);
+  const jid = await authenticatePassword(server, p.get('username') ?? '', p.get('password') ?? '', ctx.ip, 'oauth');
   if (!jid) return redirect(client.redirectUri, withState({ error: 'access_denied', error_description: 'Wrong username or password' }));
-  const issued = await issue(server, jid, ttl, p.get('scope') ?? '');
+  const issued = await issue(server, ctx.ip, 'implicit', jid, ttl, p.get('scope') ?? '');
   if (issued instanceof Reply) {
     const e = issued.body as { error: string; error_description: string };
     return redirect(client.redirectUri, withState({ error: e.error, error_description: e.error_description }));

@@ -1,12 +1,12 @@
 import type { AdminHost } from '../host.js';
 import type { AnyCommand, ArgSpec, Caller, ResultSpec } from '../registry.js';
-import { callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
+import { auditCommand, callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
 import { ArgumentProblemError, bindArgs } from '../args.js';
 import { ejabberdWording, renameOldArgs } from '../ejabberd/args.js';
 import { rescodeOk } from '../ejabberd/render.js';
 import { restupleText } from '../ejabberd/wording.js';
 import { shape } from '../render.js';
-import { authenticatePassword, bearerPrincipal } from '../auth.js';
+import { auditFailedLogin, authenticatePassword, bearerPrincipal } from '../auth.js';
 import { tryParseJID } from '../../xmpp/jid.js';
 import { bodyText, CodecError, type Codec } from '../../http/codecs.js';
 import { reply, type Dialect, type Reply, type RequestContext } from '../../http/layer.js';
@@ -144,7 +144,10 @@ async function perform(server: AdminHost, call: MethodCall, ip: string): Promise
     if (err instanceof ArgumentProblemError) throw new Fault(FAULT.badType, ejabberdWording(err.problem));
     throw err;
   }
-  if (!isAllowed(server, def, caller, args)) throw new Fault(FAULT.problem, problem('{error,access_rules_unauthorized}', def.name, members));
+  if (!isAllowed(server, def, caller, args)) {
+    auditCommand(server, def, args, caller, 'forbidden');
+    throw new Fault(FAULT.problem, problem('{error,access_rules_unauthorized}', def.name, members));
+  }
   const outcome = await runCommand(server, def, args, caller);
   if (!outcome.ok) {
     const why = outcome.error === 'internal' ? '{error,internal_error}' : `{error,${JSON.stringify(outcome.error.message)}}`;
@@ -166,14 +169,17 @@ async function authenticate(server: AdminHost, members: [string, XValue][], ip: 
     // An OAuth token of this very account (oauth_issue_token, /oauth/token), with its scopes.
     const principal = token.kind === 'string' ? await bearerPrincipal(server, token.value) : undefined;
     const named = user.kind === 'string' && host.kind === 'string' ? tryParseJID(`${user.value}@${host.value}`)?.bare : undefined;
-    if (!principal || principal.jid !== named) throw new Fault(FAULT.problem, 'Invalid oauth token');
+    if (!principal || principal.jid !== named) {
+      auditFailedLogin(server, 'xmlrpc', named ?? '(bearer token)', ip, 'bad-token');
+      throw new Fault(FAULT.problem, 'Invalid oauth token');
+    }
     return { jid: principal.jid!, scopes: principal.scopes ?? [] };
   }
   if (password === undefined) return undefined;
   if (user.kind !== 'string' || host.kind !== 'string' || password.kind !== 'string' || /[@/]/.test(user.value)) {
     throw new Fault(FAULT.problem, 'Invalid authentication data');
   }
-  const jid = await authenticatePassword(server, `${user.value}@${host.value}`, password.value, ip);
+  const jid = await authenticatePassword(server, `${user.value}@${host.value}`, password.value, ip, 'xmlrpc');
   if (jid === undefined) throw new Fault(FAULT.problem, 'Invalid authentication data');
   return { jid };
 }

@@ -4,12 +4,13 @@ import { TABLES } from '../database.js';
 import { MIGRATIONS, migrationSql } from '../migrations.js';
 import { SqlAccounts } from '../accounts-sql.js';
 import { SqlSharedGroups } from '../sharedroster-sql.js';
-import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlMuc } from '../muc-sql.js';
 import { SqlOAuth } from '../oauth-sql.js';
 import { SqlMam } from '../mam-sql.js';
 import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
+import { SqlAudit } from '../audit-sql.js';
+import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -370,6 +371,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    audit: new SqlAudit(sql),
     hosting: new SqlHostingQueue(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
