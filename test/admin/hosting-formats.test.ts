@@ -20,7 +20,8 @@ const xml = async (params: Record<string, string>, method?: 'GET' | 'POST') => {
 
 before(async () => {
   // SCRAM storage (the default): no password is recoverable.
-  parley = await startParley(hostingConfig());
+  // A delay long enough for the batch assertions below on a loaded machine.
+  parley = await startParley(hostingConfig({ applyDelay: 1.5 }));
   await parley.register('alice');
   const r = await parley.api('register', { user: 'zed', host: 'example.net', password: 'zedpw' });
   assert.equal(r.status, 200);
@@ -60,7 +61,7 @@ test('JSON: data rows and result; errors carry the code as data', async () => {
   assert.equal(deact.result, 'success');
   // The same open batch: the same token.
   assert.equal(deact.data[0].token, added.data[0].token);
-  await eventually(async () => (await json({ ...k, cmd: 'jabber-list_users_no_pw' })).data.some((u: any) => u.username === 'alice' && u.status === 'inactive'), 5000);
+  await eventually(async () => (await json({ ...k, cmd: 'jabber-list_users_no_pw' })).data.some((u: any) => u.username === 'alice' && u.status === 'inactive'), 8000);
   assert.deepEqual(await json({ ...k, cmd: 'jabber-deactivate_user', username: 'alice', domain: 'localhost' }), { data: 'user_already_inactive', result: 'error' });
   const react = await json({ ...k, cmd: 'jabber-reactivate_user', username: 'alice', domain: 'localhost' }, 'POST');
   assert.equal(react.result, 'success');
@@ -124,4 +125,19 @@ test('scoped by domain: a key sees and changes only its domains', async () => {
   const mine = tokenOf(await call({ key: PANEL_KEY, cmd: 'jabber-add_user', username: 'bea', domain: 'localhost', password: 'p' }));
   assert.notEqual(t, mine);
   assert.ok(!usersOf(await call({ key: PANEL_KEY, cmd: 'jabber-list_users_no_pw' })).some((l) => l.includes('example.net')));
+});
+
+test('every hosting request is audited: the key, the address, the command and its account, the outcome; never the password', async () => {
+  await call({ key: PANEL_KEY, cmd: 'jabber-add_user', username: 'audited', domain: 'localhost', password: 'very-secret-pw' }, 'POST');
+  await call({ key: PANEL_KEY, cmd: 'jabber-remove_user', username: 'ghost', domain: 'localhost' });
+  await call({ key: 'bad-key-0123456789abcdef', cmd: 'jabber-list_users' });
+  const entries = (await eventually(async () => {
+    const all = (await parley.server.audit.query({ limit: 1000 })).filter((e) => e.surface === 'hosting');
+    return all.some((e) => e.result === 'invalid_key') && all.some((e) => e.details === 'ghost@localhost') ? all : undefined;
+  }, 5000, 'hosting entries'))!;
+  const add = entries.find((e) => e.action === 'jabber-add_user' && e.details === 'audited@localhost')!;
+  assert.deepEqual({ who: add.who, from: add.from, result: add.result }, { who: 'panel', from: '127.0.0.1', result: 'ok' });
+  assert.equal(entries.find((e) => e.details === 'ghost@localhost')!.result, 'user_does_not_exist');
+  assert.equal(entries.find((e) => e.result === 'invalid_key')!.who, '-');
+  assert.ok(!JSON.stringify(entries).includes('very-secret-pw'));
 });
