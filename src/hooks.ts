@@ -46,6 +46,12 @@ export interface HookMap {
    * may never have received (sent but not acknowledged): their count, and the last of them.
    */
   'session-hibernating': { session: SessionRecord; unackedMessages: number; lastMessage: Element | undefined };
+  /**
+   * Elements were stored in an account's private XML storage (XEP-0049), committed, by a client or
+   * a command; an element with no content means it was removed (XEP-0402 compat keeps PEP
+   * bookmarks in step with `storage:bookmarks`).
+   */
+  'private-stored': { account: AccountRef; elements: readonly Element[] };
 }
 
 /**

@@ -36,6 +36,7 @@ import { s2sModule } from './modules/s2s/index.js';
 import { lastModule } from './modules/last/index.js';
 import { sharedRosterModule } from './modules/sharedroster/index.js';
 import { privateModule } from './modules/private/index.js';
+import { pepModule } from './modules/pep/index.js';
 import { operationsModule } from './modules/operations/index.js';
 import { oauthModule, type OAuthService } from './modules/oauth/index.js';
 import { portabilityModule } from './modules/portability/index.js';
@@ -83,6 +84,7 @@ export const MODULES: readonly AnyModule[] = [
   pushModule,
   uploadModule,
   hostingModule,
+  pepModule,
 ];
 
 export interface ServerOptions {

@@ -19,13 +19,14 @@ const RELOADABLE = [
   'c2s.resumeTimeout',
   'c2s.negotiationTimeout',
   'c2s.registrationTimeout',
+  'pep.*',
 ] as const;
 
 /** Keys read once at start-up even inside a reloadable section. */
 const CAPTURED = new Set(['limits.authFailuresPerMinute']);
 
 /** Sections compared key by key (their keys are reported as `section.key`). */
-const SECTIONS = new Set(['limits', 'c2s', 'auth', 'storage', 'listen', 'tls', 'shaper', 'ctl', 'xmlrpc', 'oauth']);
+const SECTIONS = new Set(['limits', 'c2s', 'auth', 'storage', 'listen', 'tls', 'shaper', 'ctl', 'xmlrpc', 'oauth', 'pep']);
 
 function reloadable(key: string): boolean {
   if (CAPTURED.has(key)) return false;

@@ -513,6 +513,31 @@ export const configSchema = z
         listen: null,
       })
       .describe('HTTP File Upload (XEP-0363): slots requested over XMPP, files PUT and GET over HTTP'),
+    pep: z
+      .object({
+        maxNodes: z.number().int().min(1).default(100).describe("PEP (XEP-0163): nodes one account may have; creating one more is refused (not-allowed, max-nodes-exceeded)"),
+        maxItemsPerNode: z
+          .number()
+          .int()
+          .min(1)
+          .default(256)
+          .describe('PEP: items one node keeps at most, whatever its pubsub#max_items (`max` means this); the oldest go first'),
+        maxItemSize: z
+          .number()
+          .int()
+          .min(256)
+          .default(131_072)
+          .describe('PEP: bytes of one item payload, serialized as UTF-8; a larger one is refused (not-acceptable, payload-too-big). Keep it below limits.maxStanzaSize'),
+        capsCacheSize: z
+          .number()
+          .int()
+          .min(1)
+          .default(10_000)
+          .describe('entity capabilities (XEP-0115): verified client feature sets kept in memory, by hash; the least recently used go first'),
+      })
+      .strict()
+      .default({ maxNodes: 100, maxItemsPerNode: 256, maxItemSize: 131_072, capsCacheSize: 10_000 })
+      .describe("PEP (XEP-0163) limits and entity capabilities"),
     audit: z
       .object({
         enabled: z.boolean().default(true).describe('record every admin action (ejabberd /api, XML-RPC, parley ctl, OAuth grants, Openfire, hosting) and failed admin logins'),

@@ -91,7 +91,7 @@ export class IqHandlers {
       const result = await handler({ iq, payload, from: ctx.from, to: ctx.to, origin: ctx.origin });
       reply = iqResult(iq, result ?? undefined);
     } catch (err) {
-      if (err instanceof StanzaError) reply = errorReply(iq, err.condition, err.text, err.type);
+      if (err instanceof StanzaError) reply = errorReply(iq, err.condition, err.text, err.type, err.appCondition);
       else throw err;
     }
     await this.reply(reply, ctx);

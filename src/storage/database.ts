@@ -109,6 +109,16 @@ export const TABLES: readonly TableSpec[] = [
   },
   // Metadata only: the files themselves lie under the upload directory, outside the database.
   { name: 'upload_files', columns: ['slot_id', 'owner', 'filename', 'size', 'content_type', 'created_at', 'uploaded_at'], integers: ['size', 'created_at', 'uploaded_at'], order: 'slot_id', since: 9, hostBy: 'owner' },
+  { name: 'pep_nodes', columns: ['owner', 'node', 'config_json', 'created_at'], integers: ['created_at'], order: 'owner, node', since: 10, hostBy: 'owner' },
+  {
+    name: 'pep_items',
+    columns: ['seq', 'owner', 'node', 'item_id', 'payload', 'published_at', 'publisher'],
+    integers: ['seq', 'published_at'],
+    order: 'seq',
+    serial: 'seq',
+    since: 10,
+    hostBy: 'owner',
+  },
   // The server's, not a host's: every host's export carries it.
   {
     name: 'audit_log',
@@ -116,18 +126,18 @@ export const TABLES: readonly TableSpec[] = [
     integers: ['id', 'at'],
     order: 'id',
     serial: 'id',
-    since: 10,
+    since: 11,
     hostBy: 'server',
   },
   // The hosting API's queue is the server's: a host's export carries every pending change.
-  { name: 'hosting_tokens', columns: ['token', 'key_name', 'changes', 'created_at', 'due_at', 'claimed_by', 'claimed_at'], integers: ['changes', 'created_at', 'due_at', 'claimed_at'], order: 'token', since: 11, hostBy: 'server' },
+  { name: 'hosting_tokens', columns: ['token', 'key_name', 'changes', 'created_at', 'due_at', 'claimed_by', 'claimed_at'], integers: ['changes', 'created_at', 'due_at', 'claimed_at'], order: 'token', since: 12, hostBy: 'server' },
   {
     name: 'hosting_changes',
     columns: ['id', 'token', 'key_name', 'host', 'username', 'action', 'credentials_json', 'created_at'],
     integers: ['id', 'created_at'],
     order: 'id',
     serial: 'id',
-    since: 11,
+    since: 12,
     hostBy: 'server',
   },
 ];

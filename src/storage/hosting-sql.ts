@@ -1,7 +1,7 @@
 import type { EnqueueOptions, EnqueueOutcome, HostingQueueStore, NewChange, PendingChange } from '../modules/hosting/store.js';
 import type { Sql } from './sql.js';
 
-/** The hosting API's queue (migration 11), in the SQL both backends share. */
+/** The hosting API's queue (migration 12), in the SQL both backends share. */
 interface ChangeRow {
   id: number | string;
   token: string;

@@ -10,6 +10,7 @@ import { SqlOAuth } from './oauth-sql.js';
 import { SqlMam } from './mam-sql.js';
 import { SqlPush } from './push-sql.js';
 import { SqlUploads } from './upload-sql.js';
+import { SqlPep } from './pep-sql.js';
 import type { Sql } from './sql.js';
 export type { Sql } from './sql.js';
 import type { RosterStore } from '../modules/roster/store.js';
@@ -325,6 +326,7 @@ export function transactionHandle(sql: Sql, stores: { roster: RosterStore }): Tr
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
+    pep: new SqlPep(sql),
     lock: (key) => sql.lock(key),
     async removeAccountData(account) {
       const owner = ownerKey(account);

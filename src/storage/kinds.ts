@@ -100,6 +100,7 @@ export interface Transaction extends StoreKinds {
   readonly muc: import('../modules/muc/store.js').MucStore;
   readonly push: import('../modules/push/store.js').PushStore;
   readonly uploads: import('../modules/upload/store.js').UploadStore;
+  readonly pep: import('../modules/pep/store.js').PepStore;
   /** Removes what the account holds in every kind store, of every feature. */
   removeAccountData(account: AccountRef): Promise<void>;
   /**

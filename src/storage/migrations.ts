@@ -251,6 +251,32 @@ CREATE INDEX upload_files_created ON upload_files (created_at);
   },
   {
     version: 10,
+    description: 'PEP (XEP-0163): nodes of each account and their published items',
+    // Items are read newest first by node (seq, which a republished id gets anew) and found by id;
+    // removing an account's nodes and items goes by owner first.
+    sql: `
+CREATE TABLE pep_nodes (
+  owner TEXT NOT NULL,
+  node {{bytetext}} NOT NULL,
+  config_json TEXT NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  PRIMARY KEY (owner, node)
+);
+CREATE TABLE pep_items (
+  seq {{autoid}},
+  owner TEXT NOT NULL,
+  node {{bytetext}} NOT NULL,
+  item_id {{bytetext}} NOT NULL,
+  payload TEXT NOT NULL,
+  published_at {{bigint}} NOT NULL,
+  publisher TEXT NOT NULL
+);
+CREATE UNIQUE INDEX pep_items_id ON pep_items (owner, node, item_id);
+CREATE INDEX pep_items_order ON pep_items (owner, node, seq);
+`,
+  },
+  {
+    version: 11,
     description: 'the admin audit log',
     // Read newest first, by time window and by actor (Openfire's security log); trimmed by age and count.
     sql: `
@@ -269,7 +295,7 @@ CREATE INDEX audit_log_who ON audit_log (who, at);
 `,
   },
   {
-    version: 11,
+    version: 12,
     description: 'the hosting API queue: account changes waiting under service tokens',
     // A token is one batch of changes, applied together once due; a node claims it first (claimed_by),
     // so a batch is applied by one node, and again only after a crash. One change per account at a

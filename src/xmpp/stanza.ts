@@ -36,14 +36,17 @@ export class StanzaError extends Error {
     readonly condition: string,
     readonly text?: string,
     readonly type: StanzaErrorType = ERROR_TYPES[condition] ?? 'cancel',
+    /** An application-specific condition beside the defined one (RFC 6120 §8.3.3.2), e.g. pubsub#errors. */
+    readonly appCondition?: Element,
   ) {
     super(text ?? condition);
   }
 }
 
-export function errorElement(condition: string, text?: string, type?: StanzaErrorType): Element {
+export function errorElement(condition: string, text?: string, type?: StanzaErrorType, appCondition?: Element): Element {
   const err = x('error', { type: type ?? ERROR_TYPES[condition] ?? 'cancel' }, x(condition, { xmlns: NS.stanzas }));
   if (text) err.append(x('text', { xmlns: NS.stanzas, 'xml:lang': 'en' }, text));
+  if (appCondition) err.append(appCondition);
   return err;
 }
 
@@ -51,7 +54,7 @@ export function errorElement(condition: string, text?: string, type?: StanzaErro
  * The error reply to a stanza: same name and id, addresses swapped, type="error",
  * original payload kept (RFC 6120 §8.3.1).
  */
-export function errorReply(stanza: Element, condition: string, text?: string, type?: StanzaErrorType): Element {
+export function errorReply(stanza: Element, condition: string, text?: string, type?: StanzaErrorType, appCondition?: Element): Element {
   const attrs: Record<string, string> = { type: 'error' };
   if (stanza.attrs.id !== undefined) attrs.id = stanza.attrs.id;
   if (stanza.attrs.from !== undefined) attrs.to = stanza.attrs.from;
@@ -63,7 +66,7 @@ export function errorReply(stanza: Element, condition: string, text?: string, ty
     const payload = stanza.elements()[0];
     if (payload) reply.append(payload.clone());
   }
-  return reply.append(errorElement(condition, text, type));
+  return reply.append(errorElement(condition, text, type, appCondition));
 }
 
 export function iqResult(iq: Element, payload?: Element): Element {

@@ -2,7 +2,11 @@
 // clients joining what they made and seeing what they change (seed 000, H22).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join as joinPath } from 'node:path';
 import { startParley, eventually, type Parley } from '../support/harness.js';
+import { runCtl } from '../support/ctl.js';
 import { settle, xml, type TestClient } from '../support/client.js';
 import { call, createByClient, itemOf, join, joinRefused, MUC_USER, refused, SERVICE, statusCodes } from './muc-commands-support.js';
 
@@ -119,6 +123,8 @@ test('create_room_with_opts: an unknown option or a bad value is a 400 that says
     ['affiliations', 'member:@@', /Malformed JID in affiliation/],
     ['subscribers', 'bob@localhost', /missing nick/],
     ['subscribers', 'bob@localhost=Bob=gossip', /unknown node name/],
+    // Well formed, but the room would not allow subscriptions: refused, and the room is not left behind.
+    ['subscribers', 'bob@localhost=Bob=messages', /subscriptions are not allowed/i],
   ];
   for (const [name, value, message] of cases) {
     const r = await attempt(name, value);
@@ -232,4 +238,21 @@ test("muc_online_rooms and muc_online_rooms_by_regex: one service or 'global', r
   await alice.send(xml('presence', { to: `brief@${SERVICE}/Alice`, type: 'unavailable' }));
   await settle(alice);
   await eventually(async () => !(await call(parley, 'muc_online_rooms', { service: SERVICE })).includes(`brief@${SERVICE}`), 3000, 'the emptied room to go');
+});
+
+test('parley ctl create_room_with_opts takes the options as one word of JSON, as ejabberd 23.01\'s ctl does', async () => {
+  const dir = mkdtempSync(joinPath(tmpdir(), 'parley-ctl-muc-'));
+  try {
+    const config = joinPath(dir, 'parley.yml');
+    writeFileSync(config, `hosts: [localhost]\ndataDir: ${JSON.stringify(parley.dataDir)}\nlogLevel: silent\n`);
+    const ok = await runCtl(config, ['create_room_with_opts', 'cli', SERVICE, 'localhost', '[{"name":"title","value":"From the shell"},{"name":"members_only","value":"true"}]']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal((await options('cli')).title, 'From the shell');
+    assert.equal((await options('cli')).members_only, 'true');
+    const bad = await runCtl(config, ['create_room_with_opts', 'cli2', SERVICE, 'localhost', 'title=x']);
+    assert.notEqual(bad.code, 0);
+    assert.deepEqual(await options('cli2'), {});
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, type Parley } from '../support/harness.js';
-import { settle, type TestClient } from '../support/client.js';
+import { settle, xml, type TestClient } from '../support/client.js';
 import { call, createByClient, heard, isSubEvent, join, joinRefused, refused, say, SERVICE } from './muc-commands-support.js';
 
 let parley: Parley;
@@ -55,6 +55,23 @@ test('subscribe_room: the subscriber gets the room\'s messages without being in 
   assert.equal(await call(parley, 'unsubscribe_room', { user: 'carol@localhost', room: ROOM }), 0);
 });
 
+test('create_room_with_opts subscribers: the room is made with its subscribers, who get its messages', async () => {
+  const room = `digest@${SERVICE}`;
+  assert.equal(
+    await call(parley, 'create_room_with_opts', {
+      name: 'digest', service: SERVICE, host: 'localhost',
+      options: [{ name: 'allow_subscription', value: 'true' }, { name: 'subscribers', value: 'dave@localhost=Dave=messages=subject;erin@localhost:Erin:messages' }],
+    }),
+    0,
+  );
+  assert.deepEqual(await call(parley, 'get_subscribers', { name: 'digest', service: SERVICE }), ['dave@localhost', 'erin@localhost']);
+  await join(alice, room, 'Alice');
+  await say(alice, room, 'digest one');
+  await dave.waitFor(isSubEvent(room, MESSAGES, 'digest one'), 5000, 'dave gets the event');
+  await erin.waitFor(isSubEvent(room, MESSAGES, 'digest one'), 5000, 'erin gets the event');
+  await alice.send(xml('presence', { to: `${room}/Alice`, type: 'unavailable' }));
+});
+
 test('subscribe_room, unsubscribe_room, get_subscribers: ejabberd\'s errors', async () => {
   await refused(parley, 'subscribe_room', { user: 'carol@localhost', nick: '', room: ROOM, nodes: MESSAGES }, 'Nickname must be set');
   await refused(parley, 'subscribe_room', { user: 'carol@localhost', nick: 'C', room: 'news', nodes: MESSAGES }, 'Malformed room JID');
@@ -63,6 +80,17 @@ test('subscribe_room, unsubscribe_room, get_subscribers: ejabberd\'s errors', as
   await refused(parley, 'unsubscribe_room', { user: 'carol@localhost', room: `nope@${SERVICE}` }, 'The room does not exist');
   await refused(parley, 'unsubscribe_room', { user: 'carol@localhost', room: 'bad room@x@y' }, 'Malformed room JID');
   await refused(parley, 'get_subscribers', { name: 'nope', service: SERVICE }, 'The room does not exist');
+
+  // The room's password is not asked of a user the admin subscribes; members-only still holds.
+  await call(parley, 'create_room_with_opts', {
+    name: 'guarded', service: SERVICE, host: 'localhost',
+    options: [{ name: 'allow_subscription', value: 'true' }, { name: 'password', value: 'pw' }],
+  });
+  assert.deepEqual(await call(parley, 'subscribe_room', { user: 'carol@localhost', nick: 'Carol', room: `guarded@${SERVICE}`, nodes: MESSAGES }), [MESSAGES]);
+  await call(parley, 'change_room_option', { name: 'guarded', service: SERVICE, option: 'members_only', value: 'true' });
+  await refused(parley, 'subscribe_room', { user: 'dave@localhost', nick: 'Dave', room: `guarded@${SERVICE}`, nodes: MESSAGES }, /members-only/);
+  await call(parley, 'change_room_option', { name: 'guarded', service: SERVICE, option: 'allow_subscription', value: 'false' });
+  await refused(parley, 'subscribe_room', { user: 'dave@localhost', nick: 'Dave', room: `guarded@${SERVICE}`, nodes: MESSAGES }, /not allowed/);
 });
 
 test('send_direct_invitation: each user not in the room gets a XEP-0249 invitation from the room, with the reason and password', async () => {
@@ -84,6 +112,12 @@ test('send_direct_invitation: each user not in the room gets a XEP-0249 invitati
   assert.equal(await call(parley, 'send_direct_invitation', { name: 'news', service: SERVICE, password: 'pw1', reason: 'none', users: 'carol@localhost' }), 0);
   const m = await carol.waitFor(isInvite, 5000, 'invitation with password');
   assert.equal(m.getChild('x', 'jabber:x:conference').attrs.password, 'pw1');
+
+  // A protected room's password goes only where the admin gives it.
+  await call(parley, 'create_room_with_opts', { name: 'hushed', service: SERVICE, host: 'localhost', options: [{ name: 'password', value: 'hush' }] });
+  assert.equal(await call(parley, 'send_direct_invitation', { name: 'hushed', service: SERVICE, password: 'none', reason: 'none', users: 'dave@localhost' }), 0);
+  const hushed = await dave.waitFor((el) => el.is('message') && el.getChild('x', 'jabber:x:conference')?.attrs.jid === `hushed@${SERVICE}`, 5000, 'invitation to hushed');
+  assert.deepEqual(hushed.getChild('x', 'jabber:x:conference').attrs, { xmlns: 'jabber:x:conference', jid: `hushed@${SERVICE}` });
 
   await refused(parley, 'send_direct_invitation', { name: 'nope', service: SERVICE, password: '', reason: '', users: 'dave@localhost' }, 'room_not_found');
   await refused(parley, 'send_direct_invitation', { name: 'a@b', service: SERVICE, password: '', reason: '', users: 'dave@localhost' }, "Invalid 'roomname' or 'service'");

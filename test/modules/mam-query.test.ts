@@ -158,3 +158,30 @@ test('what is not archived: headlines, no body, no-store hints; a forged stanza 
   assert.equal(after.items.at(-1)!.id, sids[0]!.attrs.id);
   assert.equal((await received(bob, 'secret')).getChild('stanza-id', 'urn:xmpp:sid:0'), undefined);
 });
+
+test('metadata names the first and last message; mam:1 queries are answered in their namespace; a note to oneself is archived once', async () => {
+  const all = await mamQuery(bob, { max: 7 });
+  const last = await mamQuery(bob, { max: 1, before: '' });
+  const meta = (await bob.iq(xml('iq', { type: 'get' }, xml('metadata', { xmlns: NS_MAM })))).getChild('metadata', NS_MAM)!;
+  assert.equal(meta.getChild('start')!.attrs.id, all.items[0]!.id);
+  assert.equal(meta.getChild('end')!.attrs.id, last.items[0]!.id);
+  assert.ok(Date.parse(meta.getChild('end')!.attrs.timestamp) > 0);
+  const empty = (await carol.iq(xml('iq', { type: 'get' }, xml('metadata', { xmlns: NS_MAM })))).getChild('metadata', NS_MAM)!;
+  assert.ok(empty.getChild('start'), "carol's sent messages are in her archive");
+
+  const NS1 = 'urn:xmpp:mam:1';
+  const before = bob.received.length;
+  const res = await bob.iq(xml('iq', { type: 'set' }, xml('query', { xmlns: NS1, queryid: 'old' }, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '2')))));
+  const fin = res.getChild('fin', NS1)!;
+  assert.ok(fin, 'fin in urn:xmpp:mam:1');
+  const results = bob.received.slice(before).map((m) => m.getChild('result', NS1)).filter((r) => r?.attrs.queryid === 'old');
+  assert.deepEqual(results.map((r) => r!.attrs.id), all.items.slice(0, 2).map((i) => i.id));
+  assert.equal((await iqError(bob, xml('iq', { type: 'set' }, xml('query', { xmlns: NS_MAM }, xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('index', {}, '3')))))).condition, 'feature-not-implemented');
+
+  const count = (await mamQuery(bob, { max: 0 })).count!;
+  await bob.send(chat('bob@localhost', 'note to self'));
+  await received(bob, 'note to self');
+  const after = await mamQuery(bob, { max: 1, before: '' });
+  assert.equal(after.count, count + 1);
+  assert.equal(after.items[0]!.body, 'note to self');
+});

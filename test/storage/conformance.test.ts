@@ -22,7 +22,7 @@ import { newItem } from '../../src/modules/roster/index.js';
 import type { ScramCredentials } from '../../src/c2s/sasl.js';
 
 /** Every table Parley's migrations create (a new migration's tables are added here). */
-const PARLEY_TABLES = ['accounts', 'audit_log', 'hosting_changes', 'hosting_tokens', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'push_sessions', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values', 'upload_files'];
+const PARLEY_TABLES = ['accounts', 'audit_log', 'hosting_changes', 'hosting_tokens', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'pep_items', 'pep_nodes', 'push_sessions', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values', 'upload_files'];
 
 interface Harness {
   /** Opens the storage; calling it again after close() reopens the same database. */
@@ -695,6 +695,57 @@ function defineConformance(name: 'sqlite' | 'postgres', harness: Harness): void 
         } finally {
           await v1.drop();
         }
+      });
+    });
+
+    describe('pep (migration 10)', () => {
+      const alice = { user: 'alice', host: 'pep.example' };
+      const bob = { user: 'bob', host: 'pep.example' };
+      const item = (id: string, at: number) => ({ id, payload: `<p xmlns='urn:x'>${id} é</p>`, publishedAt: at, publisher: 'alice@pep.example' });
+
+      it('nodes: created once, up to a number per account, configured, listed by name, deleted with their items', async () => {
+        assert.equal(await s.pep.createNode(alice, 'urn:b', '{}', 1, 2), 'created');
+        assert.equal(await s.pep.createNode(alice, 'urn:b', '{"x":1}', 2, 2), 'exists');
+        assert.equal(await s.pep.createNode(alice, 'urn:a', '{}', 3, 2), 'created');
+        assert.equal(await s.pep.createNode(alice, 'urn:c', '{}', 4, 2), 'full');
+        assert.equal(await s.pep.createNode(bob, 'urn:c', '{}', 4, 2), 'created', 'per account');
+        assert.deepEqual((await s.pep.nodes(alice)).map((n) => n.node), ['urn:a', 'urn:b']);
+        assert.equal(await s.pep.setConfig(alice, 'urn:a', '{"accessModel":"open"}'), true);
+        assert.equal(await s.pep.setConfig(alice, 'urn:none', '{}'), false);
+        assert.deepEqual(await s.pep.node(alice, 'urn:a'), { node: 'urn:a', config: '{"accessModel":"open"}', createdAt: 3 });
+        await s.pep.publish(alice, 'urn:a', item('1', 10), 10);
+        assert.equal(await s.pep.deleteNode(alice, 'urn:a'), true);
+        assert.equal(await s.pep.deleteNode(alice, 'urn:a'), false);
+        assert.deepEqual(await s.pep.items(alice, 'urn:a'), [], 'items go with their node');
+      });
+
+      it('items: newest first, a republished id becomes the newest, trimmed to the node maximum, by id, retracted, purged', async () => {
+        await s.pep.createNode(alice, 'urn:items', '{}', 1, 100);
+        for (const [i, id] of ['a', 'b', 'c'].entries()) await s.pep.publish(alice, 'urn:items', item(id, 100 + i), 3);
+        assert.deepEqual((await s.pep.items(alice, 'urn:items')).map((i) => i.id), ['c', 'b', 'a']);
+        await s.pep.publish(alice, 'urn:items', item('a', 200), 3);
+        assert.deepEqual((await s.pep.items(alice, 'urn:items')).map((i) => i.id), ['a', 'c', 'b']);
+        await s.pep.publish(alice, 'urn:items', item('d', 300), 2);
+        assert.deepEqual((await s.pep.items(alice, 'urn:items')).map((i) => i.id), ['d', 'a'], 'the oldest beyond the maximum go');
+        assert.deepEqual(await s.pep.items(alice, 'urn:items', 1), [item('d', 300)]);
+        assert.deepEqual((await s.pep.itemsById(alice, 'urn:items', ['a', 'zz'])).map((i) => i.id), ['a']);
+        assert.equal(await s.pep.trim(alice, 'urn:items', 1), 1);
+        assert.equal(await s.pep.retract(alice, 'urn:items', 'd'), true);
+        assert.equal(await s.pep.retract(alice, 'urn:items', 'd'), false);
+        await s.pep.publish(alice, 'urn:items', item('e', 400), 5);
+        await s.pep.publish(alice, 'urn:items', item('f', 500), 5);
+        assert.equal(await s.pep.purge(alice, 'urn:items'), 2);
+        assert.deepEqual(await s.pep.items(alice, 'urn:items'), []);
+      });
+
+      it("removeAll (in a transaction) removes the account's nodes and items only", async () => {
+        await s.pep.publish(alice, 'urn:b', item('x', 1), 5);
+        await s.pep.createNode(bob, 'urn:keep', '{}', 1, 5);
+        await s.pep.publish(bob, 'urn:keep', item('y', 1), 5);
+        await s.transaction((tx) => tx.pep.removeAll(alice));
+        assert.deepEqual(await s.pep.nodes(alice), []);
+        assert.deepEqual(await s.pep.items(alice, 'urn:b'), []);
+        assert.deepEqual((await s.pep.items(bob, 'urn:keep')).map((i) => i.id), ['y']);
       });
     });
 

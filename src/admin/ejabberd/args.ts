@@ -65,12 +65,21 @@ export function bindNamedArgs(def: Pick<AnyCommand, 'name' | 'args'>, entries: [
 /**
  * Binds positional arguments (command line); the caller has checked the count. A list of strings or
  * integers is one word of comma-separated elements, trimmed, empty ones dropped (ejabberd_ctl's
- * `string:tokens(Arg, ",")`): `set_vcard2_multi user host ORG ORGUNIT 'Sales,Marketing'`.
+ * `string:tokens(Arg, ",")`): `set_vcard2_multi user host ORG ORGUNIT 'Sales,Marketing'`. A tuple,
+ * or a list of tuples, is one word of JSON, as ejabberd 23.01's ctl reads them:
+ * `create_room_with_opts room1 conference.localhost localhost '[{"name":"members_only","value":"true"}]'`.
  */
 export function bindPositionalArgs(def: Pick<AnyCommand, 'name' | 'args'>, values: string[]): Args {
   const word = (a: AnyCommand['args'][number], v: string | undefined): unknown => {
     const t = a.type;
-    if (v === undefined || typeof t !== 'object' || !('list' in t) || typeof t.list.type === 'object') return v;
+    if (v === undefined || typeof t !== 'object') return v;
+    if ('tuple' in t || typeof t.list.type === 'object') {
+      try {
+        return JSON.parse(v) as unknown;
+      } catch {
+        return v; // reported as a value of the wrong type
+      }
+    }
     return v.split(',').map((e) => e.trim()).filter((e) => e !== '');
   };
   return bindNamedArgs(def, def.args.map((a, i) => [a.name, word(a, values[i])]), 'text');

@@ -32,10 +32,15 @@ const POLICIES: readonly string[] = ['always', 'roster', 'never'];
 const PREFS_CACHE_MAX = 50_000;
 const DAY_MS = 86_400_000;
 
+/** A message of a one-to-one conversation (rooms archive their own). */
+function oneToOne(s: Element): boolean {
+  const type = s.attrs.type ?? 'normal';
+  return type === 'chat' || type === 'normal';
+}
+
 /** Whether a message is one of a one-to-one conversation worth keeping (XEP-0313 §7, XEP-0334). */
 function archivable(s: Element): boolean {
-  const type = s.attrs.type ?? 'normal';
-  if (type !== 'chat' && type !== 'normal') return false;
+  if (!oneToOne(s)) return false;
   if (s.getChild('no-store', NS.hints) || s.getChild('no-permanent-store', NS.hints)) return false;
   return s.getChild('body') !== undefined || s.getChild('store', NS.hints) !== undefined;
 }
@@ -71,8 +76,8 @@ function tombstone(stored: string, marker: Element): string {
 export class MamService implements RoomArchive {
   private readonly writer: ArchiveWriter;
   private readonly prefsCache = new Map<string, Prefs | null>();
-  /** Stanzas archived for their recipient (a message to an unavailable resource is routed twice). */
-  private readonly archivedIn = new WeakSet<Element>();
+  /** Moves with every change of preferences: a read that overlapped one does not fill the cache. */
+  private prefsGeneration = 0;
 
   constructor(private readonly ctx: ModuleContext<'accounts' | 'roster' | 'disco', MamStores>) {
     const cfg = () => ctx.config.mam;
@@ -85,12 +90,18 @@ export class MamService implements RoomArchive {
       (owner, kind) => this.trim(owner, kind),
     );
     ctx.hooks.on('node-stopping', () => this.writer.flush());
-    ctx.hooks.on('caches-clear', ({ module }) => {
-      if (module === undefined || module === ctx.name) this.prefsCache.clear();
+    ctx.hooks.on('caches-clear', async ({ module, tables }) => {
+      if (module === undefined || module === ctx.name) {
+        this.prefsGeneration++;
+        this.prefsCache.clear();
+      }
+      // A restored archive may hold ids above the ones this node gives next.
+      if (tables?.includes('mam_messages')) await this.writer.resync();
     });
     ctx.hooks.on('account-removing', async ({ tx, ...account }) => {
       const owner = bareOf(account);
       this.writer.drop(owner);
+      this.prefsGeneration++;
       this.prefsCache.delete(owner);
       await tx.mam.removeOwner(owner);
     });
@@ -98,6 +109,8 @@ export class MamService implements RoomArchive {
     ctx.hooks.on('account-removed', async (account) => {
       const owner = bareOf(account);
       this.writer.drop(owner);
+      this.prefsGeneration++;
+      this.prefsCache.delete(owner);
       await this.writer.flush();
       await this.archive.removeOwner(owner);
     });
@@ -137,13 +150,13 @@ export class MamService implements RoomArchive {
   /** A message for a local account: its copy in the recipient's archive, and the stanza id on what is delivered. */
   private async incoming(c: RouteContext): Promise<boolean> {
     const s = c.stanza;
-    if (s.name !== 'message' || this.archivedIn.has(s)) return false;
-    this.archivedIn.add(s);
+    if (s.name !== 'message') return false;
     const owner = c.to.bare;
     // Clients' stanza ids are stripped as they send (outgoing): one by this archive was given here,
-    // and the message is routed again (a session ended before its client acknowledged it).
+    // and the message is routed again (to the bare JID after an unavailable resource, or after a
+    // session ended before its client acknowledged it).
     if (s.getChildren('stanza-id', NS_SID).some((n) => n.attrs.by === owner)) return false;
-    const retract = s.getChild('retract', NS_RETRACT);
+    const retract = oneToOne(s) ? s.getChild('retract', NS_RETRACT) : undefined;
     if (retract?.attrs.id) await this.retract(owner, c.from.bare, 'in', retract.attrs.id);
     if (!archivable(s)) return false;
     const account = accountOf(c.to);
@@ -175,7 +188,7 @@ export class MamService implements RoomArchive {
     // (clients name their messages with origin-id).
     if (s.getChild('stanza-id', NS_SID)) s.removeChildren('stanza-id', NS_SID);
     const owner = c.from.bare;
-    const retract = s.getChild('retract', NS_RETRACT);
+    const retract = oneToOne(s) ? s.getChild('retract', NS_RETRACT) : undefined;
     if (retract?.attrs.id) await this.retract(owner, c.to.bare, 'out', retract.attrs.id);
     // A note to oneself is archived once, as it arrives.
     if (!archivable(s) || c.to.bare === owner) return false;
@@ -225,17 +238,22 @@ export class MamService implements RoomArchive {
     const bare = bareOf(account);
     let p = this.prefsCache.get(bare);
     if (p === undefined) {
+      const generation = this.prefsGeneration;
       p = (await this.ctx.store.prefs.get(account)) ?? null;
-      if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
-      this.prefsCache.set(bare, p);
+      if (generation === this.prefsGeneration) {
+        if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
+        this.prefsCache.set(bare, p);
+      }
     }
     return p ?? { default: this.ctx.config.mam.defaultPolicy, always: [], never: [] };
   }
 
   async setPrefs(account: AccountRef, prefs: Prefs): Promise<void> {
     const bare = bareOf(account);
+    this.prefsGeneration++;
     this.prefsCache.delete(bare);
     await this.ctx.store.prefs.set(account, prefs);
+    this.prefsGeneration++;
     this.prefsCache.delete(bare);
   }
 

@@ -50,6 +50,12 @@ export class ArchiveWriter {
    */
   readonly ready: Promise<void>;
 
+  /** Gives ids above the stored ones again (the table was replaced: restore). */
+  async resync(): Promise<void> {
+    const max = await this.store.maxId();
+    if (max > this.lastId) this.lastId = max;
+  }
+
   nextId(): number {
     const now = Date.now() * 1000;
     this.lastId = now > this.lastId ? now : this.lastId + 1;
@@ -69,7 +75,8 @@ export class ArchiveWriter {
         this.flush().catch((err) => this.log.error({ err }, 'archive write failed'));
       };
       const ms = this.interval();
-      this.timer = ms > 0 ? setTimeout(run, ms) : setImmediate(run);
+      // Not holding the process open: a stop writes what waits (node-stopping).
+      this.timer = ms > 0 ? setTimeout(run, ms).unref() : setImmediate(run);
     }
   }
 

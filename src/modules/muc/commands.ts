@@ -356,7 +356,7 @@ async function create(ctx: Context, name: string, service: string, host: string,
   await worded(ctx.service.createRoom(room, undefined, config), { conflict: 'Room already exists' });
   try {
     for (const a of affiliations) await ctx.service.setAffiliation(room, a.jid, a.affiliation);
-    for (const s of subscribers) await ctx.service.subscribe(room, s.jid, s.nick, s.nodes);
+    for (const s of subscribers) await ctx.service.subscribe(room, s.jid, s.nick, s.nodes, config.password || undefined);
   } catch (err) {
     // The room comes with its people or not at all.
     await ctx.service.destroyRoom(room).catch(() => undefined);
@@ -674,8 +674,9 @@ export const mucCommands = [
         if (!j) throw badArgument(`Invalid JID in 'users': ${u}`);
         if (j.local && !present.has(j.bare)) invitees.push(j.full);
       }
-      const none = (s: string) => (s === 'none' || s === '' ? undefined : s);
-      await worded(ctx.service.inviteDirect(room.jid, room.jid, [...new Set(invitees)], none(reason), none(password)), { 'not-found': 'room_not_found' });
+      const none = (s: string) => (s === 'none' ? '' : s);
+      // An empty password is none: the invitation does not carry the room's (as in ejabberd).
+      await worded(ctx.service.inviteDirect(room.jid, room.jid, [...new Set(invitees)], none(reason) || undefined, none(password)), { 'not-found': 'room_not_found' });
       return true;
     },
   }),
@@ -684,7 +685,8 @@ export const mucCommands = [
     name: 'subscribe_room', tags: ['muc_room'], policy: 'admin', desc: 'Subscribe to a MUC conference',
     longdesc:
       'MUC/Sub: the user gets the events of the nodes (urn:xmpp:mucsub:nodes:messages, ...:affiliations, ...) without being in the room. ' +
-      'As ejabberd does for an admin, the room\'s members-only and password settings are not asked of the user.',
+      'The room must allow subscriptions (allow_subscription). As for an admin in ejabberd, its password is not asked of the user; ' +
+      'a members-only room subscribes only its members.',
     args: [
       str('user', 'User JID', 'tom@localhost'), str('nick', "a user's nick", 'Tom'), str('room', 'the room to subscribe', 'room1@conference.localhost'),
       str('nodes', 'nodes separated by commas: ,', 'urn:xmpp:mucsub:nodes:messages,urn:xmpp:mucsub:nodes:affiliations'),
@@ -697,10 +699,12 @@ export const mucCommands = [
       const account = bareJid(user);
       if (!account) throw badArgument('Malformed user JID');
       const missing = 'The room does not exist';
-      if (!r.known || !(await ctx.service.room(r.jid))) throw badArgument(missing);
+      const info = r.known ? await ctx.service.room(r.jid) : undefined;
+      if (!info) throw badArgument(missing);
       const list = nodes.split(/[ \t]*,[ \t]*/).map((n) => n.trim()).filter((n) => n !== '');
       try {
-        return await ctx.service.subscribe(r.jid, account.bare, nick, list);
+        // The admin vouches for the user: the room's password is not asked of them, as in ejabberd.
+        return await ctx.service.subscribe(r.jid, account.bare, nick, list, info.config.password || undefined);
       } catch (err) {
         if (!(err instanceof DomainError)) throw err;
         throw badArgument(err.kind === 'not-found' ? missing : err.message);

@@ -87,11 +87,14 @@ export class PrivateService {
    */
   async set(account: AccountRef, elements: readonly Element[]): Promise<void> {
     const writes = elements.map((el) => this.prepare(el));
-    if (writes.length === 1) return this.write(this.ctx.store, account, writes[0]!);
-    await this.ctx.transaction(async (tx) => {
-      const store = this.ctx.store.in(tx);
-      for (const w of writes) await this.write(store, account, w);
-    });
+    if (writes.length === 1) await this.write(this.ctx.store, account, writes[0]!);
+    else {
+      await this.ctx.transaction(async (tx) => {
+        const store = this.ctx.store.in(tx);
+        for (const w of writes) await this.write(store, account, w);
+      });
+    }
+    await this.ctx.hooks.emit('private-stored', { account, elements });
   }
 
   private async write(store: PrivateStore, account: AccountRef, w: { key: string; text: string | undefined }): Promise<void> {
