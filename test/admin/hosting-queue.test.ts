@@ -31,9 +31,9 @@ const add = (s: Server, user: string) => call(s, { cmd: 'jabber-add_user', usern
 const statuses = async (s: Server) => usersOf(await call(s, { cmd: 'jabber-list_users_no_pw' })).filter((l) => !l.startsWith('admin@'));
 
 /** A new node on the same data (directory or PostgreSQL schema), with another apply delay. */
-async function restart(from: Server, applyDelay: number): Promise<Server> {
+async function restart(from: Server, applyDelay: number, hostingExtra: Record<string, unknown> = {}): Promise<Server> {
   await from.stop();
-  const config = parseConfig(JSON.parse(JSON.stringify({ ...from.config, hosting: { ...from.config.hosting, applyDelay } })));
+  const config = parseConfig(JSON.parse(JSON.stringify({ ...from.config, hosting: { ...from.config.hosting, applyDelay, ...hostingExtra } })));
   const s = new Server({ config, logger: pino({ level: 'silent' }) });
   servers.push(s);
   await s.start();
@@ -107,4 +107,13 @@ test('a restart while changes are pending applies them afterwards, exactly once;
   const again = tokenOf(await add(s, 'u6'));
   assert.notEqual(again, t);
   await eventually(async () => (await statuses(s)).includes('u6@localhost ******** active'), 5000, 'u6 active');
+});
+
+test('hosting.maxListedUsers: a larger listing is refused, with the reason', async () => {
+  const last = servers.at(-1)!;
+  const s = await restart(last, 600, { maxListedUsers: 3 });
+  const r = await call(s, { cmd: 'jabber-list_users_no_pw' });
+  assert.deepEqual(r.lines, [['error'], ['slow_down_bucko', 'more than 3 users (hosting.maxListedUsers)']]);
+  // The domains are still listed.
+  assert.equal((await call(s, { cmd: 'jabber-list_valid_domains' })).text, 'success\ndomain\nlocalhost\n');
 });
