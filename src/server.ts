@@ -302,6 +302,7 @@ export class Server {
   /** Stops the node; a second call waits for the first. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
+      await this.hooks.emit('node-closing-sessions', {});
       // Clients learn why the connection ends before the listeners drop the sockets.
       for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
       await new Promise((r) => setImmediate(r));
