@@ -47,6 +47,7 @@ import { mamModule } from './modules/mam/index.js';
 import { mucModule } from './modules/muc/index.js';
 import { pushModule } from './modules/push/index.js';
 import { uploadModule } from './modules/upload/index.js';
+import { hostingModule, type HostingService } from './modules/hosting/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -82,6 +83,7 @@ export const MODULES: readonly AnyModule[] = [
   mucModule,
   pushModule,
   uploadModule,
+  hostingModule,
   pepModule,
 ];
 
@@ -194,6 +196,11 @@ export class Server {
   /** OAuth tokens, when the module runs (bearer credentials of the admin API, /oauth). */
   get oauth(): OAuthService | undefined {
     return this.services.get('oauth') as OAuthService | undefined;
+  }
+
+  /** The hosting API's queue (the jabber-* dialect's service). */
+  get hosting(): HostingService | undefined {
+    return this.services.get('hosting') as HostingService | undefined;
   }
 
   get offline(): OfflineService {

@@ -4,6 +4,7 @@ import { ejabberdApi } from './ejabberd/http.js';
 import { oauthEndpoints } from './oauth/http.js';
 import { xmlRpcApi } from './xmlrpc/http.js';
 import { userServiceDialects } from './openfire/userservice.js';
+import { hostingApi } from './hosting/http.js';
 
 /** The admin dialects served on the HTTP listeners: one line per dialect. */
 export function adminDialects(server: AdminHost): Dialect[] {
@@ -13,5 +14,6 @@ export function adminDialects(server: AdminHost): Dialect[] {
     ...(server.config.xmlrpc.httpPath ? [xmlRpcApi(server)] : []),
     // Always mounted: when disabled it answers UserServiceDisabled, as Openfire does.
     ...userServiceDialects(server),
+    ...(server.config.hosting.enabled ? [hostingApi(server)] : []),
   ];
 }

@@ -1,9 +1,11 @@
 import { defineModule } from '../module.js';
+import { jsonCodec } from '../../storage/kinds.js';
 import { AccountService } from './service.js';
 import { accountCommands } from './commands.js';
+import type { DisabledMark } from './store.js';
 
 export { AccountService } from './service.js';
-export type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
+export type { AccountRecord, AccountStore, StoredCredentials, DisabledMark } from './store.js';
 
 declare module '../module.js' {
   interface ServiceMap {
@@ -15,7 +17,8 @@ declare module '../module.js' {
 export const accountsModule = defineModule({
   name: 'accounts',
   summary: 'Accounts and their credentials (SCRAM-SHA-1/256, PLAIN), registration and removal',
-  stores: ({ storage }) => storage.accounts,
+  // The disabled mark is a value per account (store kind), so it goes with the account's other data.
+  stores: ({ storage }) => ({ accounts: storage.accounts, disabled: storage.value<DisabledMark>('account-disabled', jsonCodec) }),
   setup: (ctx) => new AccountService(ctx),
   commands: accountCommands,
 });

@@ -6,7 +6,14 @@ import { DomainError, badArgument, conflict, notFound } from '../../errors.js';
 import { nodeprep, JIDError } from '../../xmpp/jid.js';
 import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import { deriveScramCredentialsAsync, verifyPasswordAgainstScramAsync, SaslError, type SaslBackend, type ScramCredentials, type ScramHash } from '../../c2s/sasl.js';
-import type { AccountRecord, AccountStore, StoredCredentials } from './store.js';
+import type { ValueStore } from '../../storage/kinds.js';
+import type { AccountRecord, AccountStore, DisabledMark, StoredCredentials } from './store.js';
+
+/** What the accounts module keeps: the accounts, and the mark of those that are disabled. */
+export interface AccountStores {
+  accounts: AccountStore;
+  disabled: ValueStore<DisabledMark>;
+}
 
 /** Accounts: creation, removal and passwords, for every surface (XMPP, admin APIs). */
 export class AccountService {
@@ -27,7 +34,7 @@ export class AccountService {
   private readonly recent = new Map<string, { digest: string; until: number }>();
   private epoch = 0;
 
-  constructor(private readonly ctx: ModuleContext<never, AccountStore>) {
+  constructor(private readonly ctx: ModuleContext<never, AccountStores>) {
     // clear_cache, restart_module, or restored data: passwords verified against the old credentials prove nothing now.
     ctx.hooks.on('caches-clear', ({ module }) => {
       if (module !== undefined && module !== ctx.name) return;
@@ -87,7 +94,31 @@ export class AccountService {
   }
 
   private get store() {
-    return this.ctx.store;
+    return this.ctx.store.accounts;
+  }
+
+  /**
+   * Disables an existing account: it keeps its data (roster, archives, vCard...), its sessions are
+   * closed (<not-authorized/>), and no password or SCRAM key of it opens a session or an admin
+   * request until `enable`. Idempotent; an unknown account is a not-found error.
+   */
+  async disable(p: AccountRef, reason = 'Account disabled'): Promise<void> {
+    await this.mustExist(p);
+    await this.ctx.store.disabled.set(p, { at: Date.now(), reason });
+    this.forget(bareOf(p));
+    for (const s of this.ctx.sessions.resources(bareOf(p))) this.ctx.sessions.close(s, 'not-authorized', reason);
+  }
+
+  /** Lets a disabled account log in again, with everything it had. Idempotent; an unknown account is a not-found error. */
+  async enable(p: AccountRef): Promise<void> {
+    await this.mustExist(p);
+    await this.ctx.store.disabled.delete(p);
+    this.forget(bareOf(p));
+  }
+
+  /** The account's disabled mark, or undefined when it may log in (or does not exist). */
+  disabledMark(p: AccountRef): Promise<DisabledMark | undefined> {
+    return this.ctx.store.disabled.get(p);
   }
 
   /**
@@ -185,7 +216,7 @@ export class AccountService {
     const epoch = this.epoch;
     const rec = await this.store.get(p);
     if (rec === undefined) return this.failLikeAKnownAccount(p, password);
-    const ok = await this.verify(p, rec, password);
+    const ok = (await this.verify(p, rec, password)) && (await this.disabledMark(p)) === undefined;
     if (ok && epoch === this.epoch) {
       // Bounded: a full map starts over (a miss costs one storage read and one HMAC, not a PBKDF2 run).
       if (this.recent.size >= VERIFIED_MAX && !this.recent.has(bare)) this.recent.clear();
@@ -347,7 +378,10 @@ export class AccountService {
         if (err instanceof JIDError) return undefined;
         throw err;
       }
-      return this.store.get({ user: u, host });
+      const p = { user: u, host };
+      const [rec, disabled] = await Promise.all([this.store.get(p), this.disabledMark(p)]);
+      // A disabled account is refused as an unknown one is (SASL tells nothing more).
+      return disabled === undefined ? rec : undefined;
     };
     return {
       getScram: async (username: string, hash: ScramHash): Promise<ScramCredentials | undefined> => {

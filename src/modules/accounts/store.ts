@@ -28,3 +28,9 @@ export interface AccountStore {
   list(host: string): Promise<string[]>;
   count(host: string): Promise<number>;
 }
+
+/** Why and since when an account is disabled: it keeps its data, and no credential of it opens a session. */
+export interface DisabledMark {
+  at: number;
+  reason: string;
+}
