@@ -11,10 +11,14 @@
  */
 import os from 'node:os';
 import { readFileSync, existsSync, rmSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, resolve, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ScramCache } from './xmpp-raw.js';
+import { ScramCache, RawXmpp } from './xmpp-raw.js';
+import { ARCHIVE_TABLE, archiveRowCount } from './archive-fill.js';
+import { joinRoom, benchRoom, type RoomJoinResult, type RoomRunResult } from './step5.js';
+import { archiveQueryPhase, type ArchiveQueryResult } from './archive-query.js';
+import { answerCaps, setArchivePrefs, capsPresence, capsVer, type CapsCounters } from './step5.js';
 import { AdminApi, accountList, registerAccounts, benchAdminApi, type ApiBenchResult, type RegisterResult } from './http-api.js';
 import { benchLogins, openSessions, closeSessions, benchMessages, type LoginBenchResult, type MessageRunResult } from './scenarios.js';
 import { startServer, findProfiles, reexecPinned, type ManagedServer, type ServerTarget } from './server-proc.js';
@@ -28,7 +32,12 @@ Benchmarks a Parley server over loopback without TLS. By default it starts its o
 
 Options:
   --quick                  small run: 500 sessions, 500 message users, 1,000 logins, 5 s phases
-  --phases LIST            subset of api,logins,sessions,messages (default: all)
+  --phases LIST            subset of api,logins,sessions,messages (the default) and the step-5
+                           scenarios sessions-caps,archive,room,archive-query; 'all' is every one
+                             sessions-caps  idle sessions whose clients advertise caps (PEP running)
+                             archive        one-to-one messages with every message archived (MAM)
+                             room           one room, --room-occupants occupants, groupchat fan-out
+                             archive-query  MAM page queries over a --archive-rows message archive
   --logins N               logins per mechanism (default 5000)
   --login-concurrency N    connections logging in at once (default 64)
   --sessions N             idle sessions to hold (default 20000)
@@ -52,6 +61,20 @@ Options:
   --wait-quiet S           first wait up to S seconds for cores 0 and 1 to be idle (shared machines)
   --retries N              measure a run again (up to N times, default 2) when other processes used
                            more than 10% of a benchmark core during it; the least disturbed attempt is kept
+  --room-occupants N       occupants of the room (default 1000; --quick: 200)
+  --room-senders N         occupants that post, in turn (default 4)
+  --room-rates LIST        room messages/s offered, one run each, up to the first overloaded
+                           (default 5,10,20,40,80; --quick: 5,20)
+  --room-join-concurrency N joins in flight (default 20)
+  --archive-rates LIST     offered msg/s in the archive phase (default 5000,10000,15000; --quick: 10000)
+  --archive-windows LIST   closed-loop runs in the archive phase (default 1; --quick: none)
+  --archive-rows N         rows of the archive-query database (default 10000000; --quick: 200000)
+  --archive-dir DIR        its data directory, kept and reused across runs
+                           (default /tmp/parley-bench-archive-<rows>)
+  --mam-queries N          queries per variant (default 1000; --quick: 200)
+  --mam-max N              RSM page size (default 50)
+  --mam-concurrency N      queries in flight, one per large archive (default 1, at most 4)
+  --server-config JSON     merged into the generated server config (e.g. '{"mam":{"default":"always"}}')
   --help                   this text
 `;
 
@@ -79,6 +102,18 @@ const { values: opt } = parseArgs({
     'no-pin': { type: 'boolean', default: false },
     'wait-quiet': { type: 'string' },
     retries: { type: 'string' },
+    'room-occupants': { type: 'string' },
+    'room-senders': { type: 'string' },
+    'room-rates': { type: 'string' },
+    'room-join-concurrency': { type: 'string' },
+    'archive-rates': { type: 'string' },
+    'archive-windows': { type: 'string' },
+    'archive-rows': { type: 'string' },
+    'archive-dir': { type: 'string' },
+    'mam-queries': { type: 'string' },
+    'mam-max': { type: 'string' },
+    'mam-concurrency': { type: 'string' },
+    'server-config': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
   strict: true,
@@ -105,6 +140,34 @@ function cpusAllowed(): string {
 
 // ---- the run -------------------------------------------------------------------------------
 
+function deepMerge(into: Record<string, any>, from: Record<string, any>): void {
+  for (const [k, v] of Object.entries(from)) {
+    if (v && typeof v === 'object' && !Array.isArray(v) && into[k] && typeof into[k] === 'object' && !Array.isArray(into[k])) deepMerge(into[k], v);
+    else into[k] = v;
+  }
+}
+
+/**
+ * What the step-5 scenarios need of the server's configuration beyond the defaults: the limits that
+ * the room of --room-occupants and the bench's send rates would otherwise hit (they are measured,
+ * not refused), plus --server-config.
+ */
+let serverConfigOverride: Record<string, unknown> | undefined;
+function configureServer(config: Record<string, any>): void {
+  deepMerge(config, STEP5_CONFIG);
+  if (serverConfigOverride) deepMerge(config, serverConfigOverride);
+}
+/** Filled in from the modules' config sections once they exist (see BENCHMARKS.md, step 5). */
+const STEP5_CONFIG: Record<string, any> = {};
+/**
+ * Whether the archive phase's clients set their MAM preferences to default='always'. Not needed:
+ * the mam module archives every chat by default (mam.defaultPolicy 'always'), which is what is measured.
+ */
+const ARCHIVE_PREFS = false;
+const ROOM_NAME = 'bench';
+/** Room configuration submitted by the room's creator (muc#roomconfig fields); undefined: an instant room. */
+const ROOM_CONFIG: Record<string, string> | undefined = undefined;
+
 function num(v: string | undefined, d: number): number {
   if (v === undefined) return d;
   const n = Number(v);
@@ -123,6 +186,17 @@ function cpuNote(r: CpuFields): string {
 }
 
 const DISTURBED_PCT = 10;
+
+interface MessagesResult {
+  users: number;
+  layout: string;
+  opened: number;
+  openSeconds: number;
+  runs: MessageRunResult[];
+  lost: number;
+  firstLost?: string;
+  archive?: { table: string; messagesSent: number; rowsExpected: number; rowsBefore?: number; rowsAfter?: number };
+}
 
 interface PhaseWindow {
   name: string;
@@ -146,8 +220,21 @@ async function main(): Promise<void> {
     apiConcurrency: (opt['api-concurrency'] ?? '16,32').split(',').filter(Boolean).map(Number),
     openConcurrency: 200,
     registerConcurrency: 16,
+    roomOccupants: num(opt['room-occupants'], quick ? 200 : 1000),
+    roomSenders: Math.max(1, num(opt['room-senders'], 4)),
+    roomRates: (opt['room-rates'] ?? (quick ? '5,20' : '5,10,20,40,80')).split(',').filter(Boolean).map(Number),
+    roomJoinConcurrency: Math.max(1, num(opt['room-join-concurrency'], 20)),
+    archiveRates: (opt['archive-rates'] ?? (quick ? '10000' : '5000,10000,15000')).split(',').filter(Boolean).map(Number),
+    archiveWindows: (opt['archive-windows'] ?? (quick ? '' : '1')).split(',').filter(Boolean).map(Number),
+    archiveRows: num(opt['archive-rows'], quick ? 200_000 : 10_000_000),
+    mamQueries: num(opt['mam-queries'], quick ? 200 : 1000),
+    mamMax: Math.max(1, num(opt['mam-max'], 50)),
+    mamConcurrency: Math.max(1, num(opt['mam-concurrency'], 1)),
   };
-  const phases = new Set((opt.phases ?? 'api,logins,sessions,messages').split(','));
+  const ALL_PHASES = ['api', 'logins', 'sessions', 'sessions-caps', 'messages', 'archive', 'room', 'archive-query'];
+  const phases = new Set((opt.phases ?? 'api,logins,sessions,messages').split(',').flatMap((p) => (p === 'all' ? ALL_PHASES : [p])));
+  for (const p of phases) if (!ALL_PHASES.includes(p)) throw new Error(`unknown phase ${p} (known: ${ALL_PHASES.join(', ')}, all)`);
+  serverConfigOverride = opt['server-config'] ? (JSON.parse(opt['server-config']) as Record<string, unknown>) : undefined;
   const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
   const started = new Date();
   const cpuModel = (() => {
@@ -210,7 +297,7 @@ async function main(): Promise<void> {
     };
     out(`  server: existing at ${host}:${port} (http ${opt.http})${target.pid ? `, pid ${target.pid}` : ' (no pid: no RSS/CPU figures)'}`);
   } else {
-    server = await startServer({ projectRoot, profile: opt.profile!, nofile: NOFILE, cpu: SERVER_CPU });
+    server = await startServer({ projectRoot, profile: opt.profile!, nofile: NOFILE, cpu: SERVER_CPU, configure: configureServer });
     target = server;
     info.serverCommand = server.command;
     out(`  server: pid ${server.pid}, c2s 127.0.0.1:${server.c2sPort}, http 127.0.0.1:${server.httpPort}, data ${server.dir}`);
@@ -226,7 +313,12 @@ async function main(): Promise<void> {
   }
   pinned = info.serverCpus === String(SERVER_CPU) && info.generatorCpus === String(GENERATOR_CPU);
   if (!pinned) out(`  NOTE: the server is not on CPU ${SERVER_CPU} alone and the generator on CPU ${GENERATOR_CPU} alone; results are not comparable to pinned runs`);
-  const needFds = Math.max(cfg.sessions, cfg.msgUsers) + 200;
+  const needFds =
+    Math.max(
+      phases.has('sessions') || phases.has('sessions-caps') ? cfg.sessions : 0,
+      phases.has('messages') || phases.has('archive') ? cfg.msgUsers : 0,
+      phases.has('room') ? cfg.roomOccupants : 0,
+    ) + 200;
   if ((info.generatorMaxOpenFiles ?? Infinity) < needFds) {
     out(`  WARNING: the generator may open only ${fmt(info.generatorMaxOpenFiles)} files (${fmt(needFds)} wanted); idle sessions will be capped below that`);
   }
@@ -254,7 +346,11 @@ async function main(): Promise<void> {
     scramWarmup?: LoginBenchResult;
     logins?: LoginBenchResult[];
     sessions?: Record<string, unknown>;
-    messages?: { users: number; layout: string; opened: number; openSeconds: number; runs: MessageRunResult[]; lost: number; firstLost?: string };
+    sessionsCaps?: Record<string, unknown>;
+    room?: { occupants: number; join: RoomJoinResult; runs: RoomRunResult[]; lost: number };
+    archiveQuery?: ArchiveQueryResult;
+    messages?: MessagesResult;
+    archive?: MessagesResult;
     problems: string[];
   } = { problems: [] };
   const problem = (s: string) => {
@@ -294,7 +390,9 @@ async function main(): Promise<void> {
   const sessionAccounts = Math.ceil(cfg.sessions / cfg.resources);
   const nAccounts = Math.max(
     phases.has('sessions') ? sessionAccounts : 0,
-    phases.has('messages') ? cfg.msgUsers : 0,
+    phases.has('messages') || phases.has('archive') ? cfg.msgUsers : 0,
+    phases.has('sessions-caps') ? sessionAccounts : 0,
+    phases.has('room') ? cfg.roomOccupants : 0,
     phases.has('logins') ? Math.min(cfg.logins, 5000) : 0,
     1,
   );
@@ -321,7 +419,7 @@ async function main(): Promise<void> {
     }
 
     // ---- SCRAM warm-up: the generator learns each account's salt and derives its keys once
-    if ((phases.has('logins') || phases.has('sessions') || phases.has('messages')) && !serverDead()) {
+    if (['logins', 'sessions', 'messages', 'sessions-caps', 'archive', 'room'].some((p) => phases.has(p)) && !serverDead()) {
       out(`SCRAM warm-up: one login per account (${fmt(nAccounts)}), so that the generator has derived every SaltedPassword…`);
       const r = await phase('scram warm-up', () => benchLogins(target, accounts, 'SCRAM-SHA-1', nAccounts, cfg.loginConcurrency, 300, scram));
       results.scramWarmup = r;
@@ -363,8 +461,12 @@ async function main(): Promise<void> {
       return c;
     };
 
-    // ---- idle sessions
-    if (phases.has('sessions') && !serverDead()) {
+    // ---- idle sessions (plain, and with clients that advertise caps)
+    const idleSessions = async (caps: boolean): Promise<Record<string, unknown>> => {
+      const title = caps ? 'Idle sessions with caps (PEP and MAM running)' : 'Idle sessions';
+      const capsCounters: CapsCounters = { discoQueries: 0, otherIqs: 0, pepEvents: 0 };
+      const presence = caps ? capsPresence() : undefined;
+      const onOpen = caps ? (c: RawXmpp) => answerCaps(c, capsCounters) : undefined;
       const left = await waitForSessions(0, 30_000);
       if (left !== 0) problem(`${left} sessions still registered on the server 30 s after every client closed`);
       let restarted = false;
@@ -376,7 +478,7 @@ async function main(): Promise<void> {
         api = new AdminApi(target, cfg.registerConcurrency);
         restarted = true;
         // Warm the code paths (JIT) with a few sessions, then let it settle.
-        const warm = await openSessions(target, accounts, Math.min(500, cfg.sessions), cfg.resources, 'w', 50, 60, scram);
+        const warm = await openSessions(target, accounts, Math.min(500, cfg.sessions), cfg.resources, 'w', 50, 60, scram, 'SCRAM-SHA-1', presence, onOpen);
         await closeSessions(warm.conns);
         await waitForSessions(0, 10_000);
       }
@@ -393,10 +495,10 @@ async function main(): Promise<void> {
         fdCap = `capped at ${fmt(want)} sessions by the open-file limit (${genRoom <= srvRoom ? 'generator' : 'server'}: ${fmt(genRoom <= srvRoom ? info.generatorMaxOpenFiles : info.serverMaxOpenFiles)} files, hard limit; raising it needs CAP_SYS_RESOURCE)`;
         out(`  NOTE: ${fdCap}`);
       }
-      out(`Idle sessions: opening ${fmt(want)} (${fmt(Math.ceil(want / cfg.resources))} accounts × ${cfg.resources} resources, SCRAM-SHA-1, initial presence), ${cfg.openConcurrency} logins in flight…`);
+      out(`${title}: opening ${fmt(want)} (${fmt(Math.ceil(want / cfg.resources))} accounts × ${cfg.resources} resources, SCRAM-SHA-1, initial presence${caps ? ' with caps' : ''}), ${cfg.openConcurrency} logins in flight…`);
       const openCpu = new CpuWindow(target.pid);
-      const open = await phase('sessions open', () =>
-        openSessions(target, accounts, want, cfg.resources, 'r', cfg.openConcurrency, quick ? 120 : 300, scram),
+      const open = await phase(caps ? 'sessions-caps open' : 'sessions open', () =>
+        openSessions(target, accounts, want, cfg.resources, caps ? 'c' : 'r', cfg.openConcurrency, quick ? 120 : 300, scram, 'SCRAM-SHA-1', presence, onOpen),
       );
       const oc = openCpu.end();
       const openCpuFields = { serverCpuPct: oc.serverPct, generatorCpuPct: oc.generatorPct, otherLoadPct: oc.otherLoadPct };
@@ -411,16 +513,17 @@ async function main(): Promise<void> {
       if (serverCount !== held) problem(`the server reports ${serverCount} sessions, the generator holds ${held}`);
       if (open.lost()) problem(`${open.lost()} idle sessions were closed by the server: ${open.firstLost()}`);
       const perSessionKb = rssBefore !== undefined && rssAfter !== undefined && held > 0 ? (rssAfter - rssBefore) / held : undefined;
+      if (caps) out(`  caps: ${capsCounters.discoQueries} disco#info queries from the server answered, ${capsCounters.otherIqs} other IQs, ${capsCounters.pepEvents} PEP notifications`);
       out(`  held ${fmt(held)}; server RSS ${fmt(rssBefore)} kB → ${fmt(rssAfter)} kB: ${fmt(perSessionKb, 1)} kB per session; generator RSS ${fmt(procStatusKb(process.pid, 'VmRSS'))} kB`);
       out(`  closing…`);
-      const stuck = await phase('sessions close', () => closeSessions(open.conns));
+      const stuck = await phase(caps ? 'sessions-caps close' : 'sessions close', () => closeSessions(open.conns));
       const remaining = await waitForSessions(0, 30_000);
       if (stuck) problem(`${stuck} idle sessions were not closed by the server within 30 s of </stream:stream>`);
       if (remaining) problem(`${remaining} sessions still registered on the server 30 s after every idle session closed`);
       await sleep(quick ? 1000 : 3000);
       const rssClosed = rss();
       out(`  after close: server RSS ${fmt(rssClosed)} kB, sessions ${remaining}`);
-      results.sessions = {
+      return {
         requested: cfg.sessions,
         attempted: want,
         fdCap,
@@ -440,26 +543,42 @@ async function main(): Promise<void> {
         rssPerSessionKb: perSessionKb,
         rssAfterCloseKb: rssClosed,
         generatorRssKb: procStatusKb(process.pid, 'VmRSS'),
+        ...(caps ? { caps: { ver: capsVer(), ...capsCounters } } : {}),
       };
-    }
+    };
+    if (phases.has('sessions') && !serverDead()) results.sessions = await idleSessions(false);
+    if (phases.has('sessions-caps') && !serverDead()) results.sessionsCaps = await idleSessions(true);
 
-    // ---- messages
-    if (phases.has('messages') && !serverDead()) {
+    // ---- messages (plain, and with the archive on)
+    const messagesPhase = async (archive: boolean): Promise<MessagesResult> => {
+      const name = archive ? 'archive' : 'messages';
       await waitForSessions(0, 10_000);
-      out(`Messages: opening ${fmt(cfg.msgUsers)} sessions (${fmt(cfg.msgUsers)} accounts × 1 resource, initial presence)…`);
-      const open = await phase('messages open', () => openSessions(target, accounts, cfg.msgUsers, 1, 'm', cfg.openConcurrency, 300, scram));
+      const dbFile = server ? join(server.dataDir, 'parley.db') : undefined;
+      const rowsBefore = archive && dbFile ? archiveRowCount(dbFile) : undefined;
+      out(`${archive ? 'Messages with the archive on' : 'Messages'}: opening ${fmt(cfg.msgUsers)} sessions (${fmt(cfg.msgUsers)} accounts × 1 resource, initial presence)…`);
+      const open = await phase(`${name} open`, () => openSessions(target, accounts, cfg.msgUsers, 1, archive ? 'a' : 'm', cfg.openConcurrency, 300, scram));
       out(`  opened ${fmt(open.opened)} in ${open.seconds.toFixed(1)} s, ${open.failed} failed`);
-      if (open.failed) problem(`message sessions failed to open: ${JSON.stringify(open.errors)} (${open.firstError})`);
+      if (open.failed) problem(`${name} sessions failed to open: ${JSON.stringify(open.errors)} (${open.firstError})`);
+      if (archive && ARCHIVE_PREFS) {
+        // Each account asks for everything to be archived (XEP-0313 preferences), whatever the server's default.
+        const prefs = await setArchivePrefs(open.conns, 100, 60_000);
+        out(`  MAM preferences default='always' set for ${fmt(prefs.ok)} accounts, ${prefs.failed} failed`);
+        if (prefs.failed) problem(`MAM preferences failed ${prefs.failed} times: ${prefs.firstError}`);
+      }
       await sleep(1000);
+      const windowsRun = archive ? cfg.archiveWindows : cfg.windows;
+      const ratesRun = archive ? cfg.archiveRates : cfg.rates;
       out(
         `  pairs of sessions message each other (${Math.floor(open.opened / 2)} pairs); closed loop with W messages in flight per session, then fixed offered loads; ${cfg.warmup} s warm-up + ${cfg.duration} s per run`,
       );
+      const sentCounter = { sent: 0 };
       const runs = await benchMessages(target, open.conns, {
+        counters: sentCounter,
         warmupS: cfg.warmup,
         durationS: cfg.duration,
-        windows: cfg.windows,
-        rates: cfg.rates,
-        onPhase: (name, s, e) => windows.push({ name, startUs: Number(s / 1000n), endUs: Number(e / 1000n) }),
+        windows: windowsRun,
+        rates: ratesRun,
+        onPhase: (label, s, e) => windows.push({ name: archive ? label.replace(/^messages/, 'archive') : label, startUs: Number(s / 1000n), endUs: Number(e / 1000n) }),
         retries: pinned ? retries : 0,
         isDisturbed: (r) => (r.otherLoadPct ?? 0) > DISTURBED_PCT,
         beforeRetry: async (r) => {
@@ -468,7 +587,7 @@ async function main(): Promise<void> {
         },
       });
       for (const r of runs) {
-        const label = r.mode === 'closed-loop' ? `closed loop W=${r.window}` : `fixed ${fmt(r.offered)}/s`;
+        const label = `${archive ? 'archive ' : ''}${r.mode === 'closed-loop' ? `closed loop W=${r.window}` : `fixed ${fmt(r.offered)}/s`}`;
         out(
           `  ${label}: ${fmt(r.perSecond)} msg/s delivered, p50 ${ms(r.latencyMs.p50)}, p99 ${ms(r.latencyMs.p99)}; ${cpuNote(r)}${r.overloaded ? ' (OVERLOADED: offered load not sustained)' : ''}`,
         );
@@ -479,7 +598,7 @@ async function main(): Promise<void> {
         if (r.undelivered) problem(`${label}: ${r.undelivered} messages not delivered 15 s after sending stopped`);
         if (r.errorChunks) problem(`${label}: ${r.errorChunks} received chunks contained type="error" stanzas`);
       }
-      results.messages = {
+      const res: MessagesResult = {
         users: cfg.msgUsers,
         layout: `${cfg.msgUsers} accounts x 1 resource, ${Math.floor(open.opened / 2)} pairs`,
         opened: open.opened,
@@ -488,9 +607,115 @@ async function main(): Promise<void> {
         lost: open.lost(),
       };
       const fl = open.firstLost();
-      if (fl) results.messages.firstLost = fl;
-      if (open.lost()) problem(`${open.lost()} message sessions were closed by the server: ${fl}`);
+      if (fl) res.firstLost = fl;
+      if (open.lost()) problem(`${open.lost()} ${name} sessions were closed by the server: ${fl}`);
       await closeSessions(open.conns);
+      if (archive) {
+        // Every message sent (warm-up, measured window and drain included) is one row in the sender's
+        // archive and one in the receiver's.
+        const sentTotal = sentCounter.sent;
+        res.archive = { table: ARCHIVE_TABLE, messagesSent: sentTotal, rowsExpected: 2 * sentTotal };
+        if (dbFile) {
+          // The archive may write behind the deliveries: wait (bounded) until the count stops moving.
+          let rows = archiveRowCount(dbFile);
+          for (let i = 0; i < 30; i++) {
+            await sleep(1000);
+            const again = archiveRowCount(dbFile);
+            if (again === rows) break;
+            rows = again;
+          }
+          res.archive.rowsBefore = rowsBefore;
+          res.archive.rowsAfter = rows;
+          const added = rows === undefined ? undefined : rows - (rowsBefore ?? 0);
+          out(`  archive: ${fmt(added)} rows added to ${ARCHIVE_TABLE} (${fmt(rows)} in all) for ${fmt(sentTotal)} messages sent (${fmt(2 * sentTotal)} expected: sender's and receiver's archive)`);
+          if (rows === undefined) problem(`archive: no table ${ARCHIVE_TABLE} in ${dbFile} (is the mam module in this build?)`);
+          else if (added! < 2 * sentTotal) problem(`archive: ${fmt(added)} rows for ${fmt(sentTotal)} messages (${fmt(2 * sentTotal)} expected)`);
+        }
+      }
+      return res;
+    };
+    if (phases.has('messages') && !serverDead()) results.messages = await messagesPhase(false);
+    if (phases.has('archive') && !serverDead()) results.archive = await messagesPhase(true);
+
+    // ---- a room of many occupants
+    if (phases.has('room') && !serverDead()) {
+      await waitForSessions(0, 10_000);
+      const n = Math.min(cfg.roomOccupants, accounts.length);
+      const room = `${ROOM_NAME}@conference.${target.domain}`;
+      out(`Room: opening ${fmt(n)} sessions (one per account, initial presence)…`);
+      const open = await phase('room open', () => openSessions(target, accounts, n, 1, 'o', cfg.openConcurrency, 300, scram));
+      out(`  opened ${fmt(open.opened)} in ${open.seconds.toFixed(1)} s, ${open.failed} failed`);
+      if (open.failed) problem(`room sessions failed to open: ${JSON.stringify(open.errors)} (${open.firstError})`);
+      out(`  ${fmt(open.opened)} occupants join ${room} (history maxstanzas=0), ${cfg.roomJoinConcurrency} joins in flight…`);
+      try {
+        const join = await phase('room join', () => joinRoom(target, open.conns, room, cfg.roomJoinConcurrency, quick ? 120 : 600, ROOM_CONFIG));
+        const joined = join.joined!;
+        delete join.joined;
+        out(
+          `  ${fmt(join.occupants)} joined in ${join.seconds.toFixed(1)} s (${fmt(join.perSecond)}/s; room ${join.created ? 'created' : 'existed'}), ${join.failed} failed; ${fmt(join.presencesReceived)} presences received; ${cpuNote(join)}`,
+        );
+        if (join.failed) problem(`room joins failed ${join.failed} times: ${join.firstError}`);
+        out(`  ${cfg.roomSenders} senders post in turn at fixed rates; ${cfg.warmup} s warm-up + ${cfg.duration} s per rate; latency = send → the last occupant's receipt`);
+        const runs = await benchRoom(target, joined, {
+          room,
+          senders: cfg.roomSenders,
+          rates: cfg.roomRates,
+          warmupS: cfg.warmup,
+          durationS: cfg.duration,
+          drainS: 15,
+          stopWhenOverloaded: true,
+          onRun: (r, s0, e0) => {
+            windows.push({ name: `room ${r.offered}/s`, startUs: Number(s0 / 1000n), endUs: Number(e0 / 1000n) });
+            out(
+              `  ${fmt(r.offered)} msg/s posted → ${fmt(r.deliveriesPerSecond)} deliveries/s to ${fmt(r.occupants)} occupants; last receipt p50 ${ms(r.lastReceiptMs.p50)}, p99 ${ms(r.lastReceiptMs.p99)}; each delivery p99 ${ms(r.deliveryMs.p99)}; ${fmt(r.complete)}/${fmt(r.posted)} complete; ${cpuNote(r)}${r.overloaded ? ' (OVERLOADED)' : ''}`,
+            );
+            disturbed(`room ${r.offered}/s`, r);
+            if (r.errorStanzas) problem(`room ${r.offered}/s: ${r.errorStanzas} chunks with error stanzas`);
+          },
+        });
+        results.room = { occupants: join.occupants, join, runs, lost: open.lost() };
+      } catch (err) {
+        problem(`room: ${(err as Error).message}`);
+      }
+      if (open.lost()) problem(`${open.lost()} room sessions were closed by the server: ${open.firstLost()}`);
+      await closeSessions(open.conns);
+    }
+
+    // ---- MAM queries over a large archive (a server of its own on a kept data directory)
+    if (phases.has('archive-query') && !serverDead() && !opt.server) {
+      const rows = cfg.archiveRows;
+      const owners = rows >= 1_000_000 ? 5000 : 500;
+      const hotRows = Math.max(1000, Math.floor(rows * 0.02));
+      const dir = opt['archive-dir'] ?? `/tmp/parley-bench-archive-${rows}`;
+      out(`Archive queries: ${fmt(rows)} archived messages in ${dir}; ${fmt(cfg.mamQueries)} queries per kind, RSM max=${cfg.mamMax}, ${cfg.mamConcurrency} in flight…`);
+      try {
+        results.archiveQuery = await archiveQueryPhase({
+          projectRoot,
+          profile: opt.profile!,
+          nofile: NOFILE,
+          cpu: SERVER_CPU,
+          // The large archives exceed the default per-account bound; nothing is written in this phase, but
+          // a server that would trim them on its next write is not the server measured.
+          configure: (c) => {
+            configureServer(c);
+            deepMerge(c, { mam: { maxMessagesPerAccount: 10 * hotRows } });
+          },
+          dir,
+          plan: { rows, owners, hotOwners: 4, hotRows, peers: 200 },
+          queries: cfg.mamQueries,
+          max: cfg.mamMax,
+          concurrency: cfg.mamConcurrency,
+          scram,
+          out,
+          problem,
+          onRun: (r, s0, e0) => {
+            windows.push({ name: `archive-query ${r.variant}`, startUs: s0, endUs: e0 });
+            disturbed(`archive-query ${r.variant}`, r);
+          },
+        });
+      } catch (err) {
+        problem(`archive-query: ${(err as Error).message}`);
+      }
     }
   } catch (err) {
     problem(`run aborted: ${(err as Error).stack ?? String(err)}`);
@@ -518,14 +743,16 @@ async function main(): Promise<void> {
     }
     if (serverErrors.length) problem(`the server logged ${serverErrors.length} error lines, first: ${serverErrors[0]!.slice(0, 500)}`);
     if (server.profileDir) {
-      const files = findProfiles(server.profileDir);
+      const files = [...findProfiles(server.profileDir), ...(results.archiveQuery?.profileDir ? findProfiles(results.archiveQuery.profileDir) : [])];
       if (!files.length) problem('no .cpuprofile was written (the server did not exit cleanly?)');
       else {
         // One profile per server process (the server restarts before the sessions phase).
-        const readers = files.map((f) => new ProfileReader(f, projectRoot));
-        const wanted = windows.filter((w) => /^(admin api|logins|sessions open|messages )/.test(w.name));
+        const readers = files.map((f) => ({ r: new ProfileReader(f, projectRoot), archiveQuery: !!results.archiveQuery?.profileDir && f.startsWith(results.archiveQuery.profileDir) }));
+        const wanted = windows.filter((w) => /^(admin api|logins|sessions open|sessions-caps open|messages |archive |archive-query |room )/.test(w.name));
         for (const w of wanted) {
-          const r = readers.find((x) => x.startUs <= w.startUs && w.endUs <= x.endUs);
+          // The archive queries ran against their own server; the main server idled meanwhile.
+          const own = w.name.startsWith('archive-query ');
+          const r = readers.find((x) => x.archiveQuery === own && x.r.startUs <= w.startUs && w.endUs <= x.r.endUs)?.r;
           if (r) profiles.push(r.summarize(w.name, w.startUs, w.endUs));
         }
         out();
@@ -565,6 +792,43 @@ async function main(): Promise<void> {
       ms(r.latencyMs.p99),
       `${cpuNote(r)}${r.overloaded ? ' OVERLOADED' : ''}`,
     ]);
+  }
+  if (results.sessionsCaps) {
+    const s = results.sessionsCaps;
+    const c = s.caps as { discoQueries: number } | undefined;
+    rows.push([`idle sessions with caps held (${s.layout})`, `${fmt(s.held as number)}`, '', '', `opened at ${fmt(s.openPerSecond as number)}/s; ${c?.discoQueries ?? 0} disco#info queries answered`]);
+    const plain = results.sessions?.rssPerSessionKb as number | undefined;
+    const ratio = plain ? ` (${((s.rssPerSessionKb as number) / plain).toFixed(2)}x the plain sessions above)` : '';
+    rows.push(['server RSS per idle session with caps (PEP, MAM on)', `${fmt(s.rssPerSessionKb as number, 1)} kB`, '', '', `RSS ${fmt(s.rssBeforeKb as number)} → ${fmt(s.rssAfterKb as number)} kB${ratio}`]);
+  }
+  for (const r of results.archive?.runs ?? []) {
+    const label = r.mode === 'closed-loop' ? `archive on: messages closed loop, W=${r.window}/session` : `archive on: messages at fixed ${fmt(r.offered)}/s offered`;
+    rows.push([`${label} (${fmt(results.archive!.opened)} online)`, `${fmt(r.perSecond)} msg/s`, ms(r.latencyMs.p50), ms(r.latencyMs.p99), `${cpuNote(r)}${r.overloaded ? ' OVERLOADED' : ''}`]);
+  }
+  if (results.archive?.archive) {
+    const a = results.archive.archive;
+    const added = a.rowsAfter === undefined ? undefined : a.rowsAfter - (a.rowsBefore ?? 0);
+    rows.push([`archive rows written (${a.table})`, fmt(added), '', '', `${fmt(a.messagesSent)} messages sent, ${fmt(a.rowsExpected)} rows expected`]);
+  }
+  if (results.room) {
+    const j = results.room.join;
+    rows.push([`room joins (${fmt(j.occupants)} occupants, one room)`, `${fmt(j.perSecond)} /s`, '', '', `${j.seconds.toFixed(1)} s; ${fmt(j.presencesReceived)} presences received; ${cpuNote(j)}`]);
+    for (const r of results.room.runs) {
+      rows.push([
+        `room: ${fmt(r.offered)} msg/s posted by ${r.senders} → ${fmt(r.occupants)} occupants (last receipt)`,
+        `${fmt(r.deliveriesPerSecond)} deliveries/s`,
+        ms(r.lastReceiptMs.p50),
+        ms(r.lastReceiptMs.p99),
+        `${fmt(r.complete)}/${fmt(r.posted)} complete; ${cpuNote(r)}${r.overloaded ? ' OVERLOADED' : ''}`,
+      ]);
+    }
+  }
+  if (results.archiveQuery) {
+    const q = results.archiveQuery;
+    if (q.fill) rows.push([`archive fill (bulk SQL, ${fmt(q.fill.rowsAfter)} rows)`, `${q.fill.seconds.toFixed(0)} s`, '', '', `rows ${q.fill.insertSeconds.toFixed(0)} s + indexes ${q.fill.indexSeconds.toFixed(0)} s; ${fmt((q.fileBytes ?? 0) / 2 ** 20)} MB`]);
+    for (const r of q.runs) {
+      rows.push([`MAM query ${r.variant}, max=${cfg.mamMax} (${fmt(q.rows)} archived)`, `${fmt(r.perSecond)} /s`, ms(r.latencyMs.p50), ms(r.latencyMs.p99), `${r.meanResults.toFixed(1)} results/page; ${cpuNote(r)}`]);
+    }
   }
   out(table(['measurement', 'rate / value', 'p50', 'p99', 'notes'], rows));
   out('Notes: SCRAM-SHA-1 clients cache SaltedPassword per account (the generator derives it once per account in a warm-up');

@@ -139,6 +139,9 @@ export async function openSessions(
   maxSeconds: number,
   scram: ScramCache,
   mechanism: Mechanism = 'SCRAM-SHA-1',
+  presenceStanza?: string,
+  /** Called for each session as soon as it is bound (before the next login starts on this worker). */
+  onOpen?: (c: RawXmpp) => void,
 ): Promise<OpenResult> {
   const conns: RawXmpp[] = [];
   const errors: Record<string, number> = {};
@@ -165,9 +168,11 @@ export async function openSessions(
           resource: `${resourcePrefix}${i % resourcesPerAccount}`,
           mechanism,
           presence: true,
+          ...(presenceStanza ? { presenceStanza } : {}),
           scram,
           timeoutMs: LOGIN_TIMEOUT_MS,
         });
+        onOpen?.(c);
         c.onLost = (why) => {
           lost++;
           firstLost ??= `${c.jid}: ${why}`;
@@ -264,6 +269,8 @@ export interface MessageOptions {
   retries?: number;
   isDisturbed?: (r: MessageRunResult) => boolean;
   beforeRetry?: (r: MessageRunResult) => Promise<void>;
+  /** Every message sent, over all runs and attempts (warm-ups and drains included), is added here. */
+  counters?: { sent: number };
 }
 
 /**
@@ -362,6 +369,7 @@ export async function benchMessages(t: ServerTarget, conns: RawXmpp[], o: Messag
     const backlog = sent - received;
     stop();
     const undelivered = await drain(15_000);
+    if (o.counters) o.counters.sent += sent;
     const r: MessageRunResult = {
       mode: extra.mode!,
       seconds: c.wallS,

@@ -21,6 +21,8 @@ export interface ServerTarget {
 export interface ManagedServer extends ServerTarget {
   pid: number;
   dir: string;
+  /** The server's data directory (its SQLite file is `parley.db` there). */
+  dataDir: string;
   logFile: string;
   profileDir: string | undefined;
   command: string;
@@ -77,11 +79,13 @@ export interface StartOptions {
    * without it, SIGUSR2 writes a diagnostic report there (--report-on-signal: heap figures, no snapshot).
    */
   heapSnapshots?: boolean;
+  /** A data directory to use (and keep) instead of a fresh temporary one: a prepared database, say. */
+  dataDir?: string;
 }
 
 export async function startServer(o: StartOptions): Promise<ManagedServer> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-bench-'));
-  const dataDir = join(dir, 'data');
+  const dataDir = o.dataDir ?? join(dir, 'data');
   const c2sPort = await freePort();
   let httpPort = await freePort();
   while (httpPort === c2sPort) httpPort = await freePort();
@@ -126,6 +130,7 @@ export async function startServer(o: StartOptions): Promise<ManagedServer> {
     adminPassword: '',
     pid: 0,
     dir,
+    dataDir,
     logFile,
     profileDir,
     command: `sh -c '${script}'`,

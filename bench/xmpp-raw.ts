@@ -69,6 +69,8 @@ export interface LoginOptions {
   mechanism: Mechanism;
   /** Send initial presence once bound. */
   presence: boolean;
+  /** The initial presence to send instead of `<presence/>` (caps, for instance). */
+  presenceStanza?: string;
   scram: ScramCache;
   timeoutMs: number;
 }
@@ -266,7 +268,7 @@ export class RawXmpp {
         this.st = St.Bound;
         if (this.timer) clearTimeout(this.timer);
         this.timer = undefined;
-        if (o.presence) this.socket.write('<presence/>');
+        if (o.presence) this.socket.write(o.presenceStanza ?? '<presence/>');
         this.resolveLogin();
         if (rest) this.onData?.(rest);
         return;

@@ -36,6 +36,8 @@ export interface HookMap {
   'caches-clear': { module?: string; tables?: readonly string[] };
   /** The node is stopping: sessions are closed and storage is still open (write what is held in memory). */
   'node-stopping': Record<string, never>;
+  /** The node is stopping and its sessions are still open: features tell them what ends (rooms send status 332). */
+  'node-closing-sessions': Record<string, never>;
   /**
    * A message for an account with no resource to take it was kept in offline storage (push
    * notifications tell the account's app servers, XEP-0357).

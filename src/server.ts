@@ -47,6 +47,7 @@ import { mamModule } from './modules/mam/index.js';
 import { mucModule } from './modules/muc/index.js';
 import { pushModule } from './modules/push/index.js';
 import { uploadModule } from './modules/upload/index.js';
+import { hostingModule, type HostingService } from './modules/hosting/index.js';
 import { AuthLimiter } from './c2s/auth-limiter.js';
 import { Listeners, type BoundAddresses, type ListenerStats } from './transports/listeners.js';
 import { ensureAdminAccount } from './admin/bootstrap.js';
@@ -82,6 +83,7 @@ export const MODULES: readonly AnyModule[] = [
   mucModule,
   pushModule,
   uploadModule,
+  hostingModule,
   pepModule,
 ];
 
@@ -201,6 +203,11 @@ export class Server {
     return this.services.get('oauth') as OAuthService | undefined;
   }
 
+  /** The hosting API's queue (the jabber-* dialect's service). */
+  get hosting(): HostingService | undefined {
+    return this.services.get('hosting') as HostingService | undefined;
+  }
+
   get offline(): OfflineService {
     return this.service('offline');
   }
@@ -300,6 +307,7 @@ export class Server {
   /** Stops the node; a second call waits for the first. */
   stop(): Promise<void> {
     return (this.stopping ??= (async () => {
+      await this.hooks.emit('node-closing-sessions', {});
       // Clients learn why the connection ends before the listeners drop the sockets.
       for (const s of [...this.sessions.all()]) this.sessions.close(s, 'system-shutdown');
       await new Promise((r) => setImmediate(r));

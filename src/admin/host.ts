@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { AccountService } from '../modules/accounts/index.js';
 import type { OAuthService } from '../modules/oauth/index.js';
+import type { HostingService } from '../modules/hosting/index.js';
 import type { AuthLimiter } from '../c2s/auth-limiter.js';
 import type { CommandRegistry } from './registry.js';
 import type { ServiceMap, ServiceName } from '../modules/module.js';
@@ -23,6 +24,8 @@ export interface AdminHost {
   readonly oauth: OAuthService | undefined;
   /** Where every admin surface records what it was asked to do (never throws, never waits). */
   readonly audit: AuditLog;
+  /** The hosting API's queue, when the module runs. */
+  readonly hosting?: HostingService | undefined;
   /** The configured admin accounts, as prepared bare JIDs. */
   admins(): Set<string>;
   isLocalHost(domain: string): boolean;

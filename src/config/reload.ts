@@ -19,14 +19,15 @@ const RELOADABLE = [
   'c2s.resumeTimeout',
   'c2s.negotiationTimeout',
   'c2s.registrationTimeout',
+  'muc.*',
   'pep.*',
 ] as const;
 
 /** Keys read once at start-up even inside a reloadable section. */
-const CAPTURED = new Set(['limits.authFailuresPerMinute']);
+const CAPTURED = new Set(['limits.authFailuresPerMinute', 'muc.enabled', 'muc.domain']);
 
 /** Sections compared key by key (their keys are reported as `section.key`). */
-const SECTIONS = new Set(['limits', 'c2s', 'auth', 'storage', 'listen', 'tls', 'shaper', 'ctl', 'xmlrpc', 'oauth', 'pep']);
+const SECTIONS = new Set(['limits', 'c2s', 'auth', 'storage', 'listen', 'tls', 'shaper', 'ctl', 'xmlrpc', 'oauth', 'muc', 'pep']);
 
 function reloadable(key: string): boolean {
   if (CAPTURED.has(key)) return false;

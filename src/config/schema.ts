@@ -418,6 +418,7 @@ export const configSchema = z
         maxJoinedRoomsPerAccount: z.number().int().min(1).default(100).describe('rooms one account is in at once; joining one more is refused (resource-constraint)'),
         maxHistory: z.number().int().min(0).default(100).describe('messages of discussion history one room keeps in memory (a room asks for up to this many)'),
         defaultHistory: z.number().int().min(0).default(20).describe('history length of a new room'),
+        maxHistoryChars: z.number().int().min(0).default(262_144).describe('characters of serialized messages one room keeps as history; the oldest go first'),
         maxNickLength: z.number().int().min(1).default(64).describe('characters of a nick; a longer one is refused (not-acceptable)'),
         maxSubjectLength: z.number().int().min(1).default(1024).describe('characters of a subject; a longer one is refused (not-acceptable)'),
         maxTitleLength: z.number().int().min(1).default(256).describe('characters of a room title; a longer one is refused (not-acceptable)'),
@@ -436,6 +437,7 @@ export const configSchema = z
         maxJoinedRoomsPerAccount: 100,
         maxHistory: 100,
         defaultHistory: 20,
+        maxHistoryChars: 262_144,
         maxNickLength: 64,
         maxSubjectLength: 1024,
         maxTitleLength: 256,
@@ -583,6 +585,40 @@ export const configSchema = z
       .strict()
       .default({ enabled: false, allowedIps: [] })
       .describe("Openfire's legacy User Service: account and roster provisioning by shared secret"),
+    hosting: z
+      .object({
+        enabled: z.boolean().default(false).describe('the hosting-panel jabber-* API (DreamHost-style cmd=... with an API key) on the http/https listeners'),
+        path: z
+          .string()
+          .regex(/^\/[A-Za-z0-9._~\/-]*[A-Za-z0-9._~-]$/)
+          .default('/hosting/api')
+          .describe('where the API is served (GET or POST, the parameters in the query string or a form-encoded body)'),
+        applyDelay: z
+          .number()
+          .min(0)
+          .max(86_400)
+          .default(30)
+          .describe('seconds between the first change of a batch (service token) and its application; later changes join the open batch'),
+        maxPendingPerKey: z.number().int().min(1).default(1000).describe('changes one key may have waiting; one more is refused (error slow_down_bucko)'),
+        maxChangesPerToken: z.number().int().min(1).default(100).describe('changes one service token gathers; the next change opens a new token'),
+        maxListedUsers: z.number().int().min(1).default(100_000).describe('rows jabber-list_users answers at most; a larger listing is refused (error slow_down_bucko)'),
+        keys: z
+          .array(
+            z
+              .object({
+                name: z.string().min(1).describe('who the key is, in logs and the audit log'),
+                key: z.string().min(16).describe('the secret the panel sends as key=...'),
+                domains: z.array(z.string().min(1)).optional().describe('served hosts the key manages (default: every host)'),
+                commands: z.array(z.string().min(1)).optional().describe('jabber-* commands the key may call (default: all of them)'),
+              })
+              .strict(),
+          )
+          .default([])
+          .describe('the API keys, each with the domains and commands it may use'),
+      })
+      .strict()
+      .default({ enabled: false, path: '/hosting/api', applyDelay: 30, maxPendingPerKey: 1000, maxChangesPerToken: 100, maxListedUsers: 100_000, keys: [] })
+      .describe('the hosting-panel jabber-* API: account changes queued under service tokens, applied after applyDelay'),
   })
   .strict()
   .superRefine((c, issues) => {

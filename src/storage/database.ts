@@ -129,6 +129,17 @@ export const TABLES: readonly TableSpec[] = [
     since: 11,
     hostBy: 'server',
   },
+  // The hosting API's queue is the server's: a host's export carries every pending change.
+  { name: 'hosting_tokens', columns: ['token', 'key_name', 'changes', 'created_at', 'due_at', 'claimed_by', 'claimed_at'], integers: ['changes', 'created_at', 'due_at', 'claimed_at'], order: 'token', since: 12, hostBy: 'server' },
+  {
+    name: 'hosting_changes',
+    columns: ['id', 'token', 'key_name', 'host', 'username', 'action', 'credentials_json', 'created_at'],
+    integers: ['id', 'created_at'],
+    order: 'id',
+    serial: 'id',
+    since: 12,
+    hostBy: 'server',
+  },
 ];
 
 export function tableSpec(name: string): TableSpec | undefined {

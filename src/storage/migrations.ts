@@ -294,6 +294,38 @@ CREATE INDEX audit_log_at ON audit_log (at);
 CREATE INDEX audit_log_who ON audit_log (who, at);
 `,
   },
+  {
+    version: 12,
+    description: 'the hosting API queue: account changes waiting under service tokens',
+    // A token is one batch of changes, applied together once due; a node claims it first (claimed_by),
+    // so a batch is applied by one node, and again only after a crash. One change per account at a
+    // time (the unique index: change_already_pending).
+    sql: `
+CREATE TABLE hosting_tokens (
+  token TEXT PRIMARY KEY,
+  key_name TEXT NOT NULL,
+  changes INTEGER NOT NULL,
+  created_at {{bigint}} NOT NULL,
+  due_at {{bigint}} NOT NULL,
+  claimed_by TEXT,
+  claimed_at {{bigint}}
+);
+CREATE INDEX hosting_tokens_created ON hosting_tokens (created_at);
+CREATE TABLE hosting_changes (
+  id {{autoid}},
+  token TEXT NOT NULL,
+  key_name TEXT NOT NULL,
+  host TEXT NOT NULL,
+  username {{bytetext}} NOT NULL,
+  action TEXT NOT NULL,
+  credentials_json TEXT,
+  created_at {{bigint}} NOT NULL
+);
+CREATE UNIQUE INDEX hosting_changes_account ON hosting_changes (host, username);
+CREATE INDEX hosting_changes_token ON hosting_changes (token);
+CREATE INDEX hosting_changes_key ON hosting_changes (key_name);
+`,
+  },
 ];
 
 const TYPES = {

@@ -9,6 +9,7 @@ import type { PushStore } from '../modules/push/store.js';
 import type { UploadStore } from '../modules/upload/store.js';
 import type { PepStore } from '../modules/pep/store.js';
 import type { AuditStore } from '../admin/audit.js';
+import type { HostingQueueStore } from '../modules/hosting/store.js';
 import type { StoreKinds, Transaction } from './kinds.js';
 import type { DatabaseAccess } from './database.js';
 
@@ -32,12 +33,14 @@ export interface Storage extends StoreKinds {
   muc: MucStore;
   /** Push sessions (XEP-0357): per account (migration 7). */
   push: PushStore;
-  /** HTTP upload slots (XEP-0363): per account (migration 7). */
+  /** HTTP upload slots (XEP-0363): per account (migration 9). */
   uploads: UploadStore;
   /** PEP nodes and items: per account (migration 10). */
   pep: PepStore;
   /** The admin audit log: per server (migration 11). */
   audit: AuditStore;
+  /** The hosting API's pending account changes, by service token: per server (migration 12). */
+  hosting: HostingQueueStore;
   /**
    * Runs `fn` in one transaction: everything it does through `tx` is committed together when it
    * resolves, or rolled back when it throws (and the error is rethrown). Statements made through

@@ -100,6 +100,12 @@ test('XML-RPC: calls and failed logins are recorded; new passwords are not', asy
   assert.match(e!.details, /"user":"dora"/);
   assert.ok(!e!.details.includes('Dora-New-Secret'), e!.details);
 
+  // dora is no admin: the rules refuse her call.
+  const notAdmin = await xmlrpc('registered_users', { user: 'dora', server: 'localhost', password: 'Dora-New-Secret' }, { host: 'localhost' });
+  assert.match(notAdmin, /<fault>/);
+  const [forbidden] = await entries((e) => e.surface === 'xmlrpc' && e.action === 'registered_users' && e.who === 'dora@localhost');
+  assert.equal(forbidden!.result, 'forbidden');
+
   const refused = await xmlrpc('registered_users', { user: 'admin', server: 'localhost', password: 'Wrong-Xmlrpc-Pw' }, { host: 'localhost' });
   assert.match(refused, /Invalid authentication data/);
   const [login] = await entries((e) => e.surface === 'xmlrpc' && e.action === 'authenticate');
@@ -210,6 +216,28 @@ test('the limit: trimming keeps the newest audit.maxEntries', async () => {
     );
   } finally {
     await p.close();
+  }
+});
+
+test('the age limit: entries older than audit.maxAgeDays are trimmed; audit.enabled false records nothing', async () => {
+  const p = await startParley({ audit: { maxAgeDays: 1 } });
+  try {
+    p.server.audit.record({ surface: 'api', who: 'age@test', from: 'local', action: 'old', details: '', result: 'ok', at: Date.now() - 2 * 86_400_000 });
+    p.server.audit.record({ surface: 'api', who: 'age@test', from: 'local', action: 'new', details: '', result: 'ok' });
+    assert.equal(await p.server.audit.trim(), 1);
+    assert.deepEqual(
+      (await p.server.audit.query({ who: 'age@test' })).map((e) => e.action),
+      ['new'],
+    );
+  } finally {
+    await p.close();
+  }
+  const off = await startParley({ audit: { enabled: false } });
+  try {
+    assert.equal((await off.api('registered_users', { host: 'localhost' })).status, 200);
+    assert.deepEqual(await off.server.audit.query({}), []);
+  } finally {
+    await off.close();
   }
 });
 

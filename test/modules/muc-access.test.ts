@@ -14,7 +14,7 @@ let bob: TestClient;
 let carol: TestClient;
 
 before(async () => {
-  parley = await startParley({ muc: { maxNickLength: 10, maxJoinedRoomsPerAccount: 3, maxRoomsPerAccount: 5, maxHistory: 5 } });
+  parley = await startParley({ muc: { maxNickLength: 10, maxJoinedRoomsPerAccount: 3, maxRoomsPerAccount: 5, maxHistory: 5, maxHistoryChars: 2000 } });
   await parley.register('alice', 'bob', 'carol');
   [alice, bob, carol] = await Promise.all([parley.login('alice', 'a'), parley.login('bob', 'b'), parley.login('carol', 'c')]);
 });
@@ -108,6 +108,8 @@ test('private messages go to the occupant from room/nick; the policy can forbid 
   // A moderator still may.
   await alice.send(xml('message', { to: `${room}/Bob`, type: 'chat' }, xml('body', {}, 'from the chair')));
   await bob.waitFor((el) => el.name === 'message' && el.getChildText('body') === 'from the chair', 3000, 'moderator pm');
+  await leave(alice, room, 'Alice');
+  await leave(bob, room, 'Bob');
 });
 
 test('history on entering: the last messages with delay, limited by maxstanzas, maxchars and seconds', async () => {
@@ -135,6 +137,9 @@ test('history on entering: the last messages with delay, limited by maxstanzas, 
   await join(carol, room, 'Carol', { history: { maxchars: '0' } });
   await carol.waitFor((el) => carol.received.indexOf(el) >= again && el.name === 'message' && el.getChild('subject') !== undefined, 3000, 'subject');
   assert.equal(carol.received.slice(again).filter((el) => el.name === 'message' && el.getChild('body')).length, 0);
+  await leave(alice, room, 'Alice');
+  await leave(bob, room, 'Bob');
+  await leave(carol, room, 'Carol');
 });
 
 test('an occupant whose session ends leaves the room (unavailable broadcast)', async () => {
@@ -146,4 +151,67 @@ test('an occupant whose session ends leaves the room (unavailable broadcast)', a
   assert.equal((await parley.api('kick_session', { user: 'dave', host: 'localhost', resource: 'd', reason: 'bye' })).status, 200);
   const left = await alice.waitFor((el) => el.name === 'presence' && el.attrs.from === `${room}/Dave` && el.attrs.type === 'unavailable', 5000, 'dave out');
   assert.deepEqual(codes(left), []);
+  await leave(alice, room, 'Alice');
+});
+
+test('one account in a room from two resources under one nick: both get messages; the occupant leaves with its last resource', async () => {
+  const room = `twice@${SERVICE}`;
+  await createInstant(alice, room, 'Alice');
+  const bob2 = await parley.login('bob', 'second');
+  await join(bob, room, 'Bob');
+  await join(bob2, room, 'Bob');
+  let mark = [bob.received.length, bob2.received.length];
+  await groupchat(alice, room, 'to both');
+  await messageFrom(bob, `${room}/Alice`, 'to both', mark[0]);
+  await messageFrom(bob2, `${room}/Alice`, 'to both', mark[1]);
+  const aliceMark = alice.received.length;
+  await leave(bob2, room, 'Bob');
+  await settle(alice, bob);
+  assert.ok(!alice.received.slice(aliceMark).some((el) => el.name === 'presence' && el.attrs.from === `${room}/Bob` && el.attrs.type === 'unavailable'));
+  mark = [bob.received.length, bob2.received.length];
+  await groupchat(alice, room, 'to one');
+  await messageFrom(bob, `${room}/Alice`, 'to one', mark[0]);
+  await leave(bob, room, 'Bob');
+  await alice.waitFor((el) => el.name === 'presence' && el.attrs.from === `${room}/Bob` && el.attrs.type === 'unavailable', 3000, 'bob gone');
+  await leave(alice, room, 'Alice');
+});
+
+test('the subject: anyone may change it by default; when the owner forbids it, only moderators (forbidden otherwise)', async () => {
+  const room = `topic@${SERVICE}`;
+  await createInstant(alice, room, 'Alice');
+  await join(bob, room, 'Bob');
+  await bob.send(xml('message', { to: room, type: 'groupchat' }, xml('subject', {}, 'by Bob')));
+  await alice.waitFor((el) => el.name === 'message' && el.getChildText('subject') === 'by Bob', 3000, 'subject by bob');
+  await configure(alice, room, { 'muc#roomconfig_changesubject': '0' });
+  await bob.send(xml('message', { to: room, type: 'groupchat', id: 'subj2' }, xml('subject', {}, 'again by Bob')));
+  const err = await bob.waitFor((el) => el.name === 'message' && el.attrs.id === 'subj2' && el.attrs.type === 'error', 3000, 'refused');
+  assert.equal(errorCondition(err), 'forbidden');
+  await alice.send(xml('message', { to: room, type: 'groupchat' }, xml('subject', {}, 'by the chair')));
+  await bob.waitFor((el) => el.name === 'message' && el.getChildText('subject') === 'by the chair', 3000, 'subject by alice');
+  // A newcomer gets the current subject, from whoever set it.
+  const carolMark = carol.received.length;
+  await join(carol, room, 'Carol');
+  const s = await carol.waitFor((el) => carol.received.indexOf(el) >= carolMark && el.name === 'message' && el.getChild('subject') !== undefined, 3000, 'subject');
+  assert.equal(s.getChildText('subject'), 'by the chair');
+  assert.equal(s.attrs.from, `${room}/Alice`);
+  await leave(alice, room, 'Alice');
+  await leave(bob, room, 'Bob');
+  await leave(carol, room, 'Carol');
+});
+
+test('muc.maxHistoryChars: a room keeps no more history than this many characters, the oldest going first', async () => {
+  const room = `big@${SERVICE}`;
+  await createInstant(alice, room, 'Alice');
+  await groupchat(alice, room, 'small 1');
+  await groupchat(alice, room, 'small 2');
+  const long = 'x'.repeat(1700);
+  await groupchat(alice, room, long);
+  await messageFrom(alice, `${room}/Alice`, long);
+  const mark = bob.received.length;
+  await join(bob, room, 'Bob');
+  await bob.waitFor((el) => bob.received.indexOf(el) >= mark && el.name === 'message' && el.getChild('subject') !== undefined, 3000, 'subject');
+  const history = bob.received.slice(mark).filter((el) => el.name === 'message' && el.getChild('body'));
+  assert.deepEqual(history.map((m) => m.getChildText('body')!.slice(0, 7)), ['xxxxxxx']);
+  await leave(alice, room, 'Alice');
+  await leave(bob, room, 'Bob');
 });

@@ -60,6 +60,14 @@ test('messages reach every occupant from room/nick; the subject changes and reac
   assert.equal(atCarol.attrs.type, 'groupchat');
   assert.equal(atCarol.attrs.id, 'm1');
   await messageFrom(bob, `${ROOM}/Bob`, 'hello witches'); // the sender gets its echo
+  // XEP-0421: the room names who spoke by an id of its own, the same in messages and presence.
+  const oid = atCarol.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id;
+  assert.ok(oid && oid.length >= 16);
+  const bobPresence = carol.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Bob`)!;
+  assert.equal(bobPresence.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, oid);
+  const alicePresence = carol.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Alice`)!;
+  assert.notEqual(alicePresence.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, oid);
+  assert.ok(!oid.includes('bob'));
   await messageFrom(alice, `${ROOM}/Bob`, 'hello witches');
 
   await carol.send(xml('message', { to: ROOM, type: 'groupchat' }, xml('subject', {}, 'Cauldrons')));
@@ -82,7 +90,9 @@ test('a nick change is announced with 303 then the new presence; a taken nick is
   const gone = await presenceFrom(alice, `${ROOM}/Carol`, (el) => el.attrs.type === 'unavailable');
   assert.deepEqual(codes(gone), ['303']);
   assert.equal(itemOf(gone)?.attrs.nick, 'Hecate');
-  await presenceFrom(alice, `${ROOM}/Hecate`, (el) => el.attrs.type === undefined);
+  const renamed = await presenceFrom(alice, `${ROOM}/Hecate`, (el) => el.attrs.type === undefined);
+  const before = alice.received.find((el) => el.name === 'presence' && el.attrs.from === `${ROOM}/Carol`)!;
+  assert.equal(renamed.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id, before.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id);
   const selfGone = await presenceFrom(carol, `${ROOM}/Carol`, (el) => el.attrs.type === 'unavailable');
   assert.deepEqual(codes(selfGone), ['110', '303']);
   const mark = bob.received.length;
@@ -154,4 +164,14 @@ test('leaving is announced; the temporary room vanishes when the last one leaves
   const p = await join(bob, `plain@${SERVICE}`, 'Bob', { plain: true });
   assert.deepEqual(codes(p), ['110']);
   void createInstant;
+});
+
+test('cancelling the first configuration of a new room destroys it (XEP-0045 §10.1.3)', async () => {
+  const room = `never@${SERVICE}`;
+  const self = await join(alice, room, 'Alice');
+  assert.deepEqual(codes(self), ['110', '201']);
+  await alice.iq(xml('iq', { type: 'set', to: room }, xml('query', { xmlns: MUC_OWNER }, xml('x', { xmlns: DATA, type: 'cancel' }))));
+  await presenceFrom(alice, `${room}/Alice`, (el) => el.attrs.type === 'unavailable');
+  const gone = await iqError(bob, xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));
+  assert.equal(gone.condition, 'item-not-found');
 });

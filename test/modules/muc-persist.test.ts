@@ -75,8 +75,13 @@ test('a persistent room keeps its configuration, subject, affiliations, nicks an
   await alice.iq(xml('iq', { type: 'set', to: room }, xml('subscribe', { xmlns: 'urn:xmpp:mucsub:0', nick: 'AliceSub' }, xml('event', { node: 'urn:xmpp:mucsub:nodes:messages' }))));
   await createInstant(alice, `fleeting@${SERVICE}`, 'Alice');
   await alice.stop();
+  const early = await parley.login('bob', 'before');
+  const beforeRestart = await join(early, room, 'Bob');
 
   await parley.server.stop();
+  // Those in a room when the node stops are told why they leave (332).
+  const shutdown = await early.waitFor((el) => el.name === 'presence' && el.attrs.from === `${room}/Bob` && el.attrs.type === 'unavailable', 3000, '332');
+  assert.deepEqual(codes(shutdown), ['110', '332']);
   restarted = new Server({ config: parley.server.config, logger: pino({ level: 'silent' }) });
   await restarted.start();
 
@@ -84,6 +89,10 @@ test('a persistent room keeps its configuration, subject, affiliations, nicks an
   const self = await join(bob, room, 'Bob');
   assert.deepEqual(codes(self), ['110']);
   assert.equal(itemOf(self)?.attrs.affiliation, 'member');
+  // Bob keeps his occupant id (XEP-0421) across the restart.
+  const oid = (el: typeof self) => el.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attrs.id;
+  assert.ok(oid(self));
+  assert.equal(oid(self), oid(beforeRestart));
   const subject = await bob.waitFor((el) => el.name === 'message' && el.attrs.from?.startsWith(room) && el.getChild('subject') !== undefined, 3000, 'subject');
   assert.equal(subject.getChildText('subject'), 'Stays');
   const info = await bob.iq(xml('iq', { type: 'get', to: room }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' })));

@@ -17,7 +17,7 @@ let bob: TestClient;
 const ROOM = `ops@${SERVICE}`;
 
 before(async () => {
-  parley = await startParley();
+  parley = await startParley({ muc: { maxRoomsPerAccount: 4, maxPersistentRoomsPerAccount: 2 } });
   await parley.register('alice', 'bob', 'gone');
   [alice, bob] = await Promise.all([parley.login('alice', 'a'), parley.login('bob', 'b')]);
   muc = parley.server.service('muc');
@@ -111,4 +111,35 @@ test('destroyRoom: occupants get the notice with reason and alternate venue; the
   assert.equal(await muc.room(ROOM), undefined);
   await rejects(muc.destroyRoom(ROOM), 'not-found');
   assert.deepEqual(await muc.roomsOf('alice@localhost'), []);
+});
+
+test('a restore brings stored rooms back as they were backed up (the service reads them again)', async () => {
+  const room = `saved@${SERVICE}`;
+  await muc.createRoom(room, 'alice@localhost', { persistent: true, title: 'Saved' });
+  await muc.setAffiliation(room, 'bob@localhost', 'member');
+  assert.equal((await parley.api('backup', { file: 'muc.backup' })).status, 200);
+  await muc.destroyRoom(room);
+  assert.equal(await muc.room(room), undefined);
+  assert.equal((await parley.api('restore', { file: 'muc.backup' })).status, 200);
+  const info = await muc.room(room);
+  assert.equal(info?.config.title, 'Saved');
+  assert.equal(await muc.affiliationOf(room, 'bob@localhost'), 'member');
+});
+
+test('muc.maxPersistentRoomsPerAccount and muc.maxRoomsPerAccount: one more is refused', async () => {
+  // Alice owns `saved` (persistent) from the test before.
+  await muc.createRoom(`p2@${SERVICE}`, 'alice@localhost', { persistent: true });
+  await rejects(muc.createRoom(`p3@${SERVICE}`, 'alice@localhost', { persistent: true }), 'bad-argument');
+  assert.equal(await muc.room(`p3@${SERVICE}`), undefined);
+  await muc.createRoom(`t1@${SERVICE}`, 'alice@localhost');
+  await muc.createRoom(`t2@${SERVICE}`, 'alice@localhost');
+  await rejects(muc.createRoom(`t3@${SERVICE}`, 'alice@localhost'), 'forbidden');
+  // A client is refused the same way.
+  const refused = await join(alice, `t4@${SERVICE}`, 'Alice');
+  assert.equal(errorCondition(refused), 'not-allowed');
+  // An owner making a third room persistent through the form: not-acceptable.
+  await muc.destroyRoom(`t2@${SERVICE}`);
+  await join(alice, `t5@${SERVICE}`, 'Alice');
+  const form = xml('x', { xmlns: DATA, type: 'submit' }, xml('field', { var: 'muc#roomconfig_persistentroom' }, xml('value', {}, '1')));
+  assert.equal((await iqError(alice, xml('iq', { type: 'set', to: `t5@${SERVICE}` }, xml('query', { xmlns: 'http://jabber.org/protocol/muc#owner' }, form)))).condition, 'not-acceptable');
 });

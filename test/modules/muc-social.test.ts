@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startParley, eventually, type Parley } from '../support/harness.js';
 import { iqError, settle, xml, type TestClient } from '../support/client.js';
-import { SERVICE, DATA, codes, configure, createInstant, groupchat, itemOf, join } from '../support/muc.js';
+import { SERVICE, DATA, codes, configure, createInstant, groupchat, itemOf, join, messageFrom } from '../support/muc.js';
 
 let parley: Parley;
 let alice: TestClient;
@@ -167,9 +167,16 @@ test('MUC/Sub: a subscriber who is not in the room gets its messages and subject
   await bob.stop();
   await eventually(() => !parley.server.sessions.hasSessions('bob@localhost'), 3000, 'bob offline');
   await groupchat(alice, room, 'while you were away');
-  await alice.sync();
+  await eventually(async () => (await parley.api('get_offline_count', { user: 'bob', server: 'localhost' })).body?.value >= 1, 3000, 'the event stored offline');
   const bob2 = await parley.login('bob', 'again');
   await bob2.waitFor((el) => el.getChild('event', 'http://jabber.org/protocol/pubsub#event')?.getChild('items')?.getChild('item')?.getChild('message')?.getChildText('body') === 'while you were away', 5000, 'stored event');
+
+  // A subscriber speaks without entering, under its subscribed nick.
+  const aliceMark = alice.received.length;
+  await groupchat(bob2, room, 'from afar');
+  await messageFrom(alice, `${room}/Bob`, 'from afar', aliceMark);
+  // Not in the room, Bob gets his own message as an event too.
+  await bob2.waitFor((el) => el.getChild('event', 'http://jabber.org/protocol/pubsub#event')?.getChild('items')?.getChild('item')?.getChild('message')?.getChildText('body') === 'from afar', 3000, 'own event');
 
   await bob2.iq(xml('iq', { type: 'set', to: room }, xml('unsubscribe', { xmlns: 'urn:xmpp:mucsub:0' })));
   const after = await alice.iq(xml('iq', { type: 'get', to: room }, xml('subscriptions', { xmlns: 'urn:xmpp:mucsub:0' })));
@@ -186,4 +193,19 @@ test('moderation (XEP-0425) is for moderators; an unknown message is item-not-fo
   const moderate = (id: string) => xml('iq', { type: 'set', to: room }, xml('moderate', { xmlns: 'urn:xmpp:message-moderate:1', id }, xml('retract', { xmlns: 'urn:xmpp:message-retract:1' })));
   assert.equal((await iqError(carol, moderate('x'))).condition, 'forbidden');
   assert.equal((await iqError(alice, moderate('nope'))).condition, 'item-not-found');
+});
+
+test('the room directory pages (XEP-0059): max, after, count', async () => {
+  const muc = parley.server.service('muc');
+  for (const n of ['d1', 'd2', 'd3', 'd4', 'd5']) await muc.createRoom(`${n}@${SERVICE}`, 'alice@localhost', { title: n.toUpperCase() });
+  const page = async (set: ReturnType<typeof xml>) => (await carol.iq(xml('iq', { type: 'get', to: SERVICE }, xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' }, set)))).getChild('query')!;
+  const first = await page(xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '2')));
+  const items = first.getChildren('item').map((i: any) => i.attrs.jid);
+  assert.deepEqual(items, [`d1@${SERVICE}`, `d2@${SERVICE}`]);
+  const rsm = first.getChild('set', 'http://jabber.org/protocol/rsm')!;
+  const total = Number(rsm.getChildText('count'));
+  assert.ok(total >= 7, `count ${total}`);
+  const second = await page(xml('set', { xmlns: 'http://jabber.org/protocol/rsm' }, xml('max', {}, '2'), xml('after', {}, rsm.getChildText('last')!)));
+  assert.deepEqual(second.getChildren('item').map((i: any) => i.attrs.jid), [`d3@${SERVICE}`, `d4@${SERVICE}`]);
+  assert.equal(second.getChildren('item')[0].attrs.name, 'D3 (0)');
 });

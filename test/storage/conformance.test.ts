@@ -22,7 +22,7 @@ import { newItem } from '../../src/modules/roster/index.js';
 import type { ScramCredentials } from '../../src/c2s/sasl.js';
 
 /** Every table Parley's migrations create (a new migration's tables are added here). */
-const PARLEY_TABLES = ['accounts', 'audit_log', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'pep_items', 'pep_nodes', 'push_sessions', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values', 'upload_files'];
+const PARLEY_TABLES = ['accounts', 'audit_log', 'hosting_changes', 'hosting_tokens', 'mam_messages', 'muc_affiliations', 'muc_nicks', 'muc_rooms', 'muc_subscriptions', 'oauth_clients', 'oauth_tokens', 'offline_messages', 'parley_schema', 'pep_items', 'pep_nodes', 'push_sessions', 'roster_items', 'roster_meta', 'shared_group_members', 'shared_groups', 'store_archive', 'store_maps', 'store_values', 'upload_files'];
 
 interface Harness {
   /** Opens the storage; calling it again after close() reopens the same database. */

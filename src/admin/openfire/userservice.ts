@@ -105,13 +105,11 @@ function secretMatches(given: string | null, configured: string | undefined): bo
 }
 
 /**
- * Account locking as the accounts service offers it (Openfire's lockout, the hosting API's
- * deactivation): whichever of the two spellings the service has. Without either, disable falls back
- * to ban_account's effect (sessions closed, password replaced) and enable cannot undo it.
+ * What the accounts service offers beyond registration on the branches that add it (the hosting
+ * API's disable/enable, Openfire's profile): used when present. Without disable, `disable` falls
+ * back to ban_account's effect (sessions closed, password replaced) and `enable` cannot undo it.
  */
-interface Lockable {
-  lock?(p: AccountRef, reason?: string): Promise<void>;
-  unlock?(p: AccountRef): Promise<unknown>;
+interface AccountExtras {
   disable?(p: AccountRef, reason?: string): Promise<void>;
   enable?(p: AccountRef): Promise<void>;
   setProfile?(p: AccountRef, profile: { name?: string; email?: string; properties: Record<string, string> }): Promise<void>;
@@ -235,7 +233,7 @@ async function perform(server: AdminHost, ip: string, type: string, params: URLS
   const existing = async () => {
     if (!(await server.accounts.exists(account))) throw new UserServiceError('UserNotFoundException');
   };
-  const accounts = server.accounts as unknown as Lockable;
+  const accounts = server.accounts as unknown as AccountExtras;
 
   /** The shared groups the account is a member of. */
   const groupsOfUser = async (): Promise<string[]> => {
@@ -287,14 +285,12 @@ async function perform(server: AdminHost, ip: string, type: string, params: URLS
     }
     case 'disable':
       await existing();
-      if (accounts.lock) await accounts.lock(account, 'Account disabled');
-      else if (accounts.disable) await accounts.disable(account, 'Account disabled');
+      if (accounts.disable) await accounts.disable(account, 'Account disabled');
       else await run('ban_account', { user, host, reason: 'Account disabled' });
       return ok();
     case 'enable':
       await existing();
-      if (accounts.unlock) await accounts.unlock(account);
-      else if (accounts.enable) await accounts.enable(account);
+      if (accounts.enable) await accounts.enable(account);
       else throw new UserServiceError('IllegalArgumentException');
       return ok();
     case 'usergrouplist':

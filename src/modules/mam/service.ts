@@ -75,6 +75,8 @@ function tombstone(stored: string, marker: Element): string {
  */
 export class MamService implements RoomArchive {
   private readonly writer: ArchiveWriter;
+  /** Archive sizes known in memory: an unfiltered query's count without walking the archive's index. */
+  private readonly sizes = new ArchiveSizes(10_000);
   private readonly prefsCache = new Map<string, Prefs | null>();
   /** Moves with every change of preferences: a read that overlapped one does not fill the cache. */
   private prefsGeneration = 0;
@@ -88,6 +90,7 @@ export class MamService implements RoomArchive {
       () => cfg().flushInterval,
       (_owner, kind) => Math.max(1, Math.floor(this.limitOf(kind) / 100)),
       (owner, kind) => this.trim(owner, kind),
+      (rows) => this.sizes.added(rows),
     );
     ctx.hooks.on('node-stopping', () => this.writer.flush());
     ctx.hooks.on('caches-clear', async ({ module, tables }) => {
@@ -97,12 +100,14 @@ export class MamService implements RoomArchive {
       }
       // A restored archive may hold ids above the ones this node gives next.
       if (tables?.includes('mam_messages')) await this.writer.resync();
+      if (module === undefined || module === ctx.name || tables?.includes('mam_messages')) this.sizes.clear();
     });
     ctx.hooks.on('account-removing', async ({ tx, ...account }) => {
       const owner = bareOf(account);
       this.writer.drop(owner);
       this.prefsGeneration++;
       this.prefsCache.delete(owner);
+      this.sizes.forget(owner);
       await tx.mam.removeOwner(owner);
     });
     // Rows of the account queued while its removal ran would outlive it.
@@ -113,6 +118,7 @@ export class MamService implements RoomArchive {
       this.prefsCache.delete(owner);
       await this.writer.flush();
       await this.archive.removeOwner(owner);
+      this.sizes.forget(owner);
     });
     if (!cfg().enabled) return;
 
@@ -136,13 +142,26 @@ export class MamService implements RoomArchive {
     return this.ctx.store.archive;
   }
 
+  /** How many messages the archive holds (stored ones: callers flush the writer first when it matters). */
+  private async size(owner: string): Promise<number> {
+    const known = this.sizes.get(owner);
+    if (known !== undefined) return known;
+    const mark = this.sizes.mark();
+    const n = await this.archive.count(owner, {});
+    this.sizes.set(owner, n, mark);
+    return n;
+  }
+
   private limitOf(kind: MamKind): number {
     return kind === 'groupchat' ? this.ctx.config.mam.maxMessagesPerRoom : this.ctx.config.mam.maxMessagesPerAccount;
   }
 
   private async trim(owner: string, kind: MamKind): Promise<void> {
     const limit = this.limitOf(kind);
-    if ((await this.archive.count(owner, {}, limit + 1)) > limit) await this.archive.trim(owner, limit);
+    if ((await this.size(owner)) > limit) {
+      await this.archive.trim(owner, limit);
+      this.sizes.forget(owner);
+    }
   }
 
   // ---- archiving ------------------------------------------------------------------------------
@@ -343,7 +362,7 @@ export class MamService implements RoomArchive {
     }
     // Exact up to mam.maxCount (by default the archive's size limit, so exact); past it a lower bound,
     // as XEP-0059 §2.6 lets an expensive count be approximate.
-    const count = await this.archive.count(owner, set, cfg.maxCount);
+    const count = isWholeArchive(set) ? Math.min(await this.size(owner), cfg.maxCount) : await this.archive.count(owner, set, cfg.maxCount);
     let rows: MamRow[] = [];
     let complete = true;
     if (max > 0) {
@@ -419,7 +438,11 @@ export class MamService implements RoomArchive {
   async removeRoomArchive(room: string): Promise<number> {
     this.writer.drop(room);
     await this.writer.flush();
-    return this.archive.removeOwner(room);
+    try {
+      return await this.archive.removeOwner(room);
+    } finally {
+      this.sizes.forget(room);
+    }
   }
 
   // ---- admin ------------------------------------------------------------------------------------
@@ -429,14 +452,22 @@ export class MamService implements RoomArchive {
     if (days < 0) throw badArgument(`Invalid number of days: ${days}`);
     await this.writer.flush();
     const kinds: MamKind[] = type === 'chat' ? ['in', 'out'] : type === 'groupchat' ? ['groupchat'] : ['in', 'out', 'groupchat'];
-    return this.archive.removeOlderThan(Date.now() - days * DAY_MS, kinds);
+    try {
+      return await this.archive.removeOlderThan(Date.now() - days * DAY_MS, kinds);
+    } finally {
+      this.sizes.clear();
+    }
   }
 
   /** Removes an account's archive, or its conversation with one peer. */
   async removeFor(account: AccountRef, peer?: JID): Promise<number> {
     const owner = bareOf(account);
     await this.writer.flush();
-    return this.archive.removeOwner(owner, peer?.bare);
+    try {
+      return await this.archive.removeOwner(owner, peer?.bare);
+    } finally {
+      this.sizes.forget(owner);
+    }
   }
 
   /** Writes what is queued (tests, benchmarks, and before reading around the service). */
@@ -452,4 +483,54 @@ function stamp(ms: number): string {
 function prefsElement(p: Prefs, ns: string): Element {
   const list = (name: string, jids: string[]) => x(name, {}, ...jids.map((j) => x('jid', {}, j)));
   return x('prefs', { xmlns: ns, default: p.default }, list('always', p.always), list('never', p.never));
+}
+
+/** Whether a query's filter selects the whole archive (its count is the archive's size). */
+function isWholeArchive(f: MamFilter): boolean {
+  return Object.values(f).every((v) => v === undefined);
+}
+
+/**
+ * Archive sizes by owner, moved by the writer as rows are stored and forgotten on removals, so a
+ * query counts a large archive once rather than on every page (XEP-0059 `<count/>` is exact either
+ * way). A size read from storage is kept only when nothing changed any archive while it was read.
+ */
+class ArchiveSizes {
+  private readonly known = new Map<string, number>();
+  private changes = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  get(owner: string): number | undefined {
+    return this.known.get(owner);
+  }
+
+  /** A mark to pass to `set`: the count read after it is kept only if no archive changed meanwhile. */
+  mark(): number {
+    return this.changes;
+  }
+
+  set(owner: string, n: number, mark: number): void {
+    if (mark !== this.changes) return;
+    if (this.known.size >= this.capacity && !this.known.has(owner)) this.known.delete(this.known.keys().next().value!);
+    this.known.set(owner, n);
+  }
+
+  added(rows: readonly MamRow[]): void {
+    this.changes++;
+    for (const r of rows) {
+      const n = this.known.get(r.owner);
+      if (n !== undefined) this.known.set(r.owner, n + 1);
+    }
+  }
+
+  forget(owner: string): void {
+    this.changes++;
+    this.known.delete(owner);
+  }
+
+  clear(): void {
+    this.changes++;
+    this.known.clear();
+  }
 }

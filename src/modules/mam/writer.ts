@@ -31,6 +31,8 @@ export class ArchiveWriter {
     /** Told about archives that got `due` more rows since their last check (trimming). */
     private readonly due: (owner: string, kind: MamRow['kind']) => number,
     private readonly check: (owner: string, kind: MamRow['kind']) => Promise<void>,
+    /** Told about each chunk of rows once it is stored (archive sizes kept in memory move with it). */
+    private readonly written: (rows: readonly MamRow[]) => void = () => {},
   ) {
     this.ready = store.maxId().then(
       (max) => {
@@ -103,6 +105,7 @@ export class ArchiveWriter {
       const chunk = batch.slice(i, i + CHUNK);
       try {
         await this.store.insert(chunk);
+        this.written(chunk);
       } catch (err) {
         // Not retried: rows that failed once would most likely fail again and hold every later batch.
         this.log.error({ err, rows: chunk.length }, 'archive rows lost: the write failed');

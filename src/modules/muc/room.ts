@@ -22,6 +22,8 @@ export type MucLimits = Config['muc'];
 export interface RoomHost {
   readonly limits: MucLimits;
   randomId(): string;
+  /** The occupant id (XEP-0421) of an account in a room: stable, and not its real JID. */
+  occupantId(room: string, bare: string): string;
   /** A configured server admin: an owner of every room, as in ejabberd. */
   isServiceAdmin(bare: string): boolean;
   /** Delivers a stanza (its `to` set) to a full JID now, without routing: the fan-out path. */
@@ -79,6 +81,11 @@ interface PresenceOptions {
   affiliation?: Affiliation;
   role?: Role;
 }
+
+const NS_OCCUPANT_ID = 'urn:xmpp:occupant-id:0';
+
+/** One message asks the room to send this many invitations at most. */
+const MAX_INVITES_PER_MESSAGE = 20;
 
 const RANK: Record<Affiliation, number> = { outcast: -1, none: 0, member: 1, admin: 2, owner: 3 };
 
@@ -161,6 +168,7 @@ export class Room {
   readonly byJid = new Map<string, Occupant>();
   readonly subscribers = new Map<string, StoredSubscriber>();
   private history: HistoryEntry[] = [];
+  private historyChars = 0;
   subject = '';
   subjectBy = '';
   locked = false;
@@ -289,6 +297,7 @@ export class Room {
       const status = o.presence.getChild('status');
       if (status && (opts.codes === undefined || opts.codes.length === 0)) p.append(status.clone());
     } else for (const c of o.presence.children) p.append(typeof c === 'string' ? c : c.clone());
+    p.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, o.bare) });
     const xe = p.c('x', { xmlns: MUC_NS.user });
     const item = xe.c('item', { affiliation: opts.affiliation ?? this.affiliationOf(o.bare), role: opts.role ?? o.role });
     if (withJid) {
@@ -389,6 +398,7 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c === 'string') continue;
       if (c.name === 'x' && (c.attrs.xmlns === MUC_NS.muc || c.attrs.xmlns === MUC_NS.user)) continue;
+      if (c.name === 'occupant-id' && c.attrs.xmlns === NS_OCCUPANT_ID) continue; // only the room says who is who
       if (role === 'visitor' && !this.config.allowVisitorStatus && c.name === 'status') continue;
       p.append(c.clone());
     }
@@ -557,7 +567,15 @@ export class Room {
 
   private async groupchat(stanza: Element, from: JID): Promise<void> {
     const o = this.byJid.get(from.full);
-    if (!o) return this.messageError(stanza, from, this.bare, 'not-acceptable', 'only occupants may send messages to the room');
+    if (!o) {
+      // A MUC/Sub subscriber speaks without being present (as in ejabberd), under its nick, if its affiliation gives it voice.
+      const sub = this.subscribers.get(from.bare);
+      if (!sub) return this.messageError(stanza, from, this.bare, 'not-acceptable', 'only occupants may send messages to the room');
+      if (this.defaultRole(this.effectiveAffiliation(from.bare)) === 'visitor') return this.messageError(stanza, from, this.bare, 'forbidden', 'visitors may not speak in a moderated room');
+      if (stanza.getChild('subject') && !stanza.getChild('body')) return this.messageError(stanza, from, this.bare, 'forbidden', 'only occupants change the subject');
+      await this.post(stanza, sub.nick, from.bare);
+      return;
+    }
     if (o.role === 'visitor') return this.messageError(stanza, from, this.bare, 'forbidden', 'visitors may not speak in a moderated room');
     const subject = stanza.getChild('subject');
     const body = stanza.getChild('body');
@@ -580,8 +598,10 @@ export class Room {
     for (const c of stanza.children) {
       if (typeof c !== 'string' && c.name === 'stanza-id' && c.attrs.xmlns === MUC_NS.sid && c.attrs.by === this.bare) continue; // only the room says which id it gave
       if (typeof c !== 'string' && c.name === 'delay') continue;
+      if (typeof c !== 'string' && c.name === 'occupant-id' && c.attrs.xmlns === NS_OCCUPANT_ID) continue;
       m.append(typeof c === 'string' ? c : c.clone());
     }
+    m.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, senderBare) });
     let stanzaId: string | undefined;
     const archive = this.config.mam ? this.host.archive() : undefined;
     if (archive) {
@@ -599,8 +619,10 @@ export class Room {
     if (limit <= 0) return;
     const at = Date.now();
     const el = delayed(m, this.bare, at);
-    this.history.push({ el, at, chars: el.toString().length, stanzaId });
-    if (this.history.length > limit) this.history.splice(0, this.history.length - limit);
+    const chars = el.toString().length;
+    this.history.push({ el, at, chars, stanzaId });
+    this.historyChars += chars;
+    while (this.history.length > 0 && (this.history.length > limit || this.historyChars > this.host.limits.maxHistoryChars)) this.historyChars -= this.history.shift()!.chars;
   }
 
   async changeSubject(text: string, nick: string, stanza?: Element): Promise<void> {
@@ -636,6 +658,8 @@ export class Room {
       if (typeof c !== 'string' && c.name === 'x' && c.attrs.xmlns === MUC_NS.user) continue;
       m.append(typeof c === 'string' ? c : c.clone());
     }
+    m.removeChildren('occupant-id', NS_OCCUPANT_ID);
+    m.c('occupant-id', { xmlns: NS_OCCUPANT_ID, id: this.host.occupantId(this.bare, o.bare) });
     m.c('x', { xmlns: MUC_NS.user });
     this.deliverTo(target, m);
   }
@@ -649,7 +673,9 @@ export class Room {
     const admin = RANK[aff] >= RANK.admin;
     if (!admin && !this.config.allowInvites && o?.role !== 'moderator') return this.messageError(stanza, from, this.bare, 'forbidden', 'invitations are not allowed in this room');
     if (this.config.membersOnly && !admin && !this.config.allowInvites) return this.messageError(stanza, from, this.bare, 'forbidden', 'only admins may invite to this members-only room');
-    for (const inv of userX.getChildren('invite')) {
+    const invites = userX.getChildren('invite');
+    if (invites.length > MAX_INVITES_PER_MESSAGE) return this.messageError(stanza, from, this.bare, 'policy-violation', `at most ${MAX_INVITES_PER_MESSAGE} invitations per message`);
+    for (const inv of invites) {
       const to = tryParseJID(inv.attrs.to ?? '');
       if (!to) return this.messageError(stanza, from, this.bare, 'jid-malformed', 'bad invitee');
       const reason = inv.getChildText('reason') ?? '';
@@ -876,7 +902,8 @@ export class Room {
     if (next.membersOnly && !before.membersOnly) {
       for (const o of [...this.occupants.values()]) if (RANK[this.effectiveAffiliation(o.bare)] < RANK.member) this.expel(o, ['322'], undefined, undefined);
     }
-    if (!next.persistent && this.occupants.size === 0) this.host.emptied(this);
+    // A room no longer persistent and empty goes, as when its last occupant leaves.
+    if (before.persistent && !next.persistent && this.occupants.size === 0) this.host.emptied(this);
   }
 
   /** Every occupant leaves with the destruction notice (reason, alternate venue). */
@@ -971,6 +998,7 @@ export class Room {
       'http://jabber.org/protocol/muc#self-ping-optimization',
       'http://jabber.org/protocol/muc#request',
       MUC_NS.moderate,
+      NS_OCCUPANT_ID,
       c.public ? 'muc_public' : 'muc_hidden',
       c.persistent ? 'muc_persistent' : 'muc_temporary',
       c.membersOnly ? 'muc_membersonly' : 'muc_open',
@@ -1014,7 +1042,7 @@ export class Room {
     const archive = this.host.archive();
     const archived = archive ? await archive.moderateRoomMessage(this.bare, id, o ? this.occupantJid(o.nick) : from.bare, reason || undefined) : false;
     if (!archived && inHistory < 0) throw new StanzaError('item-not-found', 'no such message in this room');
-    if (inHistory >= 0) this.history.splice(inHistory, 1);
+    if (inHistory >= 0) this.historyChars -= this.history.splice(inHistory, 1)[0]!.chars;
     const m = x('message', { type: 'groupchat', from: this.bare, id: this.host.randomId() });
     const r = m.c('retract', { xmlns: MUC_NS.retract, id });
     r.c('moderated', { xmlns: MUC_NS.moderate, by: o ? this.occupantJid(o.nick) : this.bare });

@@ -4,6 +4,9 @@
  * asked (disco, nick registration, MUC/Sub subscriptions), and offers the same operations to the
  * admin surfaces (RoomService).
  */
+import { createHmac, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ModuleContext } from '../module.js';
 import type { RouteContext } from '../../router/router.js';
 import type { Element } from '../../xmpp/xml/element.js';
@@ -25,6 +28,26 @@ function mamFields(): Element {
   for (const v of ['with', 'start', 'end']) form.c('field', { var: v, type: v === 'with' ? 'jid-single' : 'text-single' });
   return x('query', { xmlns: MUC_NS.mam }, form);
 }
+
+/** The occupant-id key in `file`, made (random, owner-only) on first use. */
+function loadSecret(file: string): Buffer {
+  try {
+    const key = readFileSync(file);
+    if (key.length >= 32) return key;
+  } catch {
+    // made below
+  }
+  const key = randomBytes(32);
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
+/** Public rooms in one answer of the room directory at most. */
+const DIRECTORY_PAGE = 500;
+const NS_RSM = 'http://jabber.org/protocol/rsm';
+
+/** Queries between occupants waiting for an answer, across rooms (each forgotten after a minute). */
+const MAX_FORWARDED_IQS = 10_000;
 
 type Ctx = ModuleContext<'accounts' | 'disco', MucStore>;
 
@@ -65,9 +88,15 @@ export class MucService implements RoomService, RoomHost {
   private readonly roomsOfBare = new Map<string, Map<Room, number>>();
   private readonly forwarded = new Map<string, ForwardedIq>();
   private readonly ready: Promise<void>;
+  /**
+   * The key occupant ids (XEP-0421) are made with: kept in the data directory, so an account keeps its id
+   * in a room across restarts while nobody can compute it from a real JID.
+   */
+  private readonly occupantSecret: Buffer;
 
   constructor(private readonly ctx: Ctx) {
     this.limits = ctx.config.muc;
+    this.occupantSecret = loadSecret(join(ctx.dataDir, 'muc-occupant-id.key'));
     if (this.limits.enabled) {
       for (const host of ctx.hosts) {
         const domain = nameprep(this.limits.domain.replaceAll('{host}', host));
@@ -79,7 +108,48 @@ export class MucService implements RoomService, RoomHost {
     ctx.hooks.on('session-closed', ({ session }) => this.sessionGone(session.jid));
     ctx.hooks.on('account-removing', ({ tx, user, host }) => tx.muc.removeAccount(`${user}@${host}`));
     ctx.hooks.on('account-removed', ({ user, host }) => this.forgetAccount(`${user}@${host}`));
+    ctx.hooks.on('node-closing-sessions', () => this.shutdown());
+    ctx.hooks.on('caches-clear', ({ module, tables }) => {
+      if (module !== undefined && module !== 'muc') return;
+      if (tables !== undefined && !tables.some((t) => t.startsWith('muc_'))) return;
+      return this.reload();
+    });
     this.ready = this.load();
+  }
+
+  /**
+   * Reads the stored rooms again (a restore replaced them): rooms with occupants keep their
+   * occupants and take the stored options and affiliations; persistent rooms no longer stored go.
+   */
+  private async reload(): Promise<void> {
+    await this.ready;
+    const stored = await this.ctx.store.loadRooms([...this.domains.keys()]);
+    const seen = new Set<string>();
+    for (const s of stored) {
+      const fresh = Room.fromStored(this, s);
+      seen.add(fresh.bare);
+      const current = this.active.get(fresh.bare);
+      if (!current || current.occupants.size === 0) {
+        if (current) current.gone = true;
+        this.active.set(fresh.bare, fresh);
+        continue;
+      }
+      await current.run(() => {
+        current.config = fresh.config;
+        current.subject = fresh.subject;
+        current.subjectBy = fresh.subjectBy;
+        current.affiliations.clear();
+        for (const [k, v] of fresh.affiliations) current.affiliations.set(k, v);
+        current.subscribers.clear();
+        for (const [k, v] of fresh.subscribers) current.subscribers.set(k, v);
+      });
+    }
+    for (const room of [...this.active.values()]) {
+      if (room.config.persistent && !seen.has(room.bare) && room.occupants.size === 0) {
+        room.gone = true;
+        this.active.delete(room.bare);
+      }
+    }
   }
 
   private async load(): Promise<void> {
@@ -97,6 +167,10 @@ export class MucService implements RoomService, RoomHost {
 
   randomId(): string {
     return this.ctx.randomId();
+  }
+
+  occupantId(room: string, bare: string): string {
+    return createHmac('sha256', this.occupantSecret).update(room).update('\u0000').update(bare).digest('base64url').slice(0, 22);
   }
 
   isServiceAdmin(bare: string): boolean {
@@ -203,6 +277,11 @@ export class MucService implements RoomService, RoomHost {
     if (archive) await archive.removeRoomArchive(room.bare).catch((err) => this.ctx.log.warn({ err, room: room.bare }, 'removing the archive of a destroyed room failed'));
   }
 
+  /** The node stops: everyone in a room is told (332) while the sessions are still open. */
+  private async shutdown(): Promise<void> {
+    for (const room of [...this.active.values()]) if (room.occupants.size > 0) await room.run(() => room.shutdown());
+  }
+
   // ---- hooks -----------------------------------------------------------------------------
 
   private async sessionGone(jid: JID): Promise<void> {
@@ -277,17 +356,12 @@ export class MucService implements RoomService, RoomHost {
       if (payload.attrs.node) throw new StanzaError('item-not-found');
       result = x('query', { xmlns: MUC_NS.discoInfo });
       result.c('identity', { category: 'conference', type: 'text', name: 'Chatrooms' });
-      const features = [MUC_NS.muc, MUC_NS.discoInfo, MUC_NS.discoItems, MUC_NS.register, MUC_NS.mucsub, 'urn:xmpp:ping', 'vcard-temp', MUC_NS.moderate, 'http://jabber.org/protocol/muc#self-ping-optimization'];
+      const features = [MUC_NS.muc, MUC_NS.discoInfo, MUC_NS.discoItems, MUC_NS.register, MUC_NS.mucsub, 'urn:xmpp:ping', MUC_NS.moderate, 'http://jabber.org/protocol/muc#self-ping-optimization'];
       if (this.archive()) features.push(MUC_NS.mam);
       for (const f of features.sort()) result.c('feature', { var: f });
     } else if (ns === MUC_NS.discoItems && type === 'get') {
       if (payload.attrs.node) throw new StanzaError('item-not-found');
-      result = x('query', { xmlns: MUC_NS.discoItems });
-      for (const room of this.active.values()) {
-        if (room.jid.domain !== to.domain || !room.config.public || room.locked) continue;
-        const name = room.config.title || room.jid.local;
-        result.c('item', { jid: room.bare, name: `${name} (${room.occupants.size})` });
-      }
+      result = this.directory(to.domain, payload.getChild('set', NS_RSM));
     } else if (ns === MUC_NS.register) {
       result = await this.registerIq(stanza, payload, from, to.domain, undefined);
     } else if (ns === MUC_NS.mucsub && type === 'get' && payload.name === 'subscriptions') {
@@ -305,6 +379,49 @@ export class MucService implements RoomService, RoomHost {
       throw new StanzaError('service-unavailable');
     }
     this.reply(stanza, from, to, result);
+  }
+
+  /**
+   * The public rooms of a service (disco#items), in pages (XEP-0059): at most DIRECTORY_PAGE items
+   * per answer, the rest through `<set><after/>` like ejabberd's max_rooms_discoitems.
+   */
+  private directory(service: string, rsm: Element | undefined): Element {
+    const rooms = [...this.active.values()].filter((r) => r.jid.domain === service && r.config.public && !r.locked && !r.gone).sort((a, b) => (a.bare < b.bare ? -1 : a.bare > b.bare ? 1 : 0));
+    let start = 0;
+    let end = rooms.length;
+    let max = DIRECTORY_PAGE;
+    if (rsm) {
+      const m = rsm.getChildText('max');
+      if (m !== undefined) {
+        const n = Number(m);
+        if (!Number.isInteger(n) || n < 0) throw new StanzaError('bad-request', 'bad RSM max');
+        max = Math.min(n, DIRECTORY_PAGE);
+      }
+      const after = rsm.getChildText('after');
+      const before = rsm.getChild('before');
+      const index = rsm.getChildText('index');
+      if (after !== undefined) start = rooms.findIndex((r) => r.bare > after);
+      if (start < 0) start = rooms.length;
+      if (index !== undefined && Number.isInteger(Number(index))) start = Math.max(0, Number(index));
+      if (before !== undefined) {
+        const b = before.text();
+        end = b === '' ? rooms.length : rooms.findIndex((r) => r.bare >= b);
+        if (end < 0) end = rooms.length;
+        start = Math.max(0, end - max);
+      }
+    }
+    const page = rooms.slice(start, Math.min(end, start + max));
+    const q = x('query', { xmlns: MUC_NS.discoItems });
+    for (const room of page) q.c('item', { jid: room.bare, name: `${room.config.title || room.jid.local} (${room.occupants.size})` });
+    if (rsm || rooms.length > page.length) {
+      const set = q.c('set', { xmlns: NS_RSM });
+      if (page.length > 0) {
+        set.c('first', { index: String(start) }).t(page[0]!.bare);
+        set.c('last').t(page[page.length - 1]!.bare);
+      }
+      set.c('count').t(String(rooms.length));
+    }
+    return q;
   }
 
   /** jabber:iq:register on the service (a service-wide nick, as ejabberd) or on a room (XEP-0045 §7.10: the nick, and membership). */
@@ -553,6 +670,7 @@ export class MucService implements RoomService, RoomHost {
     if (!target) throw new StanzaError('item-not-found', 'no such occupant');
     if (!sender) throw new StanzaError('not-acceptable', 'only occupants query occupants');
     if (!room.config.allowQueryUsers) throw new StanzaError('not-allowed', 'occupants may not query each other in this room');
+    if (this.forwarded.size >= MAX_FORWARDED_IQS) throw new StanzaError('resource-constraint', 'too many queries between occupants are waiting for answers');
     const targetJid = target.jids.values().next().value as JID;
     const id = this.randomId();
     this.forwarded.set(id, { requester: from, id: iq.attrs.id!, targetNick: target.nick, room });
@@ -623,9 +741,7 @@ export class MucService implements RoomService, RoomHost {
         this.active.delete(r.bare);
         throw err;
       }
-      // A room nobody entered stays until it is destroyed, like one created by ejabberd's create_room.
-      if (!r.config.persistent && this.active.get(r.bare) !== r) this.active.set(r.bare, r);
-      r.gone = false;
+      // A temporary room nobody entered stays until someone leaves it empty, or it is destroyed.
       return r.info();
     });
   }

@@ -11,6 +11,7 @@ import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
 import { SqlAudit } from '../audit-sql.js';
+import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
 import {
@@ -373,6 +374,7 @@ export async function openPostgres(url: string, opts: { schema?: string } = {}):
     uploads: new SqlUploads(sql),
     pep: new SqlPep(sql),
     audit: new SqlAudit(sql),
+    hosting: new SqlHostingQueue(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic((c) => fn(transactionHandle(c, { roster: new PgRoster(c) }))),
     database: {

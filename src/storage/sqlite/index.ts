@@ -13,6 +13,7 @@ import { SqlPush } from '../push-sql.js';
 import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
 import { SqlAudit } from '../audit-sql.js';
+import { SqlHostingQueue } from '../hosting-sql.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -294,6 +295,7 @@ export function openSqlite(path: string): Storage {
     uploads: new SqlUploads(sql),
     pep: new SqlPep(sql),
     audit: new SqlAudit(sql),
+    hosting: new SqlHostingQueue(sql),
     ...sqlKinds(sql),
     transaction: (fn) => sql.atomic(() => fn(tx)),
     database: {
