@@ -62,7 +62,17 @@ describe('openfire api chat rooms and security log', () => {
     assert.deepEqual(occ.json.occupants.map((o: any) => o.jid), ['global-1@conference.localhost/mem']);
     const part = await of(p, 'GET', '/chatrooms/global-1/participants');
     assert.equal(part.xml!.getChildren('participant').length, 1);
-    assert.equal((await of(p, 'GET', '/chatrooms/global-1/chathistory')).status, 200);
+    // The room's history is its archive: what an occupant said is there.
+    const talker = await p.login('owner1', 'talk');
+    await talker.send(el('presence', { to: 'global-1@conference.localhost/boss' }, el('x', { xmlns: MUC })));
+    await talker.waitFor((s) => s.name === 'presence' && s.attrs.from === 'global-1@conference.localhost/boss', 3000, 'owner joins');
+    await talker.send(el('message', { to: 'global-1@conference.localhost', type: 'groupchat' }, el('body', {}, 'kept in the archive')));
+    await talker.waitFor((s) => s.name === 'message' && s.getChildText('body') === 'kept in the archive', 3000, 'reflection');
+    const hist = await of(p, 'GET', '/chatrooms/global-1/chathistory', { json: true });
+    assert.equal(hist.status, 200);
+    assert.deepEqual(hist.json.messages.map((m: any) => [m.from, m.type, m.body]), [['global-1@conference.localhost/boss', 'groupchat', 'kept in the archive']]);
+    const histXml = await of(p, 'GET', '/chatrooms/global-1/chathistory');
+    assert.equal(histXml.xml!.getChildren('message')[0]!.getChildText('body'), 'kept in the archive');
   });
 
   test('pre-1.3 JSON create, list with type and search, update, roles by path, invitation, delete', async () => {

@@ -9,6 +9,8 @@ import { bareOf, type AccountRef } from '../../xmpp/account.js';
 import type { RoomConfig, Role, Affiliation } from '../../modules/muc/index.js';
 import { bool, collection, Entity, int, objectOf, properties, text, texts } from './format.js';
 import { OpenfireError, type Call, type Endpoint } from './endpoint.js';
+import { parseElement } from '../../xmpp/xml/parse.js';
+import type { Element } from '../../xmpp/xml/element.js';
 
 const USER = { 'not-found': 'UserNotFoundException', conflict: 'UserAlreadyExistsException' };
 const GROUP = { 'not-found': 'GroupNotFoundException', conflict: 'GroupAlreadyExistsException' };
@@ -35,6 +37,17 @@ const ROOM_FLAGS: [string, keyof RoomConfig | undefined][] = [
 ];
 
 const ROLE_PATHS: Record<string, Affiliation> = { owners: 'owner', admins: 'admin', members: 'member', outcasts: 'outcast' };
+
+/** Messages one chathistory answer carries at most (the newest). */
+const MAX_HISTORY = 1000;
+
+function tryParseXml(text: string): Element | undefined {
+  try {
+    return parseElement(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('Z', '+00:00');
 
@@ -154,6 +167,9 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
     set('password', text(o.password));
     set('maxUsers', int(o.maxUsers));
     for (const [name, key] of ROOM_FLAGS) if (key) set(key, bool(o[name]) as never);
+    // Openfire's logged conversations are what its chathistory reads: in Parley, the room's archive.
+    const logged = bool(o.logEnabled);
+    if (logged !== undefined) cfg.mam = logged;
     const discover = bool(o.canAnyoneDiscoverJID);
     if (discover !== undefined) cfg.whois = discover ? 'anyone' : 'moderators';
     if (o.broadcastPresenceRoles !== undefined) {
@@ -751,9 +767,21 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
       summary: "The room's message history",
       exceptions: ROOM,
       async handle(c) {
-        await mustRoom(c);
-        // Rooms keep their history in the message archive; no admin query of it exists yet.
-        return collection('chatHistory', 'message', 'messages', []);
+        const room = await mustRoom(c);
+        // Rooms keep their history in the message archive (none when the room does not archive).
+        const archived = (await server.optionalService('mam')?.roomHistory(room.jid, MAX_HISTORY)) ?? [];
+        const messages = archived.map(({ stanza, createdAt }) => {
+          const el = tryParseXml(stanza);
+          return {
+            to: room.jid,
+            from: el?.attrs.from ?? room.jid,
+            type: 'groupchat',
+            body: el?.getChildText('body') ?? '',
+            delay_stamp: iso(createdAt),
+            delay_from: room.jid,
+          };
+        });
+        return collection('chatHistory', 'message', 'messages', messages);
       },
     },
     {

@@ -435,6 +435,16 @@ export class MamService implements RoomArchive {
     return this.archive.replace(room, id, tombstone(row.stanza, marker), 2);
   }
 
+  /**
+   * The newest `limit` messages of a room's archive, oldest first, as stored (the admin surfaces'
+   * view of a room's history: Openfire's chathistory).
+   */
+  async roomHistory(room: string, limit: number): Promise<{ stanza: string; createdAt: number }[]> {
+    await this.writer.flush();
+    const rows = await this.archive.page(room, {}, limit, 'desc');
+    return rows.reverse().map((r) => ({ stanza: r.stanza, createdAt: r.createdAt }));
+  }
+
   async removeRoomArchive(room: string): Promise<number> {
     this.writer.drop(room);
     await this.writer.flush();
