@@ -57,7 +57,12 @@ describe('openfire api users', () => {
   test('update, rename, delete', async () => {
     assert.equal((await of(p, 'PUT', '/users/olddialect', { body: '<user><username>olddialect</username><name>Renamed Soon</name><email>o@x</email></user>' })).status, 200);
     assert.equal((await of(p, 'GET', '/users/olddialect', { json: true })).json.email, 'o@x');
+    assert.equal((await of(p, 'POST', '/users/olddialect/roster', { body: { jid: 'friend@localhost', nickname: 'Friend', subscriptionType: 3 } })).status, 201);
     assert.equal((await of(p, 'PUT', '/users/olddialect', { body: { username: 'renamed' } })).status, 200);
+    // The roster moved with the account.
+    const roster = await of(p, 'GET', '/users/renamed/roster', { json: true });
+    assert.equal(roster.status, 200);
+    assert.deepEqual(JSON.stringify(roster.json).includes('friend@localhost'), true, JSON.stringify(roster.json));
     assert.equal((await of(p, 'GET', '/users/olddialect')).status, 404);
     const r = await of(p, 'GET', '/users/renamed', { json: true });
     assert.equal(r.json.name, 'Renamed Soon');
