@@ -16,3 +16,25 @@ export const conflict = (msg: string) => new DomainError('conflict', msg);
 export const badArgument = (msg: string) => new DomainError('bad-argument', msg);
 export const forbidden = (msg: string) => new DomainError('forbidden', msg);
 export const unavailable = (msg: string) => new DomainError('unavailable', msg);
+
+/**
+ * What the admin surfaces answer when a service refused with an XMPP stanza error (RFC 6120 §8.3.3):
+ * the condition's domain meaning; `otherwise` for the conditions that have none of their own.
+ */
+export function fromStanzaCondition(condition: string, text: string, otherwise: 'forbidden' | 'bad-argument'): DomainError {
+  switch (condition) {
+    case 'item-not-found':
+      return notFound(text);
+    case 'conflict':
+      return conflict(text);
+    case 'bad-request':
+    case 'jid-malformed':
+    case 'not-acceptable':
+      return badArgument(text);
+    case 'not-allowed':
+    case 'forbidden':
+      return forbidden(text);
+    default:
+      return new DomainError(otherwise, text);
+  }
+}

@@ -69,12 +69,19 @@ export const xml: Codec = {
   },
 };
 
-function fromElement(el: Element): unknown {
+/**
+ * An element as a plain value: its children by name (a repeated name becomes an array), or its text
+ * when it has none. With `attributes`, attributes (namespace declarations aside) are members too,
+ * named `@<name>` (Openfire's bodies carry properties as attributes).
+ */
+export function fromElement(el: Element, attributes = false): unknown {
   const children = el.elements();
-  if (children.length === 0) return el.text();
+  const attrs = attributes ? Object.entries(el.attrs).filter(([k]) => k !== 'xmlns' && !k.startsWith('xmlns:')) : [];
+  if (children.length === 0 && attrs.length === 0) return el.text();
   const out: Record<string, unknown> = {};
+  for (const [k, v] of attrs) out[`@${k}`] = v;
   for (const c of children) {
-    const v = fromElement(c);
+    const v = fromElement(c, attributes);
     const prev = out[c.name];
     if (prev === undefined) out[c.name] = v;
     else if (Array.isArray(prev)) prev.push(v);

@@ -1,6 +1,6 @@
 import { Element } from '../../xmpp/xml/element.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
-import { bodyText, CodecError, type Codec } from '../../http/codecs.js';
+import { bodyText, CodecError, fromElement, type Codec } from '../../http/codecs.js';
 
 /**
  * An answer's entity, neutral between the two media types: `json` is the 1.3.0+ JSON shape (what the
@@ -88,7 +88,7 @@ export const ofXml: Codec = {
     const text = bodyText(body).replace(/^\uFEFF?\s*<\?xml[^?]*\?>/, '').trim();
     if (text === '') return undefined;
     try {
-      return fromElement(parseElement(text, body.length + 1));
+      return fromElement(parseElement(text, body.length + 1), true);
     } catch (err) {
       if (err instanceof XmlParseError) throw new CodecError(err.message);
       throw err;
@@ -120,22 +120,6 @@ export const ofJson: Codec = {
     throw new Error('an Openfire answer is an Entity');
   },
 };
-
-function fromElement(el: Element): unknown {
-  const children = el.elements();
-  const attrs = Object.entries(el.attrs).filter(([k]) => k !== 'xmlns' && !k.startsWith('xmlns:'));
-  if (children.length === 0 && attrs.length === 0) return el.text();
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of attrs) out[`@${k}`] = v;
-  for (const c of children) {
-    const v = fromElement(c);
-    const prev = out[c.name];
-    if (prev === undefined) out[c.name] = v;
-    else if (Array.isArray(prev)) prev.push(v);
-    else out[c.name] = [prev, v];
-  }
-  return out;
-}
 
 // ---- reading bodies of either JSON dialect (H38) and XML alike ---------------------------------
 

@@ -13,7 +13,7 @@ import type { Element } from '../../xmpp/xml/element.js';
 import { x } from '../../xmpp/xml/element.js';
 import { JID, nameprep, parseJID, tryParseJID } from '../../xmpp/jid.js';
 import { StanzaError, errorReply, iqResult, isErrorStanza } from '../../xmpp/stanza.js';
-import { DomainError, badArgument, conflict, forbidden, notFound } from '../../errors.js';
+import { DomainError, badArgument, conflict, forbidden, fromStanzaCondition, notFound } from '../../errors.js';
 import type { AffiliationEntry, Affiliation, OccupantInfo, RoomConfig, RoomInfo, RoomService } from './api.js';
 import type { MucStore, StoredSubscriber } from './store.js';
 import type { RoomArchive } from '../mam/index.js';
@@ -59,22 +59,9 @@ interface ForwardedIq {
   room: Room;
 }
 
-/** A StanzaError as the admin surfaces see it. */
+/** A StanzaError as the admin surfaces see it (a room refuses what it does not allow: forbidden). */
 function domainError(err: unknown): unknown {
-  if (!(err instanceof StanzaError)) return err;
-  const text = err.text ?? err.condition;
-  switch (err.condition) {
-    case 'item-not-found':
-      return notFound(text);
-    case 'conflict':
-      return conflict(text);
-    case 'bad-request':
-    case 'jid-malformed':
-    case 'not-acceptable':
-      return badArgument(text);
-    default:
-      return forbidden(text);
-  }
+  return err instanceof StanzaError ? fromStanzaCondition(err.condition, err.text ?? err.condition, 'forbidden') : err;
 }
 
 export class MucService implements RoomService, RoomHost {

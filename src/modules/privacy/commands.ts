@@ -1,5 +1,5 @@
 import { commandsIn, rescode, str } from '../../admin/define.js';
-import { badArgument, conflict, forbidden, notFound, type DomainError } from '../../errors.js';
+import { badArgument, fromStanzaCondition, type DomainError } from '../../errors.js';
 import { StanzaError } from '../../xmpp/stanza.js';
 import { parseElement, XmlParseError } from '../../xmpp/xml/parse.js';
 import type { CommandContext } from '../module.js';
@@ -9,20 +9,9 @@ import { NS_PRIVACY } from './lists.js';
 type Context = CommandContext<PrivacyService, 'accounts' | 'roster' | 'disco'>;
 const command = commandsIn<Context>();
 
-/** The API's answer to what XEP-0016 refuses with a stanza error. */
+/** The API's answer to what XEP-0016 refuses with a stanza error (a malformed list otherwise). */
 function domainError(err: StanzaError): DomainError {
-  const text = err.text ?? err.condition;
-  switch (err.condition) {
-    case 'item-not-found':
-      return notFound(text);
-    case 'conflict':
-      return conflict(text);
-    case 'not-allowed':
-    case 'forbidden':
-      return forbidden(text);
-    default:
-      return badArgument(text);
-  }
+  return fromStanzaCondition(err.condition, err.text ?? err.condition, 'bad-argument');
 }
 
 export const privacyCommands = [
