@@ -45,13 +45,27 @@ function archivable(s: Element): boolean {
   return s.getChild('body') !== undefined || s.getChild('store', NS.hints) !== undefined;
 }
 
+/**
+ * The sender's archived text of a message, by element, while it is routed: the recipient's copy is
+ * the same text (nothing changes a message between its sender's archive and its recipient's), so
+ * it is serialized once. Kept with the child count it was made at, as a check.
+ */
+const sentText = new WeakMap<Element, { text: string; children: number }>();
+
 /** The message as archived: in the client namespace, so it reads right inside <forwarded/>. */
 function serialize(s: Element): string {
+  const sent = sentText.get(s);
+  if (sent !== undefined && sent.children === s.children.length) return sent.text;
   const had = s.attrs.xmlns;
   s.attrs.xmlns = NS.client;
   const text = s.toString();
   if (had === undefined) delete s.attrs.xmlns;
   else s.attrs.xmlns = had;
+  return text;
+}
+
+function remember(s: Element, text: string): string {
+  sentText.set(s, { text, children: s.children.length });
   return text;
 }
 
@@ -223,7 +237,7 @@ export class MamService implements RoomArchive {
       kind: 'out',
       originId: originOf(s),
       createdAt: Math.floor(id / 1000),
-      stanza: serialize(s),
+      stanza: remember(s, serialize(s)),
       state: 0,
     });
     return false;

@@ -50,11 +50,17 @@ function migrate(db: DB): void {
  * they wait for it to end, and transactions take turns. A statement runs in the same synchronous
  * step as the check that found no transaction open, so nothing can begin in between.
  */
+const CHECK_TRANSACTIONS = process.env.NODE_TEST_CONTEXT !== undefined || process.env.PARLEY_CHECK_TRANSACTIONS === '1';
+
 class Gate {
   /** Settles when the open transaction ends; undefined when none is open. */
   private current: Promise<void> | undefined;
-  /** The transaction's async context, to catch a callback using the storage instead of its handle. */
-  private readonly context = new AsyncLocalStorage<Promise<void>>();
+  /**
+   * The transaction's async context, to catch a callback using the storage instead of its handle:
+   * a programming error, checked under the test runner (or PARLEY_CHECK_TRANSACTIONS=1) only, since
+   * on Node.js 20 an AsyncLocalStorage makes every promise of the process pay for its hooks.
+   */
+  private readonly context = CHECK_TRANSACTIONS ? new AsyncLocalStorage<Promise<void>>() : undefined;
   /** The last transaction queued; the next one starts after it. */
   private tail: Promise<void> = Promise.resolve();
 
@@ -68,7 +74,7 @@ class Gate {
 
   /** Waiting for the open transaction from inside it would never end. */
   private refuseFromInside(): void {
-    if (this.current && this.context.getStore() === this.current) {
+    if (this.current && this.context && this.context.getStore() === this.current) {
       throw new Error('storage used directly inside storage.transaction: use the transaction handle (a deadlock otherwise)');
     }
   }
@@ -84,7 +90,7 @@ class Gate {
     // Statements already admitted ran synchronously; wait for none. Close the gate in this step.
     this.current = mine;
     try {
-      return await this.context.run(mine, fn);
+      return await (this.context ? this.context.run(mine, fn) : fn());
     } finally {
       this.current = undefined;
       end();
