@@ -11,6 +11,16 @@ import { compilePath, decodeParams, matchPath, splitPath, type PathTemplate } fr
 
 const gzip = promisify(gzipCallback);
 
+/** The HTTP status of each domain error kind, as every admin dialect answers it. */
+export const STATUS_OF: Record<DomainError['kind'], number> = {
+  'not-found': 404,
+  conflict: 409,
+  'bad-argument': 400,
+  forbidden: 403,
+  unavailable: 503,
+  internal: 500,
+};
+
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'HEAD';
 
 /** An answer: its status, its body (encoded by `codec`, or the negotiated one) and extra headers. */

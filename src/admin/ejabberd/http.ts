@@ -3,13 +3,13 @@ import type { AnyCommand, Caller } from '../registry.js';
 import { auditCommand, callerScopedEntries, hasAdminRights, isAllowed, runCommand } from '../execute.js';
 import type { ArgSource } from '../args.js';
 import { ArgumentError, bindNamedArgs } from './args.js';
-import { STATUS_OF, errorAnswer, successBody } from './render.js';
+import { errorAnswer, successBody } from './render.js';
 import { openApiDocument } from '../docs/openapi.js';
 import { MAX_JSON_DEPTH, nestedDeeperThan, topLevelKeys } from './json-keys.js';
 import { auditFailedLogin, authenticateBasic, bearerPrincipal } from '../auth.js';
 import { basicJid, bearer } from '../../http/auth.js';
 import { bodyText, CodecError, json, type Codec } from '../../http/codecs.js';
-import { reply, type Dialect, type Reply, type RequestContext, type Route } from '../../http/layer.js';
+import { reply, STATUS_OF, type Dialect, type Reply, type RequestContext, type Route } from '../../http/layer.js';
 
 /**
  * ejabberd's `mod_http_api` dialect: `POST /api/<command>` with a JSON object of arguments,

@@ -2,22 +2,13 @@ import type { DomainError } from '../../errors.js';
 import type { ResultSpec } from '../registry.js';
 import { shape } from '../render.js';
 import { restupleText } from './wording.js';
+import { STATUS_OF } from '../../http/layer.js';
 
 /**
  * ejabberd's rendering of command outcomes (mod_http_api): a rescode as 0/1, a restuple as its
  * bare text or an error envelope with code 10001 (10090 for a conflict), a scalar as
  * `{name: value}`, lists and tuples in their declared shape.
  */
-
-/** HTTP status of each domain error code. */
-export const STATUS_OF: Record<DomainError['kind'], number> = {
-  'not-found': 404,
-  conflict: 409,
-  'bad-argument': 400,
-  forbidden: 403,
-  unavailable: 503,
-  internal: 500,
-};
 
 /** Rescode results: true/ok/0 are success. */
 export function rescodeOk(value: unknown): boolean {

@@ -4,7 +4,7 @@ import { authenticatePassword } from '../auth.js';
 import { basicJid, sharedSecret, type AuthScheme } from '../../http/auth.js';
 import { DomainError, type DomainErrorKind } from '../../errors.js';
 import { json } from '../../http/codecs.js';
-import { Reply, type Dialect, type RequestContext, type Route } from '../../http/layer.js';
+import { Reply, STATUS_OF, type Dialect, type RequestContext, type Route } from '../../http/layer.js';
 import { Entity, ofJson, ofTextXml, ofXml } from './format.js';
 import { openfireEndpoints } from './endpoints.js';
 import { OpenfireError, type Endpoint, type Call } from './endpoint.js';
@@ -14,15 +14,6 @@ export const OPENFIRE_PREFIX = '/plugins/restapi/v1';
 
 export const errorReply = (status: number, message: string, resource: string, exception: string): Reply =>
   new Reply(status, new Entity('error', { resource, message, exception }));
-
-const STATUS: Record<DomainErrorKind, number> = {
-  'not-found': 404,
-  conflict: 409,
-  'bad-argument': 400,
-  forbidden: 403,
-  unavailable: 503,
-  internal: 500,
-};
 
 const DEFAULT_EXCEPTION: Record<DomainErrorKind, string> = {
   'not-found': 'NotFoundException',
@@ -114,7 +105,7 @@ export function openfireApi(server: AdminHost): Dialect {
       unsupportedMediaType: (t) => errorReply(415, `Unsupported media type ${t ?? '(none)'}`, 'Content-Type', 'NotSupportedException'),
       notAcceptable: () => new Reply(406, new Entity('error', { resource: 'Accept', message: 'Not acceptable', exception: 'NotAcceptableException' }), ofXml),
       unauthorized,
-      domain: (err) => errorReply(STATUS[err.kind], err.message, '', DEFAULT_EXCEPTION[err.kind]),
+      domain: (err) => errorReply(STATUS_OF[err.kind], err.message, '', DEFAULT_EXCEPTION[err.kind]),
       internal: () => errorReply(500, 'Internal server error', '', 'InternalServerErrorException'),
     },
   };
@@ -170,7 +161,7 @@ function errorOfKind(err: unknown, e: Endpoint, ctx: RequestContext): Reply {
   if (err instanceof OpenfireError) return errorReply(err.status, err.message, err.resource || resource, err.exception);
   if (err instanceof DomainError) {
     const ex = (e.exceptions as Record<string, string | undefined> | undefined)?.[err.kind] ?? DEFAULT_EXCEPTION[err.kind];
-    return errorReply(STATUS[err.kind], err.message, resource, ex);
+    return errorReply(STATUS_OF[err.kind], err.message, resource, ex);
   }
   throw err;
 }
