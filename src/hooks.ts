@@ -11,6 +11,11 @@ import type { JID } from './xmpp/jid.js';
 export interface HookMap {
   /** An account was created (any surface: API, in-band registration, import). */
   'account-created': AccountRef;
+  /**
+   * An account is being renamed: `to` exists (created with `from`'s credentials) and `from` is
+   * removed once the handlers ran. A feature whose data moves with the account copies it here.
+   */
+  'account-renaming': { from: AccountRef; to: AccountRef };
   /** An account was removed (committed, with everything it owned: see 'account-removing'). */
   'account-removed': AccountRef;
   /** A session bound a resource and can send and receive stanzas. */

@@ -320,12 +320,7 @@ export function openfireEndpoints(server: AdminHost): Endpoint[] {
         if (username && username !== p.user) {
           const to = accounts.prepare(username, c.host);
           if (to.user !== p.user) {
-            // Openfire's rename keeps the user's roster: it moves with the account (contacts'
-            // rosters still name the old JID, as in Openfire).
-            const roster = server.optionalService('roster');
-            const items = (await roster?.list(p)) ?? [];
             await accounts.rename(p, to);
-            if (roster && !(await roster.importItems(to, items))) server.log.warn({ from: bareOf(p), to: bareOf(to) }, 'rename: the roster did not fit the new account');
             p = to;
           }
         }

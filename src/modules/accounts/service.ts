@@ -142,6 +142,7 @@ export class AccountService {
     const mark = await this.ctx.store.disabled.get(from);
     if (mark) await this.ctx.store.disabled.set(to, mark);
     await this.ctx.hooks.emit('account-created', to);
+    await this.ctx.hooks.emit('account-renaming', { from, to });
     await this.unregister(from);
   }
 

@@ -82,6 +82,10 @@ export class RosterService {
   constructor(private readonly ctx: ModuleContext<never, RosterStore>) {
     ctx.iq.register({ xmlns: NS.roster, target: 'bare', get: (c) => this.iqGet(c.from, c.to, c.payload, c.origin), set: (c) => this.iqSet(c.from, c.to, c.payload) });
     ctx.hooks.on('account-removing', ({ tx, ...account }) => tx.roster.deleteAll(bareOf(account)));
+    // A renamed account keeps its roster (contacts' rosters still name the old JID, as in Openfire).
+    ctx.hooks.on('account-renaming', async ({ from, to }) => {
+      if (!(await this.importItems(to, await this.list(from)))) ctx.log.warn({ from: bareOf(from), to: bareOf(to) }, 'rename: the roster did not fit the new account');
+    });
   }
 
   private get store() {
