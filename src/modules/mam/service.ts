@@ -160,9 +160,11 @@ export class MamService implements RoomArchive {
   private async size(owner: string): Promise<number> {
     const known = this.sizes.get(owner);
     if (known !== undefined) return known;
+    // Kept only when no row of this archive was on its way to the store meanwhile.
+    const settled = this.writer.settled(owner);
     const mark = this.sizes.mark();
     const n = await this.archive.count(owner, {});
-    this.sizes.set(owner, n, mark);
+    if (settled && this.writer.settled(owner)) this.sizes.set(owner, n, mark);
     return n;
   }
 

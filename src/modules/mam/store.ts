@@ -48,6 +48,15 @@ export interface MamFilter {
 export interface MamStore {
   /** Writes rows in one transaction; a row whose id exists is skipped. */
   insert(rows: readonly MamRow[]): Promise<void>;
+  /** Rows the archive writer hands to one `insert` at most (500 when not said). */
+  readonly insertRows?: number;
+  /**
+   * When present (SQLite's archive thread), the archive writer hands rows over with it instead of
+   * `insert`: `accepted` once taken, `stored` once written with others later (rejected when lost);
+   * `sync` writes what was handed over and resolves once it is stored.
+   */
+  queue?(rows: readonly MamRow[]): { accepted: Promise<void>; stored: Promise<void> };
+  sync?(): Promise<void>;
   /** Up to `limit` rows of the archive matching the filter, by id ascending or descending. */
   page(owner: string, filter: MamFilter, limit: number, order: 'asc' | 'desc'): Promise<MamRow[]>;
   /** How many rows of the archive match the filter (at most `cap`, when given). */

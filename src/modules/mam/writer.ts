@@ -7,17 +7,32 @@ import type { MamRow, MamStore } from './store.js';
  * A batch is sorted by archive before it is written, in transactions of CHUNK rows: rows of one
  * archive then land on the same index pages in the same transaction, which SQLite's WAL writes
  * once per transaction (unsorted, 20 rows for 20 archives dirty some 40 index pages). Between
- * transactions the event loop serves others. Readers call `flush` first, so what was delivered is
- * what they read. The queue is bounded: past `max` rows, `add` waits for the writes (backpressure on
- * the senders), so memory stays bounded when storage is slower than the traffic.
+ * transactions the event loop serves others. A store that writes later (`MamStore.queue`, SQLite's
+ * archive thread) is handed the rows every HANDOVER_MS and told to write them (`sync`) every
+ * `interval()` ms, so one of its transactions holds a whole interval's rows.
+ *
+ * Readers call `flush` first, so what was delivered is what they read. `written` is told of rows
+ * once they are stored; `settled` says whether an archive has rows on their way. The queue is
+ * bounded: past `max` rows, `add` waits for the writes (backpressure on the senders), so memory
+ * stays bounded when storage is slower than the traffic. Waiting senders are let in first come,
+ * first served: a sender that arrives later never passes one that waits.
  */
-/** Rows per write transaction. */
+/** Rows per write transaction, unless the store says otherwise (`insertRows`). */
 const CHUNK = 500;
+/** How often rows are handed to a store that writes them later (`MamStore.sync`), in ms at most. */
+const HANDOVER_MS = 50;
 
 export class ArchiveWriter {
   private queue: MamRow[] = [];
   private writing: Promise<void> | undefined;
+  /** Senders waiting for room in the queue, in arrival order, and those let in whose rows are not queued yet. */
+  private blocked: Array<() => void> = [];
+  private admitted = 0;
+  /** Hand-overs to a store that writes later (`MamStore.queue`), until they are stored or lost. */
+  private readonly storing = new Set<Promise<void>>();
+  private readonly inFlight = new Map<string, number>();
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+  private syncTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private lastId = 0;
   /** Rows written per archive since its size was last checked. */
   private sinceCheck = new Map<string, number>();
@@ -69,16 +84,32 @@ export class ArchiveWriter {
   }
 
   async add(row: MamRow): Promise<void> {
-    while (this.queue.length >= this.max()) await this.flush();
+    if (this.blocked.length > 0 || this.queue.length + this.admitted >= this.max()) {
+      // Full: wait in line (first come, first admitted) for room, which the write makes.
+      await new Promise<void>((resolve) => {
+        this.blocked.push(resolve);
+        this.handOver().catch((err) => this.log.error({ err }, 'archive write failed'));
+      });
+      this.admitted--;
+    }
     this.queue.push(row);
+    const ms = this.interval();
     if (this.timer === undefined) {
       const run = () => {
         this.timer = undefined;
+        this.handOver().catch((err) => this.log.error({ err }, 'archive write failed'));
+      };
+      // A store that writes later (sync) is handed rows often, in small messages.
+      const wait = this.store.sync ? Math.min(ms, HANDOVER_MS) : ms;
+      // Not holding the process open: a stop writes what waits (node-stopping).
+      this.timer = wait > 0 ? setTimeout(run, wait).unref() : setImmediate(run);
+    }
+    if (this.store.sync && this.syncTimer === undefined) {
+      const run = () => {
+        this.syncTimer = undefined;
         this.flush().catch((err) => this.log.error({ err }, 'archive write failed'));
       };
-      const ms = this.interval();
-      // Not holding the process open: a stop writes what waits (node-stopping).
-      this.timer = ms > 0 ? setTimeout(run, ms).unref() : setImmediate(run);
+      this.syncTimer = ms > 0 ? setTimeout(run, ms).unref() : setImmediate(run);
     }
   }
 
@@ -90,29 +121,96 @@ export class ArchiveWriter {
 
   /** Resolves once every row queued before the call is written. */
   async flush(): Promise<void> {
+    await this.handOver();
+    if (!this.store.sync) return;
+    const storing = [...this.storing];
+    try {
+      await this.store.sync();
+    } catch (err) {
+      this.log.error({ err }, 'archive rows lost: the write failed');
+    }
+    // Told stored (or lost) in the same turn as the commit: by now.
+    await Promise.all(storing);
+  }
+
+  /** Hands the queued rows to the store (a store without `sync` has written them when it resolves). */
+  private async handOver(): Promise<void> {
     while (this.writing) await this.writing;
-    if (this.queue.length === 0) return;
+    if (this.queue.length === 0) {
+      this.admit();
+      return;
+    }
     const batch = this.queue;
     this.queue = [];
     this.writing = this.write(batch).finally(() => (this.writing = undefined));
+    this.admit();
     await this.writing;
+  }
+
+  /** Lets waiting senders in, in order, as far as the queue has room. */
+  private admit(): void {
+    const room = this.max() - this.queue.length - this.admitted;
+    const n = Math.min(room, this.blocked.length);
+    if (n <= 0) return;
+    this.admitted += n;
+    for (const resolve of this.blocked.splice(0, n)) resolve();
   }
 
   private async write(batch: MamRow[]): Promise<void> {
     batch.sort((a, b) => (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : a.id - b.id));
-    for (let i = 0; i < batch.length; i += CHUNK) {
+    const size = this.store.insertRows ?? CHUNK;
+    for (let i = 0; i < batch.length; i += size) {
       if (i > 0) await new Promise((r) => setImmediate(r));
-      const chunk = batch.slice(i, i + CHUNK);
-      try {
-        await this.store.insert(chunk);
-        this.written(chunk);
-      } catch (err) {
-        // Not retried: rows that failed once would most likely fail again and hold every later batch.
-        this.log.error({ err, rows: chunk.length }, 'archive rows lost: the write failed');
+      const chunk = batch.length <= size ? batch : batch.slice(i, i + size);
+      this.moving(chunk, 1);
+      if (this.store.queue) {
+        const { accepted, stored } = this.store.queue(chunk);
+        const done = stored.then(
+          () => this.stored(chunk),
+          (err) => this.failed(chunk, err),
+        );
+        this.storing.add(done);
+        void done.finally(() => this.storing.delete(done));
+        await accepted.catch(() => {});
+      } else {
+        try {
+          await this.store.insert(chunk);
+          this.stored(chunk);
+        } catch (err) {
+          this.failed(chunk, err);
+        }
       }
     }
+  }
+
+  /** Rows handed to the store and not yet known stored, per archive (see `settled`). */
+  private moving(rows: readonly MamRow[], by: 1 | -1): void {
+    for (const r of rows) {
+      const n = (this.inFlight.get(r.owner) ?? 0) + by;
+      if (n === 0) this.inFlight.delete(r.owner);
+      else this.inFlight.set(r.owner, n);
+    }
+  }
+
+  /**
+   * Whether every row of the archive handed to the store is known stored: only then does a count
+   * read from the store match what `written` has told (a row may be stored and not yet told).
+   */
+  settled(owner: string): boolean {
+    return !this.inFlight.has(owner);
+  }
+
+  private failed(rows: MamRow[], err: unknown): void {
+    this.moving(rows, -1);
+    // Not retried: rows that failed once would most likely fail again and hold every later batch.
+    this.log.error({ err, rows: rows.length }, 'archive rows lost: the write failed');
+  }
+
+  private stored(rows: MamRow[]): void {
+    this.written(rows);
+    this.moving(rows, -1);
     if (this.sinceCheck.size > 100_000) this.sinceCheck.clear();
-    for (const r of batch) {
+    for (const r of rows) {
       const n = (this.sinceCheck.get(r.owner) ?? 0) + 1;
       if (n >= this.due(r.owner, r.kind)) {
         this.sinceCheck.set(r.owner, 0);

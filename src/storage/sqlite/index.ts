@@ -14,6 +14,8 @@ import { SqlUploads } from '../upload-sql.js';
 import { SqlPep } from '../pep-sql.js';
 import { SqlAudit } from '../audit-sql.js';
 import { SqlHostingQueue } from '../hosting-sql.js';
+import { SqliteArchiveWriter } from './archive-writer.js';
+import type { MamRow } from '../../modules/mam/store.js';
 import { SqlOffline, perStatement, sqlKinds, transactionHandle, type Sql } from '../kinds-sql.js';
 import type { Transaction } from '../kinds.js';
 import type { OwnedRosterItem, RosterDelete, RosterItem, RosterPut, RosterPutMany, RosterScanFilter, RosterStore } from '../../modules/roster/store.js';
@@ -50,6 +52,15 @@ function migrate(db: DB): void {
  * they wait for it to end, and transactions take turns. A statement runs in the same synchronous
  * step as the check that found no transaction open, so nothing can begin in between.
  */
+/** How long a statement waits for another connection's write lock, at most (it was SQLite's busy_timeout). */
+const BUSY_MS = 10_000;
+/** How often it tries again when the lock's holder is not this process's archive thread. */
+const BUSY_POLL_MS = 5;
+
+function isBusy(err: unknown): boolean {
+  return err instanceof Database.SqliteError && (err.code === 'SQLITE_BUSY' || err.code.startsWith('SQLITE_BUSY_'));
+}
+
 const CHECK_TRANSACTIONS = process.env.NODE_TEST_CONTEXT !== undefined || process.env.PARLEY_CHECK_TRANSACTIONS === '1';
 
 class Gate {
@@ -64,12 +75,53 @@ class Gate {
   /** The last transaction queued; the next one starts after it. */
   private tail: Promise<void> = Promise.resolve();
 
+  constructor(
+    private readonly db: DB,
+    /** The other writer of the file in this process (the archive's thread). */
+    private readonly peer: SqliteArchiveWriter,
+  ) {}
+
   async run<T>(statement: () => T): Promise<T> {
     while (this.current) {
       this.refuseFromInside();
       await this.current;
     }
+    try {
+      return statement();
+    } catch (err) {
+      if (!this.mayRetry(err)) throw err;
+    }
+    return this.retry(() => this.attempt(statement));
+  }
+
+  /**
+   * A statement (or BEGIN IMMEDIATE) that met another connection's write lock: nothing of it was
+   * done. The main connection does not wait for the lock (busy_timeout 0: that would stop the event
+   * loop); it is tried again once the holder has committed, for up to BUSY_MS.
+   */
+  private async attempt<T>(statement: () => T): Promise<T> {
+    while (this.current) await this.current;
     return statement();
+  }
+
+  mayRetry(err: unknown): boolean {
+    return isBusy(err) && !this.db.inTransaction;
+  }
+
+  async retry<T>(again: () => Promise<T>, deadline = Date.now() + BUSY_MS): Promise<T> {
+    const release = this.peer.want();
+    try {
+      for (;;) {
+        await this.peer.turn(BUSY_POLL_MS);
+        try {
+          return await again();
+        } catch (err) {
+          if (!this.mayRetry(err) || Date.now() > deadline) throw err;
+        }
+      }
+    } finally {
+      release();
+    }
   }
 
   /** Waiting for the open transaction from inside it would never end. */
@@ -128,7 +180,12 @@ class SqliteSql implements Sql {
     return this.gate.exclusive(async () => {
       // IMMEDIATE: the write lock is taken first, so another process sharing the file cannot
       // change what this transaction reads before it writes.
-      this.db.exec('BEGIN IMMEDIATE');
+      try {
+        this.db.exec('BEGIN IMMEDIATE');
+      } catch (err) {
+        if (!this.gate.mayRetry(err)) throw err;
+        await this.gate.retry(async () => this.db.exec('BEGIN IMMEDIATE'));
+      }
       try {
         const result = await fn(inside);
         this.db.exec('COMMIT');
@@ -272,6 +329,30 @@ class SqliteRoster implements RosterStore {
   }
 }
 
+/** The archive's rows are written by their own thread (`archive-writer.ts`); the rest of it is shared SQL. */
+class SqliteMam extends SqlMam {
+  /** A transaction of the thread takes what the archive writer queued meanwhile, whole. */
+  readonly insertRows = 20_000;
+  constructor(
+    sql: Sql,
+    private readonly writer: SqliteArchiveWriter,
+  ) {
+    super(sql);
+  }
+  override async insert(rows: readonly MamRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const { stored } = this.writer.insert(rows);
+    await this.writer.sync();
+    await stored;
+  }
+  queue(rows: readonly MamRow[]): { accepted: Promise<void>; stored: Promise<void> } {
+    return this.writer.insert(rows);
+  }
+  sync(): Promise<void> {
+    return this.writer.sync();
+  }
+}
+
 export function openSqlite(path: string): Storage {
   mkdirSync(dirname(path), { recursive: true });
   // Credentials live here: only the server's user may read the file (SQLite gives the WAL the same mode).
@@ -282,7 +363,10 @@ export function openSqlite(path: string): Storage {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
-  const gate = new Gate();
+  // From here the gate waits for other connections' write lock, without blocking (Gate.retry).
+  db.pragma('busy_timeout = 0');
+  const archiveWriter = new SqliteArchiveWriter(path);
+  const gate = new Gate(db, archiveWriter);
   const statements = perStatement((sql) => db.prepare(sql));
   const inside = new SqliteSql(db, statements, OPEN);
   const sql = new SqliteSql(db, statements, gate, inside);
@@ -295,7 +379,7 @@ export function openSqlite(path: string): Storage {
     offline: new SqlOffline(sql),
     sharedGroups: new SqlSharedGroups(sql),
     oauth: new SqlOAuth(sql),
-    mam: new SqlMam(sql),
+    mam: new SqliteMam(sql, archiveWriter),
     muc: new SqlMuc(sql),
     push: new SqlPush(sql),
     uploads: new SqlUploads(sql),
@@ -309,10 +393,17 @@ export function openSqlite(path: string): Storage {
       snapshot: (fn) => sql.atomic(fn),
       replace: (fn) => sql.atomic(fn),
       async backupTo(target: string) {
-        await db.backup(target);
+        // SQLite's online backup starts again whenever another connection writes the file.
+        await archiveWriter.pause();
+        try {
+          await db.backup(target);
+        } finally {
+          archiveWriter.resume();
+        }
       },
     },
     async close() {
+      await archiveWriter.close();
       db.close();
     },
   };
