@@ -28,6 +28,7 @@ export class ArchiveWriter {
   /** Senders waiting for room in the queue, in arrival order, and those let in whose rows are not queued yet. */
   private blocked: Array<() => void> = [];
   private admitted = 0;
+  private kicking = false;
   /** Hand-overs to a store that writes later (`MamStore.queue`), until they are stored or lost. */
   private readonly storing = new Set<Promise<void>>();
   private readonly inFlight = new Map<string, number>();
@@ -88,7 +89,7 @@ export class ArchiveWriter {
       // Full: wait in line (first come, first admitted) for room, which the write makes.
       await new Promise<void>((resolve) => {
         this.blocked.push(resolve);
-        this.handOver().catch((err) => this.log.error({ err }, 'archive write failed'));
+        this.kick();
       });
       this.admitted--;
     }
@@ -145,6 +146,24 @@ export class ArchiveWriter {
     this.writing = this.write(batch).finally(() => (this.writing = undefined));
     this.admit();
     await this.writing;
+  }
+
+  /**
+   * Hands over until no sender waits: one loop for all of them (a hand-over per waiting sender
+   * would wake thousands of them per write under overload).
+   */
+  private kick(): void {
+    if (this.kicking) return;
+    this.kicking = true;
+    void (async () => {
+      try {
+        while (this.blocked.length > 0) await this.handOver();
+      } catch (err) {
+        this.log.error({ err }, 'archive write failed');
+      } finally {
+        this.kicking = false;
+      }
+    })();
   }
 
   /** Lets waiting senders in, in order, as far as the queue has room. */
