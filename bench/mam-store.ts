@@ -73,7 +73,7 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   // Through the server's own writer: sorted by archive, transactions of 500 rows.
-  const writer = new ArchiveWriter(store, pino({ level: 'silent' }), () => Number.MAX_SAFE_INTEGER, () => 1000, () => Number.MAX_SAFE_INTEGER, async () => {});
+  const writer = new ArchiveWriter(store, pino({ level: 'silent' }), () => Number.MAX_SAFE_INTEGER, () => 1000, () => 1000, () => Number.MAX_SAFE_INTEGER, async () => {});
   let queued = 0;
   const fillTimes: number[] = [];
   while (written < ROWS - HOT) {

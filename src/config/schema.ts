@@ -393,6 +393,15 @@ export const configSchema = z
           .max(1000)
           .default(50)
           .describe('milliseconds an archived message may wait in memory to be written with others (queries and a stop write it at once); 0: at the end of the turn of the event loop'),
+        commitInterval: z
+          .number()
+          .int()
+          .min(0)
+          .max(10_000)
+          .default(250)
+          .describe(
+            "SQLite: milliseconds the archive's writer thread keeps written rows in its open transaction before it commits them (queries, retractions, commands and a stop commit at once). One commit writes an index page once for all its rows, so a longer interval costs less per row on a large archive. A crash of the process loses at most this much of the archive (the messages themselves were delivered or stored offline)",
+          ),
       })
       .strict()
       .default({
@@ -405,6 +414,7 @@ export const configSchema = z
         maxPrefsJids: 1000,
         writeQueue: 20_000,
         flushInterval: 50,
+        commitInterval: 250,
         maxCount: 100_000,
       }),
     muc: z

@@ -30,7 +30,7 @@ test('a sender waiting on a full archive queue gets into the next batch, ahead o
       await new Promise((r) => setTimeout(r, 20));
     },
   } as unknown as MamStore;
-  const writer = new ArchiveWriter(store, pino({ level: 'silent' }), () => 2, () => 10_000, () => Infinity, async () => {}, () => {});
+  const writer = new ArchiveWriter(store, pino({ level: 'silent' }), () => 2, () => 10_000, () => 10_000, () => Infinity, async () => {}, () => {});
   await writer.ready;
   await writer.add(row(1));
   await writer.add(row(2));

@@ -102,9 +102,10 @@ export class MamService implements RoomArchive {
       ctx.log,
       () => cfg().writeQueue,
       () => cfg().flushInterval,
+      () => cfg().commitInterval,
       (_owner, kind) => Math.max(1, Math.floor(this.limitOf(kind) / 100)),
       (owner, kind) => this.trim(owner, kind),
-      (rows) => this.sizes.added(rows),
+      (owner, rows) => this.sizes.added(owner, rows),
     );
     ctx.hooks.on('node-stopping', () => this.writer.flush());
     ctx.hooks.on('caches-clear', async ({ module, tables }) => {
@@ -542,12 +543,10 @@ class ArchiveSizes {
     this.known.set(owner, n);
   }
 
-  added(rows: readonly MamRow[]): void {
+  added(owner: string, rows: number): void {
     this.changes++;
-    for (const r of rows) {
-      const n = this.known.get(r.owner);
-      if (n !== undefined) this.known.set(r.owner, n + 1);
-    }
+    const n = this.known.get(owner);
+    if (n !== undefined) this.known.set(owner, n + rows);
   }
 
   forget(owner: string): void {

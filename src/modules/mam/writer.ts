@@ -8,8 +8,8 @@ import type { MamRow, MamStore } from './store.js';
  * archive then land on the same index pages in the same transaction, which SQLite's WAL writes
  * once per transaction (unsorted, 20 rows for 20 archives dirty some 40 index pages). Between
  * transactions the event loop serves others. A store that writes later (`MamStore.queue`, SQLite's
- * archive thread) is handed the rows every HANDOVER_MS and told to write them (`sync`) every
- * `interval()` ms, so one of its transactions holds a whole interval's rows.
+ * archive thread) is handed the rows every HANDOVER_MS (at most `interval()`) and told to write them
+ * (`sync`) every `commitInterval()` ms, so one of its transactions holds a whole interval's rows.
  *
  * Readers call `flush` first, so what was delivered is what they read. `written` is told of rows
  * once they are stored; `settled` says whether an archive has rows on their way. The queue is
@@ -21,6 +21,23 @@ import type { MamRow, MamStore } from './store.js';
 const CHUNK = 500;
 /** How often rows are handed to a store that writes them later (`MamStore.sync`), in ms at most. */
 const HANDOVER_MS = 50;
+
+/** Consecutive rows of one archive in a sorted chunk (an archive's rows are all of one kind but rooms'). */
+interface Run {
+  owner: string;
+  kind: MamRow['kind'];
+  rows: number;
+}
+
+function runsOf(sorted: readonly MamRow[]): Run[] {
+  const runs: Run[] = [];
+  let last: Run | undefined;
+  for (const r of sorted) {
+    if (last && last.owner === r.owner && last.kind === r.kind) last.rows++;
+    else runs.push((last = { owner: r.owner, kind: r.kind, rows: 1 }));
+  }
+  return runs;
+}
 
 export class ArchiveWriter {
   private queue: MamRow[] = [];
@@ -44,11 +61,13 @@ export class ArchiveWriter {
     private readonly max: () => number,
     /** How long a row may wait for its batch (ms); 0: until the end of the turn of the event loop. */
     private readonly interval: () => number,
+    /** A store that writes later (`sync`): how long it may hold handed-over rows (ms). */
+    private readonly commitInterval: () => number,
     /** Told about archives that got `due` more rows since their last check (trimming). */
     private readonly due: (owner: string, kind: MamRow['kind']) => number,
     private readonly check: (owner: string, kind: MamRow['kind']) => Promise<void>,
     /** Told about each chunk of rows once it is stored (archive sizes kept in memory move with it). */
-    private readonly written: (rows: readonly MamRow[]) => void = () => {},
+    private readonly written: (owner: string, rows: number) => void = () => {},
   ) {
     this.ready = store.maxId().then(
       (max) => {
@@ -110,7 +129,8 @@ export class ArchiveWriter {
         this.syncTimer = undefined;
         this.flush().catch((err) => this.log.error({ err }, 'archive write failed'));
       };
-      this.syncTimer = ms > 0 ? setTimeout(run, ms).unref() : setImmediate(run);
+      const commit = Math.max(ms, this.commitInterval());
+      this.syncTimer = commit > 0 ? setTimeout(run, commit).unref() : setImmediate(run);
     }
   }
 
@@ -181,12 +201,15 @@ export class ArchiveWriter {
     for (let i = 0; i < batch.length; i += size) {
       if (i > 0) await new Promise((r) => setImmediate(r));
       const chunk = batch.length <= size ? batch : batch.slice(i, i + size);
-      this.moving(chunk, 1);
+      // What is kept until the rows are stored: how many per archive, not the rows (with their
+      // text), which would outlive the young generation while a store that writes later holds them.
+      const runs = runsOf(chunk);
+      this.moving(runs, 1);
       if (this.store.queue) {
         const { accepted, stored } = this.store.queue(chunk);
         const done = stored.then(
-          () => this.stored(chunk),
-          (err) => this.failed(chunk, err),
+          () => this.stored(runs),
+          (err) => this.failed(runs, err),
         );
         this.storing.add(done);
         void done.finally(() => this.storing.delete(done));
@@ -194,18 +217,18 @@ export class ArchiveWriter {
       } else {
         try {
           await this.store.insert(chunk);
-          this.stored(chunk);
+          this.stored(runs);
         } catch (err) {
-          this.failed(chunk, err);
+          this.failed(runs, err);
         }
       }
     }
   }
 
   /** Rows handed to the store and not yet known stored, per archive (see `settled`). */
-  private moving(rows: readonly MamRow[], by: 1 | -1): void {
-    for (const r of rows) {
-      const n = (this.inFlight.get(r.owner) ?? 0) + by;
+  private moving(runs: readonly Run[], sign: 1 | -1): void {
+    for (const r of runs) {
+      const n = (this.inFlight.get(r.owner) ?? 0) + sign * r.rows;
       if (n === 0) this.inFlight.delete(r.owner);
       else this.inFlight.set(r.owner, n);
     }
@@ -219,18 +242,18 @@ export class ArchiveWriter {
     return !this.inFlight.has(owner);
   }
 
-  private failed(rows: MamRow[], err: unknown): void {
-    this.moving(rows, -1);
+  private failed(runs: readonly Run[], err: unknown): void {
+    this.moving(runs, -1);
     // Not retried: rows that failed once would most likely fail again and hold every later batch.
-    this.log.error({ err, rows: rows.length }, 'archive rows lost: the write failed');
+    this.log.error({ err, rows: runs.reduce((n, r) => n + r.rows, 0) }, 'archive rows lost: the write failed');
   }
 
-  private stored(rows: MamRow[]): void {
-    this.written(rows);
-    this.moving(rows, -1);
+  private stored(runs: readonly Run[]): void {
+    this.moving(runs, -1);
     if (this.sinceCheck.size > 100_000) this.sinceCheck.clear();
-    for (const r of rows) {
-      const n = (this.sinceCheck.get(r.owner) ?? 0) + 1;
+    for (const r of runs) {
+      this.written(r.owner, r.rows);
+      const n = (this.sinceCheck.get(r.owner) ?? 0) + r.rows;
       if (n >= this.due(r.owner, r.kind)) {
         this.sinceCheck.set(r.owner, 0);
         this.check(r.owner, r.kind).catch((err) => this.log.error({ err, owner: r.owner }, 'archive trim failed'));

@@ -9,7 +9,7 @@ import type { FromWorker, ToWorker } from './archive-worker.js';
  * writes about two pages per row to the WAL, and the WAL's checkpoints wait for the disk. On the
  * event loop that is time no stanza is routed (half of a core at 10,000 archived messages/s). On
  * its own thread it is not, and one transaction takes the rows of a whole `sync` interval (the
- * archive writer's `mam.flushInterval`), so rows of one archive share their index pages and a page
+ * archive writer's `mam.commitInterval`), so rows of one archive share their index pages and a page
  * is written once per commit, not once per row.
  *
  * `insert` hands rows over (accepted: in the thread's open transaction; stored: committed), `sync`
