@@ -400,7 +400,7 @@ export const configSchema = z
           .max(10_000)
           .default(250)
           .describe(
-            "SQLite: milliseconds the archive's writer thread keeps written rows in its open transaction before it commits them (queries, retractions, commands and a stop commit at once). One commit writes an index page once for all its rows, so a longer interval costs less per row on a large archive. A crash of the process loses at most this much of the archive (the messages themselves were delivered or stored offline)",
+            "SQLite: milliseconds the archive's writer thread keeps written rows in its open transaction before it commits them (queries, retractions, commands and a stop commit at once). One commit writes an index page once for all its rows, so a longer interval costs less per row on a large archive. A crash of the process loses at most this much of the archive, plus what waits for the thread while the core is saturated (it yields to routing); the messages themselves were delivered or stored offline",
           ),
       })
       .strict()
