@@ -16,7 +16,18 @@ interface Row {
 
 const COLUMNS = 'id, owner, peer, peer_resource, kind, origin_id, created_at, stanza, state';
 /** Rows per INSERT statement: 9 parameters each, far below either backend's limit on bound parameters. */
-const ROWS_PER_INSERT = 200;
+export const ROWS_PER_INSERT = 200;
+
+/**
+ * The INSERT of up to ROWS_PER_INSERT archive rows and its parameters; a row whose id exists is
+ * skipped. Texts differ only by the number of rows: full chunks share one prepared statement.
+ */
+export function insertStatement(rows: readonly MamRow[]): { sql: string; params: unknown[] } {
+  const params: unknown[] = [];
+  for (const r of rows) params.push(r.id, r.owner, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state);
+  const values = rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
+  return { sql: `INSERT INTO mam_messages (${COLUMNS}) VALUES ${values} ON CONFLICT (id) DO NOTHING`, params };
+}
 
 function fromRow(r: Row): MamRow {
   return {
@@ -58,12 +69,8 @@ export class SqlMam implements MamStore {
     if (rows.length === 0) return;
     await this.sql.atomic(async (tx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        const chunk = rows.slice(i, i + ROWS_PER_INSERT);
-        const params: unknown[] = [];
-        for (const r of chunk) params.push(r.id, r.owner, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state);
-        // Statement texts differ only by the chunk's length: full chunks share one prepared statement.
-        const values = chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-        await tx.run(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values} ON CONFLICT (id) DO NOTHING`, params);
+        const { sql, params } = insertStatement(rows.slice(i, i + ROWS_PER_INSERT));
+        await tx.run(sql, params);
       }
     });
   }

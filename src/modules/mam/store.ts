@@ -48,11 +48,9 @@ export interface MamFilter {
 export interface MamStore {
   /** Writes rows in one transaction; a row whose id exists is skipped. */
   insert(rows: readonly MamRow[]): Promise<void>;
-  /** Rows the archive writer hands to one `insert` at most (500 when not said). */
-  readonly insertRows?: number;
   /**
-   * When present (SQLite's archive thread), the archive writer hands rows over with it instead of
-   * `insert`: `accepted` once taken, `stored` once written with others later (rejected when lost);
+   * When present (SQLite's archive thread), the archive writer hands each batch over with it, whole,
+   * instead of `insert`: `accepted` once taken, `stored` once written with others later (rejected when lost);
    * `sync` writes what was handed over and resolves once it is stored.
    */
   queue?(rows: readonly MamRow[]): { accepted: Promise<void>; stored: Promise<void> };

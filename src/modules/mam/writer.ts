@@ -17,7 +17,7 @@ import type { MamRow, MamStore } from './store.js';
  * stays bounded when storage is slower than the traffic. Waiting senders are let in first come,
  * first served: a sender that arrives later never passes one that waits.
  */
-/** Rows per write transaction, unless the store says otherwise (`insertRows`). */
+/** Rows per write transaction (a store that writes later, `queue`, takes each batch whole). */
 const CHUNK = 500;
 /** How often rows are handed to a store that writes them later (`MamStore.sync`), in ms at most. */
 const HANDOVER_MS = 50;
@@ -197,7 +197,7 @@ export class ArchiveWriter {
 
   private async write(batch: MamRow[]): Promise<void> {
     batch.sort((a, b) => (a.owner < b.owner ? -1 : a.owner > b.owner ? 1 : a.id - b.id));
-    const size = this.store.insertRows ?? CHUNK;
+    const size = this.store.queue ? batch.length : CHUNK;
     for (let i = 0; i < batch.length; i += size) {
       if (i > 0) await new Promise((r) => setImmediate(r));
       const chunk = batch.length <= size ? batch : batch.slice(i, i + size);

@@ -21,11 +21,15 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setPriority } from 'node:os';
 import type { MamRow } from '../../modules/mam/store.js';
+import { insertStatement, ROWS_PER_INSERT } from '../mam-sql.js';
+import { perStatement } from '../kinds-sql.js';
 
-interface Init {
+export interface Init {
   path: string;
   /** [0]: main-thread writers waiting for the lock. */
   waiting: SharedArrayBuffer;
+  /** This thread's nice value (0: the process's priority). */
+  nice: number;
 }
 
 export type ToWorker =
@@ -51,10 +55,8 @@ const MAX_ROWS = 20_000;
 const CACHE_KIB = 65_536;
 /** How long a transaction waits at most for main-thread writers that want the lock. */
 const YIELD_MS = 50;
-const COLUMNS = 'id, owner, peer, peer_resource, kind, origin_id, created_at, stanza, state';
-const ROWS_PER_STATEMENT = 100;
 
-const { path, waiting, nice } = workerData as Init & { nice: number };
+const { path, waiting, nice } = workerData as Init;
 // This thread only (Linux threads have their own nice value): on a busy core, routing goes first
 // and the archive's rows wait for idle time, bounded by the archive writer's queue.
 try {
@@ -69,20 +71,14 @@ db.pragma('synchronous = NORMAL');
 db.pragma(`cache_size = -${CACHE_KIB}`);
 // Blocking here blocks only this thread; a main-thread transaction may span many turns of its loop.
 db.pragma('busy_timeout = 60000');
-const values = (n: number) => Array.from({ length: n }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ');
-const many = db.prepare(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values(ROWS_PER_STATEMENT)} ON CONFLICT (id) DO NOTHING`);
-const one = db.prepare(`INSERT INTO mam_messages (${COLUMNS}) VALUES ${values(1)} ON CONFLICT (id) DO NOTHING`);
-
-const params = (r: MamRow): unknown[] => [r.id, r.owner, r.peer, r.peerResource, r.kind, r.originId, r.createdAt, r.stanza, r.state];
+/** Prepared INSERTs by text: one per chunk length (the full one, and the last chunk's). */
+const statement = perStatement((sql) => db.prepare(sql));
 
 function writeRows(rows: readonly MamRow[]): void {
-  let i = 0;
-  for (; i + ROWS_PER_STATEMENT <= rows.length; i += ROWS_PER_STATEMENT) {
-    const p: unknown[] = [];
-    for (let k = i; k < i + ROWS_PER_STATEMENT; k++) p.push(...params(rows[k]!));
-    many.run(p);
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    const { sql, params } = insertStatement(rows.slice(i, i + ROWS_PER_INSERT));
+    statement(sql).run(params);
   }
-  for (; i < rows.length; i++) one.run(params(rows[i]!));
 }
 
 const post = (m: FromWorker) => port.postMessage(m);

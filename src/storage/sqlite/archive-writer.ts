@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { MamRow } from '../../modules/mam/store.js';
-import type { FromWorker, ToWorker } from './archive-worker.js';
+import type { FromWorker, Init, ToWorker } from './archive-worker.js';
 
 /**
  * The message archive's rows written by a thread of their own (`archive-worker.ts`), with its own
@@ -124,7 +124,7 @@ export class SqliteArchiveWriter {
   private start(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(new URL('./archive-worker.js', import.meta.url), {
-      workerData: { path: this.path, waiting: this.waiting, nice: Number(process.env.PARLEY_ARCHIVE_NICE ?? 10) },
+      workerData: { path: this.path, waiting: this.waiting, nice: Number(process.env.PARLEY_ARCHIVE_NICE ?? 10) } satisfies Init,
     });
     worker.on('message', (m: FromWorker) => this.message(m));
     worker.on('error', (err) => (this.failure = err));

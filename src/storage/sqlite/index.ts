@@ -46,12 +46,6 @@ function migrate(db: DB): void {
   }
 }
 
-/**
- * The one connection is shared by every caller, and `storage.transaction` keeps a transaction open
- * across awaits. The gate keeps other callers' statements out of it: while a transaction is open
- * they wait for it to end, and transactions take turns. A statement runs in the same synchronous
- * step as the check that found no transaction open, so nothing can begin in between.
- */
 /** How long a statement waits for another connection's write lock, at most (it was SQLite's busy_timeout). */
 const BUSY_MS = 10_000;
 /** How often it tries again when the lock's holder is not this process's archive thread. */
@@ -61,6 +55,12 @@ function isBusy(err: unknown): boolean {
   return err instanceof Database.SqliteError && (err.code === 'SQLITE_BUSY' || err.code.startsWith('SQLITE_BUSY_'));
 }
 
+/**
+ * The main connection is shared by every caller, and `storage.transaction` keeps a transaction open
+ * across awaits. The gate keeps other callers' statements out of it: while a transaction is open
+ * they wait for it to end, and transactions take turns. A statement runs in the same synchronous
+ * step as the check that found no transaction open, so nothing can begin in between.
+ */
 const CHECK_TRANSACTIONS = process.env.NODE_TEST_CONTEXT !== undefined || process.env.PARLEY_CHECK_TRANSACTIONS === '1';
 
 class Gate {
@@ -331,8 +331,6 @@ class SqliteRoster implements RosterStore {
 
 /** The archive's rows are written by their own thread (`archive-writer.ts`); the rest of it is shared SQL. */
 class SqliteMam extends SqlMam {
-  /** A transaction of the thread takes what the archive writer queued meanwhile, whole. */
-  readonly insertRows = 20_000;
   constructor(
     sql: Sql,
     private readonly writer: SqliteArchiveWriter,
